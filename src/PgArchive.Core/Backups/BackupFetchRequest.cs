@@ -1,0 +1,23 @@
+namespace PgArchive.Backups;
+
+/// <summary>What to restore, and where.</summary>
+public sealed class BackupFetchRequest
+{
+    /// <summary>An empty or absent directory to restore into.</summary>
+    public required string TargetDirectory { get; init; }
+
+    /// <summary>A backup name or <c>LATEST</c>.</summary>
+    public string BackupName { get; init; } = Backups.BackupName.Latest;
+
+    /// <summary>Tablespace OID → directory, for tablespaces that should not go back where they were.</summary>
+    public IReadOnlyDictionary<string, string> TablespaceMapping { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>When set, the restored cluster is configured to recover from the archive on start.</summary>
+    public RecoveryOptions? Recovery { get; init; }
+}
+
+/// <summary>The outcome of a restore.</summary>
+/// <param name="BackupName">The backup restored.</param>
+/// <param name="Files">Files written.</param>
+/// <param name="Bytes">Bytes written.</param>
+public sealed record BackupFetchResult(string BackupName, long Files, long Bytes);

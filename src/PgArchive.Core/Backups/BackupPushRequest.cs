@@ -1,0 +1,26 @@
+using System.Text.Json;
+
+namespace PgArchive.Backups;
+
+/// <summary>What to back up.</summary>
+public sealed class BackupPushRequest
+{
+    /// <summary>The data directory of the running cluster the connection points at.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Mark the backup permanent (never deleted by retention).</summary>
+    public bool Permanent { get; init; }
+
+    /// <summary>Free-form JSON stored with the backup (<c>--add-user-data</c>).</summary>
+    public JsonElement? UserData { get; init; }
+}
+
+/// <summary>The outcome of a backup.</summary>
+/// <param name="BackupName">The new backup's name.</param>
+/// <param name="StartLsn">Where WAL replay of the backup starts.</param>
+/// <param name="FinishLsn">Where the backup becomes consistent.</param>
+/// <param name="Files">Files stored.</param>
+/// <param name="UncompressedBytes">Tar bytes before compression.</param>
+/// <param name="CompressedBytes">Bytes stored.</param>
+/// <param name="Partitions">Tar partitions stored (part_NNN only).</param>
+public sealed record BackupPushResult(string BackupName, Wal.Lsn StartLsn, Wal.Lsn FinishLsn, int Files, long UncompressedBytes, long CompressedBytes, int Partitions);

@@ -1,0 +1,302 @@
+using System.Formats.Tar;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using PgArchive.Compression;
+using PgArchive.Diagnostics;
+using PgArchive.IO;
+using PgArchive.Postgres;
+using PgArchive.Storage;
+using PgArchive.Wal;
+
+namespace PgArchive.Backups;
+
+/// <summary>
+/// Takes an online base backup of a running cluster into the archive, in WAL-G's layout: tar partitions
+/// of the data directory (and tablespaces), then <c>pg_control</c>, then the <c>backup_label</c> and
+/// <c>tablespace_map</c> from <c>pg_backup_stop</c>, the metadata, and last the sentinel that makes the
+/// backup visible.
+/// </summary>
+public sealed class BackupPusher
+{
+    private const string PgControlPath = "global/pg_control";
+    private readonly IObjectStore _store;
+    private readonly ObjectCodec _codec;
+    private readonly PgArchiveOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the service.</summary>
+    public BackupPusher(IObjectStore store, ObjectCodec codec, IOptions<PgArchiveOptions> options, TimeProvider? timeProvider = null, ILogger<BackupPusher>? logger = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _codec = codec ?? throw new ArgumentNullException(nameof(codec));
+        _options = (options ?? throw new ArgumentNullException(nameof(options))).Value;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger<BackupPusher>.Instance;
+    }
+
+    /// <summary>Backs up the cluster; the backup is listed only once this returns.</summary>
+    public async Task<BackupPushResult> PushAsync(BackupPushRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var dataDirectory = ValidateDataDirectory(request.DataDirectory);
+        var session = await PostgresBackupSession.OpenAsync(_options.ConnectionString, cancellationToken).ConfigureAwait(false);
+        await using (session.ConfigureAwait(false))
+        {
+            CheckSameDirectory(dataDirectory, session.Server.DataDirectory);
+            var startTime = _time.GetUtcNow();
+            var (start, name) = await StartAsync(session, cancellationToken).ConfigureAwait(false);
+            Log.BackupStarted(_logger, name, start.Lsn.ToString(), start.Timeline);
+
+            var compressor = _codec.Compressors.Default;
+            var files = new FilesMetadata();
+            var totals = new Totals();
+            var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath).ToList();
+            var partitions = Partition(entries, _options.TarSizeThreshold);
+            for (var i = 0; i < partitions.Count; i++)
+            {
+                var tarName = string.Create(CultureInfo.InvariantCulture, $"part_{i + 1:D3}.tar");
+                await UploadTarAsync(name, tarName, compressor, partitions[i], files, totals, cancellationToken).ConfigureAwait(false);
+            }
+
+            var pgControl = new DataDirectoryEntry(PgControlPath, Path.Combine(dataDirectory, "global", "pg_control"), false, 0);
+            await UploadTarAsync(name, "pg_control.tar", compressor, [pgControl], files, totals, cancellationToken).ConfigureAwait(false);
+
+            var stop = await session.StopAsync(cancellationToken).ConfigureAwait(false);
+            await UploadLabelFilesAsync(name, compressor, stop, files, totals, cancellationToken).ConfigureAwait(false);
+
+            var finishTime = _time.GetUtcNow();
+            var sentinel = new BackupSentinel
+            {
+                Lsn = start.Lsn.Value,
+                FinishLsn = stop.Lsn.Value,
+                PgVersion = session.Server.VersionNum,
+                SystemIdentifier = session.Server.SystemIdentifier,
+                UncompressedSize = totals.TarBytes,
+                CompressedSize = totals.StoredBytes,
+                DataCatalogSize = totals.FileBytes,
+                Spec = TablespacesOf(dataDirectory),
+                UserData = request.UserData,
+                StartTime = startTime,
+                FinishTime = finishTime,
+                Hostname = Environment.MachineName,
+                DataDir = dataDirectory,
+                IsPermanent = request.Permanent,
+            };
+            var metadata = new BackupMetadata
+            {
+                StartTime = startTime,
+                FinishTime = finishTime,
+                Hostname = sentinel.Hostname,
+                DataDir = dataDirectory,
+                PgVersion = sentinel.PgVersion,
+                StartLsn = sentinel.Lsn,
+                FinishLsn = sentinel.FinishLsn,
+                IsPermanent = request.Permanent,
+                SystemIdentifier = sentinel.SystemIdentifier,
+                UncompressedSize = sentinel.UncompressedSize,
+                CompressedSize = sentinel.CompressedSize,
+                UserData = request.UserData,
+            };
+
+            await PutJsonAsync(ArchiveLayout.FilesMetadataKey(name), files, PgArchiveJsonContext.Default.FilesMetadata, cancellationToken).ConfigureAwait(false);
+            await PutJsonAsync(ArchiveLayout.MetadataKey(name), metadata, PgArchiveJsonContext.Default.BackupMetadata, cancellationToken).ConfigureAwait(false);
+            // Last: the sentinel makes the backup visible.
+            await PutJsonAsync(ArchiveLayout.SentinelKey(name), sentinel, PgArchiveJsonContext.Default.BackupSentinel, cancellationToken).ConfigureAwait(false);
+
+            Log.BackupFinished(_logger, name, stop.Lsn.ToString(), totals.TarBytes, totals.StoredBytes);
+            return new BackupPushResult(name, start.Lsn, stop.Lsn, totals.Files, totals.TarBytes, totals.StoredBytes, partitions.Count);
+        }
+    }
+
+    private async Task<(BackupStart Start, string Name)> StartAsync(PostgresBackupSession session, CancellationToken cancellationToken)
+    {
+        var label = "pgarchive " + _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+        var start = await session.StartAsync(label, cancellationToken).ConfigureAwait(false);
+        var name = BackupName.ForFull(WalSegment.Containing(start.Lsn, start.Timeline, session.Server.WalSegmentSize).FileName);
+        if (await _store.GetInfoAsync(ArchiveLayout.SentinelKey(name), cancellationToken).ConfigureAwait(false) is not null)
+        {
+            throw new PgArchiveException(
+                $"A backup named {name} already exists: the previous backup started in the same WAL segment. " +
+                "Write some data or run SELECT pg_switch_wal() and retry.");
+        }
+
+        return (start, name);
+    }
+
+    private async Task UploadTarAsync(string backupName, string tarName, ICompressor compressor, IReadOnlyList<DataDirectoryEntry> entries,
+        FilesMetadata files, Totals totals, CancellationToken cancellationToken)
+    {
+        var objectName = CompressorRegistry.WithExtension(tarName, compressor);
+        var key = ArchiveLayout.TarPartitionsPrefix(backupName) + objectName;
+        var paths = new List<string>(entries.Count);
+        long tarBytes = 0;
+        var stored = await StreamingUpload.PutAsync(_store, key, PutMode.Overwrite, async (sink, ct) =>
+        {
+            var encoder = _codec.Encode(sink, compressor);
+            await using (encoder.ConfigureAwait(false))
+            {
+                var counter = PassThroughStream.Wrap(encoder, leaveOpen: true);
+                await using (counter.ConfigureAwait(false))
+                {
+                    var writer = new TarWriter(counter, TarEntryFormat.Gnu, leaveOpen: true);
+                    await using (writer.ConfigureAwait(false))
+                    {
+                        foreach (var entry in entries)
+                        {
+                            if (!await TarEntries.WriteAsync(writer, entry, ct).ConfigureAwait(false))
+                            {
+                                Log.FileVanished(_logger, entry.TarPath);
+                                continue;
+                            }
+
+                            if (!entry.IsDirectory)
+                            {
+                                paths.Add("/" + entry.TarPath);
+                                files.Files["/" + entry.TarPath] = new BackupFileDescription { MTime = File.GetLastWriteTimeUtc(entry.FullPath) };
+                                totals.FileBytes += entry.Size;
+                                totals.Files++;
+                            }
+                        }
+                    }
+
+                    tarBytes = counter.BytesTransferred;
+                }
+            }
+        }, cancellationToken).ConfigureAwait(false);
+
+        files.TarFileSets[objectName] = paths;
+        totals.TarBytes += tarBytes;
+        totals.StoredBytes += stored;
+        Log.PartitionUploaded(_logger, key, paths.Count, tarBytes, stored);
+    }
+
+    private async Task UploadLabelFilesAsync(string backupName, ICompressor compressor, BackupStop stop, FilesMetadata files, Totals totals,
+        CancellationToken cancellationToken)
+    {
+        var objectName = CompressorRegistry.WithExtension("backup_label.tar", compressor);
+        var key = ArchiveLayout.TarPartitionsPrefix(backupName) + objectName;
+        var paths = new List<string> { "/backup_label" };
+        long tarBytes = 0;
+        var stored = await StreamingUpload.PutAsync(_store, key, PutMode.Overwrite, async (sink, ct) =>
+        {
+            var encoder = _codec.Encode(sink, compressor);
+            await using (encoder.ConfigureAwait(false))
+            {
+                var counter = PassThroughStream.Wrap(encoder, leaveOpen: true);
+                await using (counter.ConfigureAwait(false))
+                {
+                    var writer = new TarWriter(counter, TarEntryFormat.Gnu, leaveOpen: true);
+                    await using (writer.ConfigureAwait(false))
+                    {
+                        var now = _time.GetUtcNow().UtcDateTime;
+                        await TarEntries.WriteTextAsync(writer, "backup_label", stop.LabelFile, now, ct).ConfigureAwait(false);
+                        if (stop.TablespaceMapFile.Length > 0)
+                        {
+                            await TarEntries.WriteTextAsync(writer, "tablespace_map", stop.TablespaceMapFile, now, ct).ConfigureAwait(false);
+                            paths.Add("/tablespace_map");
+                        }
+                    }
+
+                    tarBytes = counter.BytesTransferred;
+                }
+            }
+        }, cancellationToken).ConfigureAwait(false);
+
+        files.TarFileSets[objectName] = paths;
+        totals.TarBytes += tarBytes;
+        totals.StoredBytes += stored;
+    }
+
+    private Task PutJsonAsync<T>(string key, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(value, typeInfo);
+        return _store.PutAsync(key, new MemoryStream(bytes), PutMode.Overwrite, cancellationToken);
+    }
+
+    private static List<IReadOnlyList<DataDirectoryEntry>> Partition(List<DataDirectoryEntry> entries, long threshold)
+    {
+        var partitions = new List<IReadOnlyList<DataDirectoryEntry>>();
+        var current = new List<DataDirectoryEntry>();
+        long size = 0;
+        foreach (var entry in entries)
+        {
+            if (current.Count > 0 && size + entry.Size > threshold)
+            {
+                partitions.Add(current);
+                current = [];
+                size = 0;
+            }
+
+            current.Add(entry);
+            size += entry.Size + 512;
+        }
+
+        if (current.Count > 0)
+        {
+            partitions.Add(current);
+        }
+
+        return partitions;
+    }
+
+    private static TablespaceSpec? TablespacesOf(string dataDirectory)
+    {
+        var tablespaces = DataDirectoryScanner.Tablespaces(dataDirectory);
+        if (tablespaces.Count == 0)
+        {
+            return null;
+        }
+
+        var spec = new TablespaceSpec { BasePrefix = dataDirectory };
+        foreach (var (oid, target) in tablespaces)
+        {
+            spec.Tablespaces[oid] = new TablespaceLocation(Path.TrimEndingDirectorySeparator(target) + "/", "pg_tblspc/" + oid);
+        }
+
+        return spec;
+    }
+
+    private static string ValidateDataDirectory(string dataDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDirectory));
+        if (!Directory.Exists(full))
+        {
+            throw new PgArchiveException($"Data directory '{full}' does not exist.");
+        }
+
+        if (!File.Exists(Path.Combine(full, "PG_VERSION")) || !File.Exists(Path.Combine(full, "global", "pg_control")))
+        {
+            throw new PgArchiveException($"'{full}' is not a PostgreSQL data directory (no PG_VERSION or global/pg_control).");
+        }
+
+        return full;
+    }
+
+    private static void CheckSameDirectory(string given, string server)
+    {
+        static string Resolve(string path)
+        {
+            var info = new DirectoryInfo(path);
+            return Path.TrimEndingDirectorySeparator(info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName);
+        }
+
+        if (!string.Equals(Resolve(given), Resolve(server), StringComparison.Ordinal))
+        {
+            throw new PgArchiveException(
+                $"The server the connection reaches runs data directory '{server}', not '{given}': point PGHOST/PGPORT at the cluster you back up.");
+        }
+    }
+
+    private sealed class Totals
+    {
+        public long TarBytes;
+        public long StoredBytes;
+        public long FileBytes;
+        public int Files;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text.Json.Serialization;
+
+namespace PgArchive.Backups;
+
+/// <summary>
+/// <c>&lt;backup&gt;_backup_stop_sentinel.json</c>, with WAL-G's field names. Written last: a backup without
+/// its sentinel does not exist. LSNs are JSON numbers.
+/// </summary>
+public sealed class BackupSentinel
+{
+    /// <summary>Start LSN.</summary>
+    [JsonPropertyName("LSN")]
+    public ulong Lsn { get; set; }
+
+    /// <summary>Stop LSN.</summary>
+    [JsonPropertyName("FinishLSN")]
+    public ulong FinishLsn { get; set; }
+
+    /// <summary>Start LSN of the base of a delta backup.</summary>
+    [JsonPropertyName("DeltaLSN")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ulong? DeltaLsn { get; set; }
+
+    /// <summary>The base of a delta backup.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? DeltaFrom { get; set; }
+
+    /// <summary>The full backup at the root of a delta chain.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? DeltaFullName { get; set; }
+
+    /// <summary>The position of a delta in its chain.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? DeltaCount { get; set; }
+
+    /// <summary><c>server_version_num</c>, e.g. 150010.</summary>
+    public int PgVersion { get; set; }
+
+    /// <summary>The cluster's system identifier.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ulong? SystemIdentifier { get; set; }
+
+    /// <summary>Bytes of tar written, before compression.</summary>
+    public long UncompressedSize { get; set; }
+
+    /// <summary>Bytes stored.</summary>
+    public long CompressedSize { get; set; }
+
+    /// <summary>Bytes of data files read.</summary>
+    public long DataCatalogSize { get; set; }
+
+    /// <summary>Tablespaces of the backup.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TablespaceSpec? Spec { get; set; }
+
+    /// <summary>Free-form data given by the user.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public System.Text.Json.JsonElement? UserData { get; set; }
+
+    /// <summary>True when no files_metadata.json was written.</summary>
+    public bool FilesMetadataDisabled { get; set; }
+
+    /// <summary>Format version: 2.</summary>
+    public int Version { get; set; } = 2;
+
+    /// <summary>When the backup started (UTC).</summary>
+    public DateTimeOffset StartTime { get; set; }
+
+    /// <summary>When the backup finished (UTC).</summary>
+    public DateTimeOffset FinishTime { get; set; }
+
+    /// <summary>WAL-G's date format string.</summary>
+    public string DateFmt { get; set; } = BackupMetadata.WalGDateFormat;
+
+    /// <summary>The host the backup was taken on.</summary>
+    public string Hostname { get; set; } = "";
+
+    /// <summary>The data directory backed up.</summary>
+    public string DataDir { get; set; } = "";
+
+    /// <summary>Whether the backup was permanent when created.</summary>
+    public bool IsPermanent { get; set; }
+}

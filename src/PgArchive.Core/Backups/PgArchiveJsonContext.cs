@@ -1,0 +1,11 @@
+using System.Text.Json.Serialization;
+
+namespace PgArchive.Backups;
+
+/// <summary>Source-generated JSON for everything PgArchive stores: trimming- and AOT-safe.</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(BackupSentinel))]
+[JsonSerializable(typeof(BackupMetadata))]
+[JsonSerializable(typeof(FilesMetadata))]
+[JsonSerializable(typeof(List<BackupListEntry>))]
+public sealed partial class PgArchiveJsonContext : JsonSerializerContext;

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using PgArchive;
+using PgArchive.Backups;
+using PgArchive.Compression;
+using PgArchive.DependencyInjection;
+using PgArchive.Encryption;
+using PgArchive.Storage;
+using PgArchive.Wal;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers PgArchive's services.</summary>
+public static class PgArchiveServiceCollectionExtensions
+{
+    /// <summary>Registers the archive services with options bound from <paramref name="configuration"/> (e.g. the <c>PgArchive</c> section).</summary>
+    public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = services.AddPgArchive();
+        services.Configure<PgArchiveOptions>(configuration);
+        return builder;
+    }
+
+    /// <summary>Registers the archive services, optionally configuring their options.</summary>
+    public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services, Action<PgArchiveOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<PgArchiveOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgArchiveOptions>, PgArchiveOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, Lz4Compressor>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, NoCompressor>());
+        services.TryAddSingleton<IEncryptor, NoEncryptor>();
+        services.TryAddSingleton<CompressorRegistry>();
+        services.TryAddSingleton<ObjectCodec>();
+        services.TryAddSingleton<WalArchiver>();
+        services.TryAddSingleton<BackupCatalog>();
+        services.TryAddSingleton<BackupPusher>();
+        services.TryAddSingleton<BackupFetcher>();
+        return new PgArchiveBuilder(services);
+    }
+
+    /// <summary>Stores the archive in a local directory (WAL-G's <c>WALG_FILE_PREFIX</c>).</summary>
+    public static IPgArchiveBuilder UseLocalFileSystem(this IPgArchiveBuilder builder, string rootPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(rootPath);
+        return builder.UseLocalFileSystem(o => o.RootPath = rootPath);
+    }
+
+    /// <summary>Stores the archive in a local directory configured by <paramref name="configure"/>.</summary>
+    public static IPgArchiveBuilder UseLocalFileSystem(this IPgArchiveBuilder builder, Action<LocalFileSystemObjectStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<LocalFileSystemObjectStoreOptions>().Configure(configure).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LocalFileSystemObjectStoreOptions>, LocalFileSystemObjectStoreOptionsValidator>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore, LocalFileSystemObjectStore>());
+        return builder;
+    }
+
+    /// <summary>Stores the archive in memory: a fake for unit tests. <see cref="InMemoryObjectStore"/> is also registered to inspect it.</summary>
+    public static IPgArchiveBuilder UseInMemory(this IPgArchiveBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton(sp => new InMemoryObjectStore(sp.GetService<TimeProvider>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<InMemoryObjectStore>()));
+        return builder;
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+
+namespace PgArchive.Diagnostics;
+
+/// <summary>Every log message of PgArchive.Core. None carries a secret: no connection string, no key.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Archived {WalFile} as {Key} ({StoredBytes} bytes stored)")]
+    public static partial void WalPushed(ILogger logger, string walFile, string key, long storedBytes);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "{WalFile} is already archived with identical content")]
+    public static partial void WalAlreadyArchived(ILogger logger, string walFile);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Fetched {WalFile} from {Key}")]
+    public static partial void WalFetched(ILogger logger, string walFile, string key);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "{WalFile} is not in the archive")]
+    public static partial void WalNotFound(ILogger logger, string walFile);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Backup {BackupName} started at LSN {StartLsn} on timeline {Timeline}")]
+    public static partial void BackupStarted(ILogger logger, string backupName, string startLsn, uint timeline);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Uploaded {Key}: {Files} files, {TarBytes} tar bytes, {StoredBytes} bytes stored")]
+    public static partial void PartitionUploaded(ILogger logger, string key, int files, long tarBytes, long storedBytes);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Backup {BackupName} finished at LSN {FinishLsn}: {UncompressedBytes} bytes read, {CompressedBytes} bytes stored")]
+    public static partial void BackupFinished(ILogger logger, string backupName, string finishLsn, long uncompressedBytes, long compressedBytes);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "{Path} vanished during the backup; WAL replay recreates what is needed")]
+    public static partial void FileVanished(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Restoring backup {BackupName} into {TargetDirectory}")]
+    public static partial void FetchStarted(ILogger logger, string backupName, string targetDirectory);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Extracted {Key}")]
+    public static partial void PartitionExtracted(ILogger logger, string key);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Backup {BackupName} restored: {Files} files, {Bytes} bytes")]
+    public static partial void FetchFinished(ILogger logger, string backupName, long files, long bytes);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Recovery configured in {ConfigFile}: {Settings}")]
+    public static partial void RecoveryConfigured(ILogger logger, string configFile, string settings);
+}

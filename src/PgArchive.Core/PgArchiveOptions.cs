@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace PgArchive;
+
+/// <summary>Settings of the archive services, bindable from configuration (section <c>PgArchive</c>).</summary>
+public sealed class PgArchiveOptions
+{
+    /// <summary>The default tar partition size threshold: WAL-G's 1 GiB − 1.</summary>
+    public const long DefaultTarSizeThreshold = (1L << 30) - 1;
+
+    /// <summary>
+    /// How new objects are compressed (<c>WALG_COMPRESSION_METHOD</c>): <c>lz4</c> (default) or <c>none</c>,
+    /// plus whatever other <see cref="Compression.ICompressor"/>s are registered.
+    /// </summary>
+    [Required(ErrorMessage = "PgArchive:CompressionMethod (WALG_COMPRESSION_METHOD) must name a compression method, e.g. lz4.")]
+    public string CompressionMethod { get; set; } = "lz4";
+
+    /// <summary>
+    /// A tar partition is closed once it holds this many uncompressed bytes (<c>WALG_TAR_SIZE_THRESHOLD</c>).
+    /// <value>Default 1 GiB − 1.</value>
+    /// </summary>
+    [Range(1L << 20, long.MaxValue, ErrorMessage = "PgArchive:TarSizeThreshold (WALG_TAR_SIZE_THRESHOLD) must be at least 1 MiB.")]
+    public long TarSizeThreshold { get; set; } = DefaultTarSizeThreshold;
+
+    /// <summary>
+    /// Libpq-style connection string for <c>backup-push</c>; empty takes everything from libpq's
+    /// environment variables (<c>PGHOST</c>, <c>PGPORT</c>, <c>PGUSER</c>, <c>PGPASSWORD</c>, <c>PGDATABASE</c>).
+    /// </summary>
+    public string ConnectionString { get; set; } = "";
+}

@@ -1,0 +1,33 @@
+namespace PgArchive.Storage;
+
+/// <summary>The keys WAL-G uses for PostgreSQL, relative to the storage prefix.</summary>
+public static class ArchiveLayout
+{
+    /// <summary>The folder of base backups.</summary>
+    public const string BaseBackupsPrefix = "basebackups_005/";
+
+    /// <summary>The folder of archived WAL.</summary>
+    public const string WalPrefix = "wal_005/";
+
+    /// <summary>The suffix of a backup's sentinel, the object that makes it visible.</summary>
+    public const string SentinelSuffix = "_backup_stop_sentinel.json";
+
+    /// <summary><c>basebackups_005/&lt;backup&gt;_backup_stop_sentinel.json</c>.</summary>
+    public static string SentinelKey(string backupName) => BaseBackupsPrefix + backupName + SentinelSuffix;
+
+    /// <summary><c>basebackups_005/&lt;backup&gt;/</c>: everything of a backup but its sentinel.</summary>
+    public static string BackupPrefix(string backupName) => BaseBackupsPrefix + backupName + "/";
+
+    /// <summary><c>basebackups_005/&lt;backup&gt;/tar_partitions/</c>.</summary>
+    public static string TarPartitionsPrefix(string backupName) => BackupPrefix(backupName) + "tar_partitions/";
+
+    /// <summary><c>basebackups_005/&lt;backup&gt;/metadata.json</c>.</summary>
+    public static string MetadataKey(string backupName) => BackupPrefix(backupName) + "metadata.json";
+
+    /// <summary><c>basebackups_005/&lt;backup&gt;/files_metadata.json</c>.</summary>
+    public static string FilesMetadataKey(string backupName) => BackupPrefix(backupName) + "files_metadata.json";
+
+    /// <summary><c>wal_005/&lt;file&gt;[.ext]</c>.</summary>
+    public static string WalKey(string walFileName, string extension) =>
+        WalPrefix + (extension.Length == 0 ? walFileName : walFileName + "." + extension);
+}

@@ -1,0 +1,48 @@
+using PgArchive.Compression;
+using PgArchive.Encryption;
+
+namespace PgArchive.Storage;
+
+/// <summary>
+/// The two ends of the data path between plaintext and stored bytes: plaintext → compress → encrypt → store
+/// on the way in, store → decrypt → decompress → plaintext on the way out.
+/// </summary>
+public sealed class ObjectCodec(CompressorRegistry compressors, IEncryptor encryptor)
+{
+    /// <summary>The compressors, to pick the one an object needs.</summary>
+    public CompressorRegistry Compressors { get; } = compressors ?? throw new ArgumentNullException(nameof(compressors));
+
+    /// <summary>A stream that encodes what is written to it into <paramref name="sink"/>, which it leaves open.</summary>
+    public Stream Encode(Stream sink, ICompressor compressor)
+    {
+        ArgumentNullException.ThrowIfNull(compressor);
+        return compressor.CreateCompressionStream(encryptor.CreateEncryptionStream(sink, leaveOpen: true));
+    }
+
+    /// <summary>A stream of the plaintext of <paramref name="stored"/>, which it disposes.</summary>
+    public Stream Decode(Stream stored, ICompressor compressor)
+    {
+        ArgumentNullException.ThrowIfNull(compressor);
+        return compressor.CreateDecompressionStream(encryptor.CreateDecryptionStream(stored));
+    }
+
+    /// <summary>Opens and decodes a stored object, choosing the decompressor from its key's extension.</summary>
+    public async Task<Stream> OpenDecodedAsync(IObjectStore store, string key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var compressor = CompressorFor(key);
+        var stored = await store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
+        return Decode(stored, compressor);
+    }
+
+    /// <summary>The compressor an object was written with, told by the extension after its last dot.</summary>
+    public ICompressor CompressorFor(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var name = key[(key.LastIndexOf('/') + 1)..];
+        var dot = name.LastIndexOf('.');
+        var extension = dot < 0 ? "" : name[(dot + 1)..];
+        return Compressors.FindByExtension(extension) ?? Compressors.FindByExtension("")
+            ?? throw new PgArchiveException($"No decompressor is registered for '{key}'.");
+    }
+}

@@ -1,0 +1,138 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PgArchive.Diagnostics;
+using PgArchive.IO;
+using PgArchive.Storage;
+
+namespace PgArchive.Wal;
+
+/// <summary>
+/// Archives WAL files (<c>archive_command</c>) and fetches them back (<c>restore_command</c>) under
+/// <c>wal_005/</c>, as WAL-G does.
+/// </summary>
+public sealed class WalArchiver
+{
+    private const int CompareBufferSize = 1 << 16;
+    private readonly IObjectStore _store;
+    private readonly ObjectCodec _codec;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the archiver.</summary>
+    public WalArchiver(IObjectStore store, ObjectCodec codec, ILogger<WalArchiver>? logger = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _codec = codec ?? throw new ArgumentNullException(nameof(codec));
+        _logger = logger ?? NullLogger<WalArchiver>.Instance;
+    }
+
+    /// <summary>
+    /// Stores the WAL file at <paramref name="walFilePath"/>. Returns only once the object is durably stored.
+    /// An object already stored under the name is never overwritten: identical content is success (PostgreSQL
+    /// re-runs archive_command after a crash), different content is a <see cref="WalArchiveConflictException"/>.
+    /// </summary>
+    public async Task<WalPushResult> PushAsync(string walFilePath, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(walFilePath);
+        var name = Path.GetFileName(walFilePath);
+        WalFileName.Validate(name);
+        if (!File.Exists(walFilePath))
+        {
+            throw new PgArchiveException($"WAL file '{walFilePath}' does not exist.");
+        }
+
+        var compressor = _codec.Compressors.Default;
+        var key = ArchiveLayout.WalKey(name, compressor.FileExtension);
+        try
+        {
+            var stored = await StreamingUpload.PutAsync(_store, key, PutMode.CreateNew, async (sink, ct) =>
+            {
+                var source = OpenLocal(walFilePath);
+                await using (source.ConfigureAwait(false))
+                {
+                    var encoder = _codec.Encode(sink, compressor);
+                    await using (encoder.ConfigureAwait(false))
+                    {
+                        await source.CopyToAsync(encoder, 1 << 20, ct).ConfigureAwait(false);
+                    }
+                }
+            }, cancellationToken).ConfigureAwait(false);
+            Log.WalPushed(_logger, name, key, stored);
+            return new WalPushResult(name, key, AlreadyArchived: false, stored);
+        }
+        catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.AlreadyExists)
+        {
+            if (!await StoredContentEqualsAsync(key, walFilePath, cancellationToken).ConfigureAwait(false))
+            {
+                throw new WalArchiveConflictException(name, key);
+            }
+
+            Log.WalAlreadyArchived(_logger, name);
+            return new WalPushResult(name, key, AlreadyArchived: true, 0);
+        }
+    }
+
+    /// <summary>
+    /// Writes the archived WAL file <paramref name="walFileName"/> to <paramref name="destinationPath"/>
+    /// atomically (temporary file, fsync, rename). Tries every known compression extension.
+    /// </summary>
+    /// <exception cref="WalFileNotFoundException">The archive does not hold the file.</exception>
+    public async Task<string> FetchAsync(string walFileName, string destinationPath, CancellationToken cancellationToken = default)
+    {
+        WalFileName.Validate(walFileName);
+        ArgumentException.ThrowIfNullOrEmpty(destinationPath);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(destinationPath))!;
+        if (!Directory.Exists(directory))
+        {
+            throw new PgArchiveException($"Cannot write '{destinationPath}': directory '{directory}' does not exist.");
+        }
+
+        foreach (var compressor in _codec.Compressors.ProbeOrder)
+        {
+            var key = ArchiveLayout.WalKey(walFileName, compressor.FileExtension);
+            Stream stored;
+            try
+            {
+                stored = await _store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.NotFound)
+            {
+                continue;
+            }
+
+            var decoded = _codec.Decode(stored, compressor);
+            await using (decoded.ConfigureAwait(false))
+            {
+                await AtomicFile.WriteAsync(destinationPath, decoded, key, cancellationToken).ConfigureAwait(false);
+            }
+
+            Log.WalFetched(_logger, walFileName, key);
+            return key;
+        }
+
+        Log.WalNotFound(_logger, walFileName);
+        throw new WalFileNotFoundException(walFileName);
+    }
+
+    private async Task<bool> StoredContentEqualsAsync(string key, string walFilePath, CancellationToken cancellationToken)
+    {
+        var stored = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
+        await using (stored.ConfigureAwait(false))
+        {
+            var local = OpenLocal(walFilePath);
+            await using (local.ConfigureAwait(false))
+            {
+                return await StreamComparer.EqualAsync(stored, local, CompareBufferSize, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static FileStream OpenLocal(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+}
+
+/// <summary>The outcome of <see cref="WalArchiver.PushAsync"/>.</summary>
+/// <param name="WalFileName">The file's name.</param>
+/// <param name="Key">The object it is stored under.</param>
+/// <param name="AlreadyArchived">True when an identical object was already stored and nothing was written.</param>
+/// <param name="StoredBytes">Bytes written to the store.</param>
+public sealed record WalPushResult(string WalFileName, string Key, bool AlreadyArchived, long StoredBytes);
