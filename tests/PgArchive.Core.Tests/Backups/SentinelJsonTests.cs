@@ -1,0 +1,67 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace PgArchive.Backups;
+
+public sealed class SentinelJsonTests
+{
+    [Fact]
+    public async Task A_WalG_sentinel_deserialises_with_every_field()
+    {
+        await using var json = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "Samples", "walg_backup_stop_sentinel.json"));
+        var sentinel = await JsonSerializer.DeserializeAsync(json, PgArchiveJsonContext.Default.BackupSentinel, TestContext.Current.CancellationToken);
+
+        Assert.NotNull(sentinel);
+        Assert.Equal(100663336UL, sentinel.Lsn);
+        Assert.Equal(100663608UL, sentinel.FinishLsn);
+        Assert.Equal(150010, sentinel.PgVersion);
+        Assert.Equal(7311111111111111111UL, sentinel.SystemIdentifier);
+        Assert.Equal(3145738, sentinel.CompressedSize);
+        Assert.Equal("/var/lib/postgresql/15/main", sentinel.Spec!.BasePrefix);
+        Assert.Equal(new TablespaceLocation("/mnt/ts1/", "pg_tblspc/16390"), sentinel.Spec.Tablespaces["16390"]);
+        Assert.Equal(42, sentinel.UserData!.Value.GetProperty("ticket").GetInt32());
+        Assert.Equal(new DateTimeOffset(2026, 11, 20, 10, 0, 5, TimeSpan.Zero).AddTicks(6543210), sentinel.FinishTime);
+        Assert.Equal("db1", sentinel.Hostname);
+        Assert.Null(sentinel.DeltaFrom);
+    }
+
+    [Fact]
+    public void Our_sentinel_serialises_with_WalG_names_and_numeric_lsns()
+    {
+        var spec = new TablespaceSpec { BasePrefix = "/pgdata" };
+        spec.Tablespaces["16390"] = new TablespaceLocation("/ts/", "pg_tblspc/16390");
+        var sentinel = new BackupSentinel
+        {
+            Lsn = 0x3000028,
+            FinishLsn = 0x3000100,
+            PgVersion = 150018,
+            SystemIdentifier = 1,
+            Spec = spec,
+            StartTime = new DateTimeOffset(2026, 11, 25, 1, 2, 3, TimeSpan.Zero),
+        };
+
+        var node = JsonNode.Parse(JsonSerializer.Serialize(sentinel, PgArchiveJsonContext.Default.BackupSentinel))!.AsObject();
+
+        Assert.Equal(0x3000028UL, node["LSN"]!.GetValue<ulong>());
+        Assert.Equal(0x3000100UL, node["FinishLSN"]!.GetValue<ulong>());
+        Assert.Equal(2, node["Version"]!.GetValue<int>());
+        Assert.Equal("%Y-%m-%dT%H:%M:%S.%fZ", node["DateFmt"]!.GetValue<string>());
+        Assert.Equal("2026-11-25T01:02:03+00:00", node["StartTime"]!.GetValue<string>());
+        Assert.Equal("/ts/", node["Spec"]!["16390"]!["loc"]!.GetValue<string>());
+        Assert.Equal("16390", node["Spec"]!["tablespaces"]![0]!.GetValue<string>());
+        Assert.False(node.ContainsKey("DeltaFrom"));
+        foreach (var name in new[] { "PgVersion", "SystemIdentifier", "UncompressedSize", "CompressedSize", "DataCatalogSize", "FilesMetadataDisabled", "Hostname", "DataDir", "IsPermanent", "FinishTime" })
+        {
+            Assert.True(node.ContainsKey(name), $"missing {name}");
+        }
+    }
+
+    [Fact]
+    public void Metadata_uses_snake_case_names()
+    {
+        var node = JsonNode.Parse(JsonSerializer.Serialize(new BackupMetadata { StartLsn = 5, IsPermanent = true }, PgArchiveJsonContext.Default.BackupMetadata))!.AsObject();
+        Assert.Equal(5UL, node["start_lsn"]!.GetValue<ulong>());
+        Assert.True(node["is_permanent"]!.GetValue<bool>());
+        Assert.True(node.ContainsKey("finish_lsn") && node.ContainsKey("date_fmt") && node.ContainsKey("uncompressed_size"));
+    }
+}

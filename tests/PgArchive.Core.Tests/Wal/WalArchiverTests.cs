@@ -1,0 +1,136 @@
+using Microsoft.Extensions.DependencyInjection;
+using PgArchive.Storage;
+
+namespace PgArchive.Wal;
+
+public sealed class WalArchiverTests : IDisposable
+{
+    private readonly string _pgWal = Directory.CreateTempSubdirectory("pgarchive-wal-").FullName;
+    private readonly ServiceProvider _services;
+    private readonly InMemoryObjectStore _store;
+    private readonly WalArchiver _archiver;
+
+    public WalArchiverTests()
+    {
+        var services = new ServiceCollection();
+        services.AddPgArchive().UseInMemory();
+        _services = services.BuildServiceProvider();
+        _store = _services.GetRequiredService<InMemoryObjectStore>();
+        _archiver = _services.GetRequiredService<WalArchiver>();
+    }
+
+    public void Dispose()
+    {
+        _services.Dispose();
+        Directory.Delete(_pgWal, recursive: true);
+    }
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private string WriteSegment(string name, byte fill)
+    {
+        var path = Path.Combine(_pgWal, name);
+        var data = new byte[1 << 20];
+        Array.Fill(data, fill);
+        data[0] = 0xD1;
+        File.WriteAllBytes(path, data);
+        return path;
+    }
+
+    [Fact]
+    public async Task Push_stores_the_segment_compressed_under_wal_005()
+    {
+        var result = await _archiver.PushAsync(WriteSegment("000000010000000000000003", 7), Token);
+
+        Assert.Equal("wal_005/000000010000000000000003.lz4", result.Key);
+        Assert.False(result.AlreadyArchived);
+        Assert.Equal(["wal_005/000000010000000000000003.lz4"], _store.Keys);
+        Assert.True(_store.GetBytes(result.Key).Length < 1 << 16, "a segment of repeated bytes should compress");
+    }
+
+    [Fact]
+    public async Task Fetch_writes_back_the_same_bytes()
+    {
+        var source = WriteSegment("000000010000000000000003", 7);
+        await _archiver.PushAsync(source, Token);
+        var destination = Path.Combine(_pgWal, "RECOVERYXLOG");
+
+        await _archiver.FetchAsync("000000010000000000000003", destination, Token);
+
+        Assert.Equal(await File.ReadAllBytesAsync(source, Token), await File.ReadAllBytesAsync(destination, Token));
+        Assert.DoesNotContain(Directory.GetFiles(_pgWal), f => f.Contains("pgarchive-tmp", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Push_of_identical_content_again_succeeds_without_writing()
+    {
+        var source = WriteSegment("000000010000000000000003", 7);
+        await _archiver.PushAsync(source, Token);
+
+        var again = await _archiver.PushAsync(source, Token);
+
+        Assert.True(again.AlreadyArchived);
+    }
+
+    [Fact]
+    public async Task Push_of_different_content_under_an_archived_name_fails_and_keeps_the_original()
+    {
+        var source = WriteSegment("000000010000000000000003", 7);
+        await _archiver.PushAsync(source, Token);
+        var original = _store.GetBytes("wal_005/000000010000000000000003.lz4");
+        WriteSegment("000000010000000000000003", 8);
+
+        var ex = await Assert.ThrowsAsync<WalArchiveConflictException>(() => _archiver.PushAsync(source, Token));
+
+        Assert.Contains("000000010000000000000003", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(original, _store.GetBytes("wal_005/000000010000000000000003.lz4"));
+    }
+
+    [Fact]
+    public async Task Push_of_a_missing_file_fails_clearly()
+    {
+        var ex = await Assert.ThrowsAsync<PgArchiveException>(() => _archiver.PushAsync(Path.Combine(_pgWal, "000000010000000000000009"), Token));
+        Assert.Contains("does not exist", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Fetch_of_a_file_not_in_the_archive_throws_not_found()
+    {
+        var ex = await Assert.ThrowsAsync<WalFileNotFoundException>(() => _archiver.FetchAsync("00000002.history", Path.Combine(_pgWal, "x"), Token));
+        Assert.Equal("00000002.history", ex.WalFileName);
+        Assert.False(File.Exists(Path.Combine(_pgWal, "x")));
+    }
+
+    [Fact]
+    public async Task Fetch_into_a_missing_directory_fails_clearly()
+    {
+        await _archiver.PushAsync(WriteSegment("000000010000000000000003", 7), Token);
+        var ex = await Assert.ThrowsAsync<PgArchiveException>(() =>
+            _archiver.FetchAsync("000000010000000000000003", Path.Combine(_pgWal, "no-such-dir", "x"), Token));
+        Assert.Contains("does not exist", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Fetch_reads_segments_stored_without_compression()
+    {
+        await _store.PutAsync("wal_005/000000010000000000000004", new MemoryStream([1, 2, 3]), cancellationToken: Token);
+        var destination = Path.Combine(_pgWal, "RECOVERYXLOG");
+
+        var key = await _archiver.FetchAsync("000000010000000000000004", destination, Token);
+
+        Assert.Equal("wal_005/000000010000000000000004", key);
+        Assert.Equal([1, 2, 3], await File.ReadAllBytesAsync(destination, Token));
+    }
+
+    [Fact]
+    public async Task Fetch_of_a_corrupt_object_fails_naming_it_and_writes_nothing()
+    {
+        await _store.PutAsync("wal_005/000000010000000000000005.lz4", new MemoryStream([0x04, 0x22, 0x4D, 0x18, 0xFF, 0xFF, 0xFF]), cancellationToken: Token);
+        var destination = Path.Combine(_pgWal, "RECOVERYXLOG");
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => _archiver.FetchAsync("000000010000000000000005", destination, Token));
+
+        Assert.False(File.Exists(destination), ex.Message);
+        Assert.DoesNotContain(Directory.GetFiles(_pgWal), f => f.Contains("pgarchive-tmp", StringComparison.Ordinal));
+    }
+}
