@@ -88,6 +88,12 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     /// <summary>The key prefix inside the bucket, empty or ending with '/'.</summary>
     public string RootPrefix => _root;
 
+    /// <summary>How create-only puts are made, once known (after the probe in <see cref="S3ConditionalWrites.Auto"/>).</summary>
+    internal S3ConditionalWrites? ConditionalWritesInUse => _conditionalWrites;
+
+    /// <summary>Whether deletes go one key per request (the server refused DeleteObjects, or it was turned off).</summary>
+    internal bool BatchDeleteRefused => _batchDeleteRefused;
+
     /// <summary>
     /// Builds an S3 client from the options: endpoint and region, credentials (static keys, session token, profile,
     /// else the SDK's default chain: environment, web identity, container and instance credentials), retries with
