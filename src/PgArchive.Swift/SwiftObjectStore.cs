@@ -364,8 +364,21 @@ public sealed class SwiftObjectStore : IObjectStore, IDisposable
                 error = segmentFailure;
             }
 
-            var written = uploads.Where(u => u.IsCompletedSuccessfully).Select(u => u.Result.Path).ToList();
-            await DeleteSegmentsAsync(key, written, CancellationToken.None).ConfigureAwait(false);
+            // A segment PUT cancelled after its body was sent may still have been stored: delete what was
+            // confirmed and whatever the segment container lists under this upload's prefix.
+            var written = uploads.Where(u => u.IsCompletedSuccessfully).Select(u => u.Result.Path).ToHashSet(StringComparer.Ordinal);
+            try
+            {
+                var listed = await ListPageAsync(_segmentContainer, segmentPrefix[(segmentPrefix.IndexOf('/', StringComparison.Ordinal) + 1)..], null, key, CancellationToken.None)
+                    .ConfigureAwait(false);
+                written.UnionWith((listed ?? []).Select(e => _segmentContainer + "/" + e.Name));
+            }
+            catch (ObjectStoreException listError)
+            {
+                Log.SegmentCleanupFailed(_logger, key, written.Count, listError.Kind.ToString());
+            }
+
+            await DeleteSegmentsAsync(key, written.ToList(), CancellationToken.None).ConfigureAwait(false);
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
         }
         finally
