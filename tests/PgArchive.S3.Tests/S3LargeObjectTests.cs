@@ -2,17 +2,11 @@ using PgArchive.Storage.Testing;
 
 namespace PgArchive.Storage;
 
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class S3rverAloneServer : ICollectionFixture<S3rverFixture>
-{
-    public const string Name = "s3rver, not in parallel";
-}
-
 /// <summary>
 /// A 1 GiB object of unknown length streamed up and back with the default part size and concurrency, while the
 /// managed heap is sampled: it must stay under 100 MiB. Runs alone, so other tests' allocations don't count.
 /// </summary>
-[Collection(S3rverAloneServer.Name)]
+[Collection(NotInParallel.Name)]
 public sealed class S3LargeObjectTests(S3rverFixture server)
 {
     [Fact]

@@ -163,14 +163,12 @@ public abstract class S3ObjectStoreTests(S3ServerFixture server)
     }
 }
 
-[Collection(S3rverServer.Name)]
 public sealed class S3rverSpecificTests(S3rverFixture server) : S3ObjectStoreTests(server)
 {
     /// <summary>s3rver accepts If-None-Match and overwrites anyway: the probe must catch that.</summary>
     protected override S3ConditionalWrites ExpectedConditionalWrites => S3ConditionalWrites.CheckThenPut;
 }
 
-[Collection(SwiftS3ApiServer.Name)]
 public sealed class SwiftS3ApiSpecificTests(SwiftS3ApiFixture server) : S3ObjectStoreTests(server)
 {
     /// <summary>Swift's s3api answers 501 "Conditional object PUTs are not supported".</summary>

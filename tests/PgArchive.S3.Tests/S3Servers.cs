@@ -103,14 +103,9 @@ public sealed class SwiftS3ApiFixture : S3ServerFixture
     }
 }
 
-[CollectionDefinition(Name)]
-public sealed class S3rverServer : ICollectionFixture<S3rverFixture>
+/// <summary>Tests that measure memory run alone, after the others, so their allocations don't count.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NotInParallel
 {
-    public const string Name = "s3rver";
-}
-
-[CollectionDefinition(Name)]
-public sealed class SwiftS3ApiServer : ICollectionFixture<SwiftS3ApiFixture>
-{
-    public const string Name = "swift-s3api";
+    public const string Name = "not in parallel";
 }

@@ -5,7 +5,6 @@ using PgArchive.Storage.Testing;
 namespace PgArchive.Storage;
 
 /// <summary>Swift-specific behaviour against the all-in-one: errors, Static Large Objects, Keystone auth, token refresh.</summary>
-[Collection(SwiftSaioServer.Name)]
 public sealed class SwiftObjectStoreTests(SwiftSaioFixture server)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -192,7 +191,7 @@ public sealed class SwiftObjectStoreTests(SwiftSaioFixture server)
 }
 
 /// <summary>1 GiB through a Swift Static Large Object with the default segment size, the managed heap sampled: under 100 MiB.</summary>
-[Collection(SwiftSaioAloneServer.Name)]
+[Collection(NotInParallel.Name)]
 public sealed class SwiftLargeObjectTests(SwiftSaioFixture server)
 {
     [Fact]

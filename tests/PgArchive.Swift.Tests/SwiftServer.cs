@@ -87,23 +87,17 @@ public sealed class SwiftSaioFixture : IAsyncLifetime
     }
 }
 
-[CollectionDefinition(Name)]
-public sealed class SwiftSaioServer : ICollectionFixture<SwiftSaioFixture>
-{
-    public const string Name = "swift-saio";
-}
-
+/// <summary>Tests that measure memory run alone, after the others, so their allocations don't count.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class SwiftSaioAloneServer : ICollectionFixture<SwiftSaioFixture>
+public sealed class NotInParallel
 {
-    public const string Name = "swift-saio, not in parallel";
+    public const string Name = "not in parallel";
 }
 
 /// <summary>
 /// The store contract against the Swift all-in-one, v1 tempauth, with 4 MiB segments: small objects are plain
 /// PUTs, the 5 MB and 48 MiB streamed objects go through Static Large Objects.
 /// </summary>
-[Collection(SwiftSaioServer.Name)]
 public sealed class SwiftObjectStoreConformanceTests(SwiftSaioFixture server) : ObjectStoreConformanceTests
 {
     protected override Task<IObjectStore> CreateStoreAsync()
