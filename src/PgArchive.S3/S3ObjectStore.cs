@@ -145,7 +145,11 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }
         else if (!string.IsNullOrEmpty(options.Profile))
         {
-            if (!new CredentialProfileStoreChain().TryGetAWSCredentials(options.Profile, out credentials))
+            // AWS_SHARED_CREDENTIALS_FILE moves ~/.aws/credentials, as in the AWS CLI.
+            var profiles = Environment.GetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE") is { Length: > 0 } file
+                ? new CredentialProfileStoreChain(file)
+                : new CredentialProfileStoreChain();
+            if (!profiles.TryGetAWSCredentials(options.Profile, out credentials))
             {
                 throw new ObjectStoreException(ObjectStoreErrorKind.AccessDenied, null,
                     $"AWS profile '{options.Profile}' (AWS_PROFILE) was not found in ~/.aws/credentials or ~/.aws/config.");
@@ -772,8 +776,12 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
                 return MapErrorCode(s3.ErrorCode, s3.StatusCode, key, operation, s3.Message, ex);
             case AmazonServiceException service when service.InnerException is HttpRequestException or IOException or OperationCanceledException:
             case HttpRequestException or IOException or OperationCanceledException:
-                return new ObjectStoreException(ObjectStoreErrorKind.Unavailable, key,
-                    $"Cannot {operation} '{key}': the S3 endpoint {Endpoint} did not answer ({Describe(ex)}). Check AWS_ENDPOINT / the network; retried {_options.MaxRetries} times.", ex);
+                return IsCertificateFailure(ex)
+                    ? new ObjectStoreException(ObjectStoreErrorKind.Unavailable, key,
+                        $"Cannot {operation} '{key}': the TLS certificate of the S3 endpoint {Endpoint} is not trusted ({Describe(ex)}). " +
+                        "If it is signed by a private CA, give that CA's PEM file in WALG_S3_CA_CERT_FILE.", ex)
+                    : new ObjectStoreException(ObjectStoreErrorKind.Unavailable, key,
+                        $"Cannot {operation} '{key}': the S3 endpoint {Endpoint} did not answer ({Describe(ex)}). Check AWS_ENDPOINT / the network; retried {_options.MaxRetries} times.", ex);
             case AmazonServiceException service:
                 return MapErrorCode(service.ErrorCode, service.StatusCode, key, operation, service.Message, ex);
             case AmazonClientException client when client.Message.Contains("credential", StringComparison.OrdinalIgnoreCase):
@@ -832,6 +840,19 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     private string Endpoint => _client.Config.ServiceURL is { Length: > 0 } url
         ? url.TrimEnd('/')
         : "AWS region " + (_client.Config.RegionEndpoint?.SystemName ?? _options.Region ?? "default");
+
+    private static bool IsCertificateFailure(Exception ex)
+    {
+        for (var inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static string Describe(Exception ex)
     {
