@@ -5,9 +5,9 @@ namespace PgArchive.Storage;
 /// <summary>The S3 store's log messages. Keys and bucket names only: never credentials.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 4100, EventName = "S3ConditionalWritesProbed", Level = LogLevel.Information,
-        Message = "S3 bucket {Bucket}: If-None-Match on PUT was {Outcome}; create-only puts use {Mode}")]
-    public static partial void ConditionalWritesProbed(ILogger logger, string bucket, string outcome, string mode);
+    [LoggerMessage(EventId = 4100, EventName = "S3ConditionalWritesRefused", Level = LogLevel.Information,
+        Message = "S3 bucket {Bucket} refused If-None-Match on PUT ({Reason}); create-only puts check with HEAD only from now on")]
+    public static partial void ConditionalWritesRefused(ILogger logger, string bucket, string reason);
 
     [LoggerMessage(EventId = 4101, EventName = "S3BatchDeleteRefused", Level = LogLevel.Information,
         Message = "S3 bucket {Bucket} refused DeleteObjects ({Reason}); deleting one key per request from now on")]

@@ -35,7 +35,6 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     private const int MaxParts = 10_000;
     private const int DeleteBatchSize = 1_000;
     private const int DeleteParallelism = 8;
-    private const string ProbeMarker = ".pgarchive-probe-";
 
     private readonly IAmazonS3 _client;
     private readonly bool _ownsClient;
@@ -44,8 +43,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     private readonly string _root;
     private readonly ConcurrentBag<byte[]> _idleBuffers = [];
     private readonly KeyedLocks _keyLocks = new();
-    private readonly SemaphoreSlim _probeLock = new(1, 1);
-    private S3ConditionalWrites? _conditionalWrites;
+    private volatile S3ConditionalWrites _conditionalWrites;
     private volatile bool _bucketExists;
     private volatile bool _batchDeleteRefused;
 
@@ -79,7 +77,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         var prefix = options.Prefix.Trim('/');
         _root = prefix.Length == 0 ? "" : prefix + "/";
         _batchDeleteRefused = !options.UseBatchDelete;
-        _conditionalWrites = options.ConditionalWrites == S3ConditionalWrites.Auto ? null : options.ConditionalWrites;
+        _conditionalWrites = options.ConditionalWrites;
     }
 
     /// <summary>The bucket.</summary>
@@ -88,8 +86,8 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     /// <summary>The key prefix inside the bucket, empty or ending with '/'.</summary>
     public string RootPrefix => _root;
 
-    /// <summary>How create-only puts are made, once known (after the probe in <see cref="S3ConditionalWrites.Auto"/>).</summary>
-    internal S3ConditionalWrites? ConditionalWritesInUse => _conditionalWrites;
+    /// <summary>How create-only puts are made now: <see cref="S3ConditionalWrites.Auto"/> turns into <see cref="S3ConditionalWrites.CheckThenPut"/> when the server refuses If-None-Match.</summary>
+    internal S3ConditionalWrites ConditionalWritesInUse => _conditionalWrites;
 
     /// <summary>Whether deletes go one key per request (the server refused DeleteObjects, or it was turned off).</summary>
     internal bool BatchDeleteRefused => _batchDeleteRefused;
@@ -166,16 +164,15 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         ArgumentNullException.ThrowIfNull(content);
         cancellationToken.ThrowIfCancellationRequested();
         var objectKey = _root + key;
-        var conditional = mode == PutMode.CreateNew ? await GetConditionalWritesAsync(cancellationToken).ConfigureAwait(false) : (S3ConditionalWrites?)null;
-        using var keyLock = conditional == S3ConditionalWrites.CheckThenPut
-            ? await _keyLocks.LockAsync(objectKey, cancellationToken).ConfigureAwait(false)
-            : null;
-        if (conditional == S3ConditionalWrites.CheckThenPut && await HeadAsync(key, cancellationToken).ConfigureAwait(false) is not null)
+        var conditional = _conditionalWrites;
+        var check = mode == PutMode.CreateNew && conditional != S3ConditionalWrites.IfNoneMatch;
+        using var keyLock = check ? await _keyLocks.LockAsync(objectKey, cancellationToken).ConfigureAwait(false) : null;
+        if (check && await HeadAsync(key, cancellationToken).ConfigureAwait(false) is not null)
         {
             throw ObjectStoreException.AlreadyExists(key);
         }
 
-        var ifNoneMatch = conditional == S3ConditionalWrites.IfNoneMatch;
+        var ifNoneMatch = mode == PutMode.CreateNew && conditional != S3ConditionalWrites.CheckThenPut;
         var first = RentBuffer();
         try
         {
@@ -262,7 +259,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
                 }
 
                 var key = fullKey[_root.Length..];
-                if (key.StartsWith(ProbeMarker, StringComparison.Ordinal) || key.EndsWith('/'))
+                if (key.EndsWith('/'))
                 {
                     continue;
                 }
@@ -339,7 +336,6 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             _client.Dispose();
         }
 
-        _probeLock.Dispose();
     }
 
     private async Task PutSingleAsync(string key, byte[] buffer, int length, bool ifNoneMatch, CancellationToken cancellationToken)
@@ -361,7 +357,19 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             request.IfNoneMatch = "*";
         }
 
-        var response = await CallAsync(key, "write", () => _client.PutObjectAsync(request, cancellationToken), cancellationToken, creating: ifNoneMatch).ConfigureAwait(false);
+        var response = await CallAsync(key, "write", async () =>
+        {
+            try
+            {
+                return await _client.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (ifNoneMatch && ConditionalRefused(ex))
+            {
+                request.IfNoneMatch = null;
+                request.InputStream = new MemoryStream(buffer, 0, length, writable: false);
+                return await _client.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+        }, cancellationToken, creating: ifNoneMatch).ConfigureAwait(false);
         if (EtagIsMd5 && IsPlainMd5(response.ETag, out var etag))
         {
             if (!etag.Equals(Convert.ToHexStringLower(md5), StringComparison.Ordinal))
@@ -453,7 +461,18 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
                 complete.IfNoneMatch = "*";
             }
 
-            await CallAsync(key, "write", () => _client.CompleteMultipartUploadAsync(complete, cancellationToken), cancellationToken, creating: ifNoneMatch).ConfigureAwait(false);
+            await CallAsync(key, "write", async () =>
+            {
+                try
+                {
+                    return await _client.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
+                }
+                catch (AmazonS3Exception ex) when (ifNoneMatch && ConditionalRefused(ex))
+                {
+                    complete.IfNoneMatch = null;
+                    return await _client.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
+                }
+            }, cancellationToken, creating: ifNoneMatch).ConfigureAwait(false);
             completed = true;
         }
         catch (Exception ex)
@@ -597,69 +616,22 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         _bucketExists = true;
     }
 
-    private async Task<S3ConditionalWrites> GetConditionalWritesAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The server refused <c>If-None-Match</c> itself (Swift's s3api: 501 "Conditional object PUTs are not supported"):
+    /// in <see cref="S3ConditionalWrites.Auto"/> mode, stop sending it; the HEAD check already ran.
+    /// </summary>
+    private bool ConditionalRefused(AmazonS3Exception ex)
     {
-        if (_conditionalWrites is { } known)
+        var refused = ex.StatusCode == HttpStatusCode.NotImplemented
+            || (ex.StatusCode == HttpStatusCode.BadRequest && ex.ErrorCode is "NotImplemented" or "InvalidArgument" or "InvalidRequest");
+        if (!refused || _conditionalWrites != S3ConditionalWrites.Auto)
         {
-            return known;
+            return false;
         }
 
-        await _probeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return _conditionalWrites ??= await ProbeConditionalWritesAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _probeLock.Release();
-        }
-    }
-
-    /// <summary>Writes a probe object twice, the second time with <c>If-None-Match: *</c>: only a 412 proves the server honours it.</summary>
-    private async Task<S3ConditionalWrites> ProbeConditionalWritesAsync(CancellationToken cancellationToken)
-    {
-        var probe = ProbeMarker + Guid.NewGuid().ToString("N");
-        var request = () => new PutObjectRequest
-        {
-            BucketName = _options.Bucket,
-            Key = _root + probe,
-            ContentBody = "probe",
-            UseChunkEncoding = _options.UseChunkEncoding,
-        };
-        await CallAsync(probe, "write", () => _client.PutObjectAsync(request(), cancellationToken), cancellationToken).ConfigureAwait(false);
-        S3ConditionalWrites result;
-        string outcome;
-        try
-        {
-            var second = request();
-            second.IfNoneMatch = "*";
-            await _client.PutObjectAsync(second, cancellationToken).ConfigureAwait(false);
-            result = S3ConditionalWrites.CheckThenPut;
-            outcome = "ignored";
-        }
-        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
-        {
-            result = S3ConditionalWrites.IfNoneMatch;
-            outcome = "honoured";
-        }
-        catch (AmazonS3Exception ex) when (ex.StatusCode is HttpStatusCode.NotImplemented or HttpStatusCode.BadRequest)
-        {
-            result = S3ConditionalWrites.CheckThenPut;
-            outcome = "refused (" + (ex.ErrorCode ?? ex.StatusCode.ToString()) + ")";
-        }
-        catch (Exception ex) when (Translate(ex, probe, "write", cancellationToken) is { } translated)
-        {
-            throw translated;
-        }
-        finally
-        {
-            await CallAsync(probe, "delete",
-                () => _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = _root + probe }, CancellationToken.None),
-                CancellationToken.None).ConfigureAwait(false);
-        }
-
-        Log.ConditionalWritesProbed(_logger, _options.Bucket, outcome, result.ToString());
-        return result;
+        _conditionalWrites = S3ConditionalWrites.CheckThenPut;
+        Log.ConditionalWritesRefused(_logger, _options.Bucket, ex.ErrorCode ?? ((int)ex.StatusCode).ToString(CultureInfo.InvariantCulture));
+        return true;
     }
 
     private void ApplyObjectSettings(PutObjectRequest request)

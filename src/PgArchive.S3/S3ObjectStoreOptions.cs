@@ -113,14 +113,14 @@ public sealed class S3ObjectStoreOptions
 public enum S3ConditionalWrites
 {
     /// <summary>
-    /// On the first create-only put, probe once whether the server honours <c>If-None-Match: *</c> (AWS does
-    /// since 2024; some compatible servers answer 501, others silently ignore it) and use
-    /// <see cref="IfNoneMatch"/> or <see cref="CheckThenPut"/> accordingly. The probe writes and deletes one
-    /// small object named <c>.pgarchive-probe-…</c> under the prefix.
+    /// HEAD the key (an existing object fails at once, before any upload), then PUT with <c>If-None-Match: *</c>.
+    /// Servers that honour the header (AWS since 2024) make the put atomic; a server that refuses it (501, as Swift's
+    /// s3api does) gets <see cref="CheckThenPut"/> from then on; one that silently ignores it (s3rver) is covered by
+    /// the HEAD check, with the race described there. Puts of one key are serialised within the process.
     /// </summary>
     Auto = 0,
 
-    /// <summary>Send <c>If-None-Match: *</c> on PutObject and CompleteMultipartUpload: atomic, the server decides.</summary>
+    /// <summary>Only send <c>If-None-Match: *</c> on PutObject and CompleteMultipartUpload: atomic, the server decides, no HEAD. For AWS S3.</summary>
     IfNoneMatch,
 
     /// <summary>
