@@ -790,7 +790,8 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             _ => status switch
             {
                 HttpStatusCode.Forbidden => new ObjectStoreException(ObjectStoreErrorKind.AccessDenied, key,
-                    $"{what}: access denied (403). Check the credentials and that they allow s3:{PermissionFor(operation)}.", inner),
+                    $"{what}: access denied (403): the credentials were refused or lack s3:{PermissionFor(operation)}. " +
+                    "Check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the bucket policy.", inner),
                 HttpStatusCode.NotFound => ObjectStoreException.NotFound(key ?? "", inner),
                 HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable => new ObjectStoreException(ObjectStoreErrorKind.Throttled, key,
                     $"{what}: the server is throttling or unavailable ({reason}) after {_options.MaxRetries} retries.", inner),

@@ -61,6 +61,7 @@ public sealed class S3PitrTests(PgArchiveCli cli, S3rverForPitr s3rver) : IAsync
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("credentials were refused", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("AWS_SECRET_ACCESS_KEY", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("not-the-secret-0123456789", result.Stderr + result.Stdout, StringComparison.Ordinal);
     }
 
