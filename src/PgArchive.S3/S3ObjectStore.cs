@@ -402,6 +402,9 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }
 
         var uploadId = (await CallAsync(key, "write", () => _client.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false)).UploadId;
+        // `failed` stops reading when a part fails; parts already in flight are left to finish (unless the caller
+        // cancels), so that the abort comes after them: AWS may otherwise keep a part that was still arriving, and
+        // s3rver crashes writing a part into an aborted upload.
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var free = Channel.CreateUnbounded<byte[]>();
         var rented = new List<byte[]>();
@@ -418,7 +421,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
                 var partNumber = uploads.Count + 1;
                 var md5 = Md5(buffer.AsSpan(0, length));
                 md5s.Add(md5);
-                uploads.Add(UploadPartAsync(key, uploadId, partNumber, buffer, length, md5, free.Writer, failed));
+                uploads.Add(UploadPartAsync(key, uploadId, partNumber, buffer, length, md5, free.Writer, failed, cancellationToken));
                 total += length;
                 if (length < first.Length)
                 {
@@ -514,7 +517,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     }
 
     private async Task<PartETag> UploadPartAsync(string key, string uploadId, int partNumber, byte[] buffer, int length, byte[] md5,
-        ChannelWriter<byte[]> free, CancellationTokenSource failed)
+        ChannelWriter<byte[]> free, CancellationTokenSource failed, CancellationToken cancellationToken)
     {
         await Task.Yield();
         try
@@ -530,7 +533,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
                 MD5Digest = Convert.ToBase64String(md5),
                 UseChunkEncoding = _options.UseChunkEncoding,
             };
-            var response = await CallAsync(key, "write", () => _client.UploadPartAsync(request, failed.Token), failed.Token).ConfigureAwait(false);
+            var response = await CallAsync(key, "write", () => _client.UploadPartAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
             if (EtagIsMd5 && IsPlainMd5(response.ETag, out var etag) && !etag.Equals(Convert.ToHexStringLower(md5), StringComparison.Ordinal))
             {
                 throw Corrupt(key, $"part {partNumber}'s ETag {etag} is not the MD5 of the {length} bytes sent");

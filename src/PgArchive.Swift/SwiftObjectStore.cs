@@ -292,7 +292,7 @@ public sealed class SwiftObjectStore : IObjectStore, IDisposable
             while (true)
             {
                 var index = uploads.Count;
-                uploads.Add(UploadSegmentAsync(key, segmentPrefix + index.ToString("D8", CultureInfo.InvariantCulture), buffer, length, free.Writer, failed));
+                uploads.Add(UploadSegmentAsync(key, segmentPrefix + index.ToString("D8", CultureInfo.InvariantCulture), buffer, length, free.Writer, failed, cancellationToken));
                 total += length;
                 if (length < first.Length)
                 {
@@ -396,7 +396,8 @@ public sealed class SwiftObjectStore : IObjectStore, IDisposable
         }
     }
 
-    private async Task<Segment> UploadSegmentAsync(string key, string path, byte[] buffer, int length, ChannelWriter<byte[]> free, CancellationTokenSource failed)
+    private async Task<Segment> UploadSegmentAsync(string key, string path, byte[] buffer, int length, ChannelWriter<byte[]> free, CancellationTokenSource failed,
+        CancellationToken cancellationToken)
     {
         await Task.Yield();
         try
@@ -408,7 +409,7 @@ public sealed class SwiftObjectStore : IObjectStore, IDisposable
                 var request = new HttpRequestMessage(HttpMethod.Put, ObjectUrl(url, _segmentContainer, path[(slash + 1)..])) { Content = Body(buffer, length) };
                 request.Headers.TryAddWithoutValidation("ETag", md5);
                 return request;
-            }, failed.Token).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
             await EnsureWrittenAsync(response, key, _segmentContainer).ConfigureAwait(false);
             if (Etag(response) is { } etag && !etag.Equals(md5, StringComparison.OrdinalIgnoreCase))
             {
