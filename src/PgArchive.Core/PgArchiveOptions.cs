@@ -9,8 +9,8 @@ public sealed class PgArchiveOptions
     public const long DefaultTarSizeThreshold = (1L << 30) - 1;
 
     /// <summary>
-    /// How new objects are compressed (<c>WALG_COMPRESSION_METHOD</c>): <c>lz4</c> (default) or <c>none</c>,
-    /// plus whatever other <see cref="Compression.ICompressor"/>s are registered.
+    /// How new objects are compressed (<c>WALG_COMPRESSION_METHOD</c>): <c>lz4</c> (default), <c>zstd</c>,
+    /// <c>brotli</c>, <c>lzma</c> or <c>none</c>, plus whatever other <see cref="Compression.ICompressor"/>s are registered.
     /// </summary>
     [Required(ErrorMessage = "PgArchive:CompressionMethod (WALG_COMPRESSION_METHOD) must name a compression method, e.g. lz4.")]
     public string CompressionMethod { get; set; } = "lz4";
