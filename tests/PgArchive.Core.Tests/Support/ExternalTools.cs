@@ -4,7 +4,7 @@ using System.Text;
 namespace PgArchive.Support;
 
 /// <summary>The outcome of an external program.</summary>
-internal sealed record ToolResult(int ExitCode, byte[] Stdout, string Stderr)
+public sealed record ToolResult(int ExitCode, byte[] Stdout, string Stderr)
 {
     public string StdoutText => Encoding.UTF8.GetString(Stdout);
 
@@ -19,7 +19,7 @@ internal sealed record ToolResult(int ExitCode, byte[] Stdout, string Stderr)
 /// brotli, liblzma). Arguments go through <see cref="ProcessStartInfo.ArgumentList"/>, never a shell; secrets go
 /// through standard input or the environment, never the command line.
 /// </summary>
-internal static class ExternalTool
+public static class ExternalTool
 {
     public static async Task<ToolResult> RunAsync(string file, IEnumerable<string> arguments, byte[]? stdin = null,
         IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
@@ -70,7 +70,7 @@ internal static class ExternalTool
 /// Installs Debian packages the tests need (the test run is root on a fresh Debian 12). Fails loudly, with
 /// apt's output, when a package cannot be installed: no test silently skips its independent implementation.
 /// </summary>
-internal static class DebianPackages
+public static class DebianPackages
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static bool _updated;
