@@ -53,7 +53,7 @@ public static class EncryptionPgArchiveBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<PgpEncryptorOptions>().Configure(configure).ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgpEncryptorOptions>>(
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgpEncryptorOptions>, PgpEncryptorOptionsValidator>(
             sp => new PgpEncryptorOptionsValidator(sp.GetService<TimeProvider>())));
         builder.Services.Replace(ServiceDescriptor.Singleton<IEncryptor>(
             sp => new PgpEncryptor(sp.GetRequiredService<IOptions<PgpEncryptorOptions>>(), sp.GetService<TimeProvider>())));
