@@ -11,7 +11,7 @@ public class CodecBenchmarks
     private ICompressor _compressor = null!;
 
     [Params("lz4", "zstd", "brotli", "lzma")]
-    public string Method { get; set; } = "";
+    public string Codec { get; set; } = "";
 
     [Params("heap", "index", "wal")]
     public string Input { get; set; } = "";
@@ -30,7 +30,7 @@ public class CodecBenchmarks
     public void Setup()
     {
         _input = BenchmarkInputs.Load(Input);
-        _compressor = Create(Method);
+        _compressor = Create(Codec);
         using var stored = new MemoryStream();
         using (var compress = _compressor.CreateCompressionStream(stored, leaveOpen: true))
         {
@@ -38,7 +38,7 @@ public class CodecBenchmarks
         }
 
         _compressed = stored.ToArray();
-        Results.Record(Method, Input, _input.Length, _compressed.Length);
+        Results.Record(Codec, Input, _input.Length, _compressed.Length);
     }
 
     [Benchmark]

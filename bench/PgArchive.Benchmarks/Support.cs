@@ -56,7 +56,7 @@ public sealed class ThroughputColumn(bool ratio) : IColumn
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
-        var subject = (benchmarkCase.Parameters["Method"] ?? benchmarkCase.Parameters["Encryptor"])?.ToString() ?? "";
+        var subject = (benchmarkCase.Parameters["Codec"] ?? benchmarkCase.Parameters["Encryptor"])?.ToString() ?? "";
         var input = benchmarkCase.Parameters.Items.Any(p => p.Name == "Input") ? benchmarkCase.Parameters["Input"]?.ToString() ?? "wal" : "wal";
         if (Results.Get(subject, input) is not { } sizes)
         {

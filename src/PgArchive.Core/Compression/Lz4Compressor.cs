@@ -26,5 +26,6 @@ public sealed class Lz4Compressor : ICompressor
 
     /// <inheritdoc />
     public Stream CreateDecompressionStream(Stream source, bool leaveOpen = false) =>
-        LZ4Stream.Decode(source, new LZ4DecoderSettings { ExtraMemory = 0 }, leaveOpen, interactive: false);
+        // An empty object is a truncated one (every frame has a header), not empty content.
+        LZ4Stream.Decode(new NonEmptySourceStream(source, Method, leaveOpen), new LZ4DecoderSettings { ExtraMemory = 0 }, leaveOpen: false, interactive: false);
 }

@@ -70,6 +70,7 @@ public sealed class CompressorRoundTripTests
     }
 
     [Theory]
+    [InlineData("lz4")]
     [InlineData("zstd")]
     [InlineData("brotli")]
     [InlineData("lzma")]
