@@ -37,9 +37,14 @@ public sealed class BackupFetcher
     {
         ArgumentNullException.ThrowIfNull(request);
         request.Recovery?.Validate();
+        var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.TargetDirectory));
+        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
+        {
+            throw new PgArchiveException($"Cannot restore into '{target}': it is not empty. Restore into an empty or new directory.");
+        }
+
         var backup = await _catalog.ResolveAsync(request.BackupName, cancellationToken).ConfigureAwait(false);
         var sentinel = await _catalog.ReadSentinelAsync(backup.Name, cancellationToken).ConfigureAwait(false);
-        var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.TargetDirectory));
         var tablespaces = ResolveTablespaces(sentinel.Spec, request.TablespaceMapping);
         PrepareEmptyDirectory(target, "the restore target");
         foreach (var (_, directory) in tablespaces)

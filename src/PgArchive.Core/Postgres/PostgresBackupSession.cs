@@ -24,7 +24,10 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
 
     public static async Task<PostgresBackupSession> OpenAsync(string connectionString, CancellationToken cancellationToken)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "pgarchive backup-push", Pooling = false, CommandTimeout = 0 };
+        var builder = LibpqEnvironment.Complete(connectionString);
+        builder.ApplicationName = "pgarchive backup-push";
+        builder.Pooling = false;
+        builder.CommandTimeout = 0;
         var connection = new NpgsqlConnection(builder.ConnectionString);
         try
         {

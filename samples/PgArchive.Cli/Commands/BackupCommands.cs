@@ -1,0 +1,208 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using PgArchive.Backups;
+using PgArchive.Cli.Configuration;
+using PgArchive.Wal;
+
+namespace PgArchive.Cli.Commands;
+
+/// <summary><c>backup-push</c>, <c>backup-fetch</c> and <c>backup-list</c>.</summary>
+internal static class BackupCommands
+{
+    /// <summary>The settings file backup-fetch leaves in the restored directory for its restore_command.</summary>
+    public const string RestoreConfigFileName = "pgarchive.restore.json";
+
+    public static Command Push(GlobalOptions global)
+    {
+        var dataDirectory = new Argument<string?>("pgdata") { Description = "The data directory of the running cluster (default: PGDATA).", Arity = ArgumentArity.ZeroOrOne };
+        var permanent = new Option<bool>("--permanent") { Description = "Never delete this backup by retention." };
+        var full = new Option<bool>("--full", "-f") { Description = "Take a full backup (the only kind this version takes)." };
+        var userData = new Option<string?>("--add-user-data") { Description = "JSON stored with the backup (also WALG_SENTINEL_USER_DATA)." };
+        var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.") { dataDirectory, permanent, full, userData };
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Information,
+            async (services, settings, ct) =>
+            {
+                var pgdata = parseResult.GetValue(dataDirectory) ?? settings.Get("PGDATA")
+                    ?? throw new PgArchiveConfigurationException("Name the data directory: backup-push PGDATA, or set PGDATA.");
+                var request = new BackupPushRequest
+                {
+                    DataDirectory = pgdata,
+                    Permanent = parseResult.GetValue(permanent),
+                    UserData = ParseUserData(parseResult.GetValue(userData) ?? settings.Get("WALG_SENTINEL_USER_DATA")),
+                };
+                var result = await services.Get<BackupPusher>().PushAsync(request, ct).ConfigureAwait(false);
+                await Console.Out.WriteLineAsync(result.BackupName).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }, cancellationToken));
+        return command;
+    }
+
+    public static Command Fetch(GlobalOptions global)
+    {
+        var target = new Argument<string>("destination") { Description = "An empty or new directory to restore into." };
+        var name = new Argument<string>("backup") { Description = "A backup name, or LATEST." };
+        var time = new Option<string?>("--recovery-target-time") { Description = "Recover up to this time, e.g. '2026-11-25 02:00:00+00'." };
+        var lsn = new Option<string?>("--recovery-target-lsn") { Description = "Recover up to this LSN, e.g. 0/3000060." };
+        var restorePoint = new Option<string?>("--recovery-target-name") { Description = "Recover up to this restore point (pg_create_restore_point)." };
+        var action = new Option<string?>("--recovery-target-action") { Description = "At the target: pause (PostgreSQL's default), promote or shutdown." };
+        var timeline = new Option<string?>("--recovery-target-timeline") { Description = "latest (default), current or a timeline number." };
+        var recovery = new Option<bool>("--recovery") { Description = "Configure recovery from the archive (restore_command, recovery.signal) even without a target." };
+        var tablespaceMap = new Option<string[]>("--tablespace-map") { Description = "OID=DIR: restore that tablespace into DIR instead of where it was. Repeatable.", AllowMultipleArgumentsPerToken = false };
+        var command = new Command("backup-fetch", "Restore a backup into an empty directory, optionally set up for point-in-time recovery.")
+        {
+            target, name, time, lsn, restorePoint, action, timeline, recovery, tablespaceMap,
+        };
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Information,
+            async (services, settings, ct) =>
+            {
+                var destination = Path.GetFullPath(parseResult.GetValue(target)!);
+                var targetLsn = parseResult.GetValue(lsn);
+                if (targetLsn is not null && !Lsn.TryParse(targetLsn, out _))
+                {
+                    throw new PgArchiveConfigurationException($"--recovery-target-lsn '{targetLsn}' is not an LSN (e.g. 0/3000060).");
+                }
+
+                var wantsRecovery = parseResult.GetValue(recovery) || parseResult.GetValue(time) is not null || targetLsn is not null
+                    || parseResult.GetValue(restorePoint) is not null || parseResult.GetValue(action) is not null || parseResult.GetValue(timeline) is not null;
+                var request = new BackupFetchRequest
+                {
+                    TargetDirectory = destination,
+                    BackupName = parseResult.GetValue(name)!,
+                    TablespaceMapping = ParseTablespaceMap(parseResult.GetValue(tablespaceMap) ?? []),
+                    Recovery = wantsRecovery
+                        ? new RecoveryOptions
+                        {
+                            RestoreCommand = RestoreCommandFor(destination),
+                            TargetTime = parseResult.GetValue(time),
+                            TargetLsn = targetLsn is null ? null : Lsn.Parse(targetLsn),
+                            TargetName = parseResult.GetValue(restorePoint),
+                            TargetAction = parseResult.GetValue(action),
+                            TargetTimeline = parseResult.GetValue(timeline),
+                        }
+                        : null,
+                };
+                request.Recovery?.Validate();
+                var result = await services.Get<BackupFetcher>().FetchAsync(request, ct).ConfigureAwait(false);
+                if (wantsRecovery)
+                {
+                    await WriteRestoreConfigAsync(destination, settings, ct).ConfigureAwait(false);
+                }
+
+                await Console.Out.WriteLineAsync(result.BackupName).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }, cancellationToken));
+        return command;
+    }
+
+    public static Command List(GlobalOptions global)
+    {
+        var json = new Option<bool>("--json") { Description = "Print JSON for machines." };
+        var pretty = new Option<bool>("--pretty") { Description = "Print a table." };
+        var command = new Command("backup-list", "List the complete backups, oldest first.") { json, pretty };
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
+            async (services, _, ct) =>
+            {
+                var backups = await services.Get<BackupCatalog>().ListAsync(ct).ConfigureAwait(false);
+                if (parseResult.GetValue(json))
+                {
+                    var entries = backups.Select(b => new BackupListEntry { BackupName = b.Name, Time = b.LastModified, WalFileName = b.WalFileName }).ToList();
+                    await Console.Out.WriteLineAsync(JsonSerializer.Serialize(entries, PgArchiveJsonContext.Default.ListBackupListEntry)).ConfigureAwait(false);
+                    return ExitCodes.Success;
+                }
+
+                if (backups.Count == 0)
+                {
+                    await Console.Error.WriteLineAsync("No backups found").ConfigureAwait(false);
+                    return ExitCodes.Success;
+                }
+
+                var rows = backups.Select(b => new[] { b.Name, b.LastModified.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), b.WalFileName }).ToList();
+                await Console.Out.WriteAsync(TextTable.Render(["name", "modified", "wal_segment_backup_start"], rows, parseResult.GetValue(pretty))).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }, cancellationToken));
+        return command;
+    }
+
+    /// <summary>This very program, as a shell command PostgreSQL can run.</summary>
+    private static string SelfCommand()
+    {
+        var process = Environment.ProcessPath ?? throw new PgArchiveException("Cannot tell this program's path to write restore_command.");
+        var self = string.Equals(Path.GetFileNameWithoutExtension(process), "dotnet", StringComparison.Ordinal)
+            ? $"{Quote(process)} {Quote(Path.Combine(AppContext.BaseDirectory, "pgarchive.dll"))}"
+            : Quote(process);
+        return self;
+    }
+
+    private static string RestoreCommandFor(string destination) =>
+        $"{SelfCommand()} --config {Quote(Path.Combine(destination, RestoreConfigFileName))} wal-fetch \"%f\" \"%p\"";
+
+    private static string Quote(string path) =>
+        path.IndexOfAny(['"', '\'', '$', '`', '\\', '\n']) >= 0
+            ? throw new PgArchiveException($"Path '{path}' holds a character that cannot go into restore_command safely.")
+            : "\"" + path + "\"";
+
+    private static async Task WriteRestoreConfigAsync(string destination, WalgSettings settings, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(destination, RestoreConfigFileName);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // it may hold storage credentials
+        }
+
+        var file = new FileStream(path, options);
+        await using (file.ConfigureAwait(false))
+        {
+            var writer = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true });
+            await using (writer.ConfigureAwait(false))
+            {
+                writer.WriteStartObject();
+                foreach (var (name, value) in settings.ArchiveSettings())
+                {
+                    writer.WriteString(name, value);
+                }
+
+                writer.WriteEndObject();
+            }
+        }
+
+        await Task.CompletedTask.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static JsonElement? ParseUserData(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException ex)
+        {
+            throw new PgArchiveConfigurationException($"--add-user-data (WALG_SENTINEL_USER_DATA) is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    private static Dictionary<string, string> ParseTablespaceMap(string[] mappings)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var mapping in mappings)
+        {
+            var eq = mapping.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == mapping.Length - 1 || !mapping[..eq].All(char.IsAsciiDigit))
+            {
+                throw new PgArchiveConfigurationException($"--tablespace-map '{mapping}' must be OID=DIRECTORY, e.g. 16390=/mnt/ts1.");
+            }
+
+            result[mapping[..eq]] = Path.GetFullPath(mapping[(eq + 1)..]);
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PgArchive.Cli.Configuration;
+using PgArchive.Wal;
+
+namespace PgArchive.Cli.Commands;
+
+/// <summary>
+/// Runs a command's body inside the configured services and turns failures into one line on stderr and a
+/// documented exit code: expected failures never print a stack trace.
+/// </summary>
+internal static class CommandRunner
+{
+    public static async Task<int> RunAsync(ParseResult parseResult, GlobalOptions global, LogLevel defaultLevel,
+        Func<IServiceProvider, WalgSettings, CancellationToken, Task<int>> body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var settings = WalgSettings.Load(parseResult.GetValue(global.Config), parseResult.GetValue(global.EnvDirectory));
+            var services = CliHost.Build(settings, LogLevelFrom(settings, defaultLevel));
+            await using (services.ConfigureAwait(false))
+            {
+                return await body(services, settings, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (WalFileNotFoundException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
+            return ExitCodes.NotInArchive;
+        }
+        catch (PgArchiveConfigurationException ex)
+        {
+            await Console.Error.WriteLineAsync("pgarchive: configuration error: " + ex.Message).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        catch (PgArchiveException ex)
+        {
+            await Console.Error.WriteLineAsync("pgarchive: error: " + ex.Message).ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("pgarchive: interrupted").ConfigureAwait(false);
+            return ExitCodes.Cancelled;
+        }
+        catch (Exception ex) when (Environment.GetEnvironmentVariable("PGARCHIVE_DEBUG") is not "1")
+        {
+            await Console.Error.WriteLineAsync($"pgarchive: unexpected error ({ex.GetType().Name}): {ex.Message} (set PGARCHIVE_DEBUG=1 for details)").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+    }
+
+    /// <summary>WALG_LOG_LEVEL (NORMAL | DEVEL | ERROR, as WAL-G) or PGARCHIVE_LOG_LEVEL (a .NET level name) over the command's default.</summary>
+    private static LogLevel LogLevelFrom(WalgSettings settings, LogLevel defaultLevel)
+    {
+        if (settings.Get("PGARCHIVE_LOG_LEVEL") is { } level)
+        {
+            return Enum.TryParse<LogLevel>(level, ignoreCase: true, out var parsed)
+                ? parsed
+                : throw new PgArchiveConfigurationException($"PGARCHIVE_LOG_LEVEL '{level}' must be one of {string.Join(", ", Enum.GetNames<LogLevel>())}.");
+        }
+
+        return settings.Get("WALG_LOG_LEVEL")?.ToUpperInvariant() switch
+        {
+            null => defaultLevel,
+            "DEVEL" => LogLevel.Debug,
+            "NORMAL" => LogLevel.Information,
+            "ERROR" => LogLevel.Error,
+            var other => throw new PgArchiveConfigurationException($"WALG_LOG_LEVEL '{other}' must be NORMAL, DEVEL or ERROR."),
+        };
+    }
+
+    /// <summary>Resolves a service; a shorthand for command bodies.</summary>
+    public static T Get<T>(this IServiceProvider services) where T : notnull => services.GetRequiredService<T>();
+}

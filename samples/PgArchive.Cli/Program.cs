@@ -1,0 +1,34 @@
+using System.CommandLine;
+using PgArchive.Cli.Commands;
+
+namespace PgArchive.Cli;
+
+/// <summary>pgarchive: WAL-G's commands, environment variables and storage layout.</summary>
+internal static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var global = new GlobalOptions();
+        var root = new RootCommand("pgarchive: continuous archiving, base backups and point-in-time recovery for PostgreSQL, in WAL-G's storage layout.");
+        root.Options.Add(global.Config);
+        root.Options.Add(global.EnvDirectory);
+        root.Subcommands.Add(WalCommands.Push(global));
+        root.Subcommands.Add(WalCommands.Fetch(global));
+        root.Subcommands.Add(BackupCommands.Push(global));
+        root.Subcommands.Add(BackupCommands.Fetch(global));
+        root.Subcommands.Add(BackupCommands.List(global));
+        var parseResult = root.Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            foreach (var error in parseResult.Errors)
+            {
+                await Console.Error.WriteLineAsync("pgarchive: " + error.Message).ConfigureAwait(false);
+            }
+
+            await Console.Error.WriteLineAsync("Run 'pgarchive --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        return await parseResult.InvokeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.DependencyInjection;
+using PgArchive.Cli.Configuration;
+using PgArchive.DependencyInjection;
+
+namespace PgArchive.Cli.Storage;
+
+/// <summary><c>WALG_FILE_PREFIX</c> (also <c>WALE_FILE_PREFIX</c>): a local directory.</summary>
+internal sealed class FileSystemBackend : IStorageBackend
+{
+    public string Name => "file";
+
+    public IReadOnlyList<string> PrefixVariables { get; } = ["WALG_FILE_PREFIX", "WALE_FILE_PREFIX"];
+
+    public void Configure(IPgArchiveBuilder builder, string prefix, WalgSettings settings)
+    {
+        var path = prefix.StartsWith("file://", StringComparison.Ordinal) ? prefix["file://".Length..] : prefix;
+        builder.UseLocalFileSystem(Path.GetFullPath(path));
+    }
+}
