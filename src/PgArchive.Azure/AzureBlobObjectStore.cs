@@ -519,7 +519,7 @@ public sealed class AzureBlobObjectStore : IObjectStore
         return ex.Status switch
         {
             404 => ObjectStoreException.NotFound(key ?? "", ex),
-            401 or 403 when code == BlobErrorCode.AuthenticationFailed || code.Length == 0 || code == "NoAuthenticationInformation" =>
+            401 or 403 when IsAuthenticationFailure(ex, code) =>
                 new ObjectStoreException(ObjectStoreErrorKind.AccessDenied, key,
                     $"Azure refused the credentials for {what} ({status}): check AZURE_STORAGE_ACCESS_KEY, AZURE_STORAGE_SAS_TOKEN or the connection "
                     + "string (key, signature, expiry), and that this machine's clock is right.", ex),
@@ -535,6 +535,15 @@ public sealed class AzureBlobObjectStore : IObjectStore
             _ => new ObjectStoreException(ObjectStoreErrorKind.Other, key, $"Azure refused the request on {what} ({status}).", ex),
         };
     }
+
+    // Azure says AuthenticationFailed for a wrong key or signature; Azurite says AuthorizationFailure with Azure's
+    // "Server failed to authenticate the request" text, which Azure uses for AuthenticationFailed only.
+    private static bool IsAuthenticationFailure(RequestFailedException ex, string code) =>
+        code.Length == 0
+        || code == BlobErrorCode.AuthenticationFailed
+        || code == "NoAuthenticationInformation"
+        || code == "InvalidAuthenticationInfo"
+        || ex.Message.Contains("Server failed to authenticate the request", StringComparison.Ordinal);
 
     private static ObjectStoreException Unavailable(string? key, string where, Exception ex) =>
         new(ObjectStoreErrorKind.Unavailable, key,
