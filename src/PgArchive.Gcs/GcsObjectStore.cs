@@ -201,16 +201,21 @@ public sealed class GcsObjectStore : IObjectStore
             return new MemoryStream([], writable: false);
         }
 
-        var options = new DownloadObjectOptions { ChunkSize = DownloadBufferSize };
+        var options = new DownloadObjectOptions { ChunkSize = DownloadBufferSize, DownloadValidationMode = DownloadValidationMode.Always };
         if (range is { } r)
         {
+            // Look at the object first: a range at or past its end reads nothing (GCS answers 416 there, the emulator
+            // the whole object), and the range is then read from exactly that generation.
+            var item = await GetObjectAsync(key, cancellationToken).ConfigureAwait(false) ?? throw ObjectStoreException.NotFound(key);
+            if (r.Offset >= (long)(item.Size ?? 0))
+            {
+                return new MemoryStream([], writable: false);
+            }
+
             options.Range = new RangeHeaderValue(r.Offset, r.Length is { } length ? r.Offset + length - 1 : null);
+            options.IfGenerationMatch = item.Generation;
             // x-goog-hash describes the whole object, not the range.
             options.DownloadValidationMode = DownloadValidationMode.Never;
-        }
-        else
-        {
-            options.DownloadValidationMode = DownloadValidationMode.Always;
         }
 
         try
@@ -278,10 +283,14 @@ public sealed class GcsObjectStore : IObjectStore
     {
         ObjectKey.Validate(key);
         cancellationToken.ThrowIfCancellationRequested();
+        return await GetObjectAsync(key, cancellationToken).ConfigureAwait(false) is { } item ? ToObjectInfo(key, item) : null;
+    }
+
+    private async Task<Google.Apis.Storage.v1.Data.Object?> GetObjectAsync(string key, CancellationToken cancellationToken)
+    {
         try
         {
-            var item = await _client.GetObjectAsync(_bucket, _root + key, new GetObjectOptions { RetryOptions = _retry }, cancellationToken).ConfigureAwait(false);
-            return ToObjectInfo(key, item);
+            return await _client.GetObjectAsync(_bucket, _root + key, new GetObjectOptions { RetryOptions = _retry }, cancellationToken).ConfigureAwait(false);
         }
         catch (GoogleApiException ex) when (ex.HttpStatusCode == HttpStatusCode.NotFound && !IsBucketMissing(ex))
         {

@@ -24,6 +24,9 @@ public sealed class GcsEmulatorFixture : IAsyncLifetime
 
     public string Bucket => Server["GCS_BUCKET"];
 
+    /// <summary>Where the emulator keeps object bytes (one file per object version).</summary>
+    public string BlobDirectory => Path.Combine(Server["GCS_DIR"], "tmp", "firebase", "storage", "blobs");
+
     /// <summary>A client of the emulator, for checks behind the store's back.</summary>
     public StorageClient Client { get; private set; } = null!;
 
