@@ -28,7 +28,11 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
         var settings = _workspace.FileArchiveSettings;
         await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), ArchiveCommand, settings);
         await source.PgbenchAsync("-i", "-s", "1", "-q");
-        (await cli.RunAsync(PitrScenario.Merge(settings, source.LibpqEnvironment), "backup-push", source.DataDirectory)).EnsureSuccess("backup-push");
+        var pushSettings = PitrScenario.Merge(settings, source.LibpqEnvironment);
+        pushSettings["WALG_TAR_SIZE_THRESHOLD"] = (4 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var name = (await cli.RunAsync(pushSettings, "backup-push", source.DataDirectory)).EnsureSuccess("backup-push").Stdout.Trim();
+        var parts = Directory.GetFiles(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", name, "tar_partitions"), "part_*.tar.lz4");
+        Assert.True(parts.Length >= 5, $"a 4 MiB threshold should cut a ~23 MB data directory into several partitions, got {parts.Length}");
         await source.ExecuteAsync("CREATE TABLE after_backup AS SELECT g AS id FROM generate_series(1, 5000) g");
         await source.SwitchWalAndWaitForArchiveAsync();
         await source.StopAsync();

@@ -13,6 +13,9 @@ public sealed class BackupPushRequest
 
     /// <summary>Free-form JSON stored with the backup (<c>--add-user-data</c>).</summary>
     public JsonElement? UserData { get; init; }
+
+    /// <summary>Told the bytes of files read so far, against the data directory's size.</summary>
+    public IProgress<Diagnostics.TransferProgress>? Progress { get; init; }
 }
 
 /// <summary>The outcome of a backup.</summary>

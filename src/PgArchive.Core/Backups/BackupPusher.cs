@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Formats.Tar;
 using System.Globalization;
 using System.Text.Json;
@@ -42,6 +43,23 @@ public sealed class BackupPusher
     public async Task<BackupPushResult> PushAsync(BackupPushRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var activity = PgArchiveTelemetry.ActivitySource.StartActivity("backup-push");
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await PushCoreAsync(request, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag("pgarchive.backup", result.BackupName);
+            PgArchiveTelemetry.BackupDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            return result;
+        }
+        catch (Exception ex) when (PgArchiveTelemetry.RecordError("backup-push", ex, activity))
+        {
+            throw;
+        }
+    }
+
+    private async Task<BackupPushResult> PushCoreAsync(BackupPushRequest request, CancellationToken cancellationToken)
+    {
         var dataDirectory = ValidateDataDirectory(request.DataDirectory);
         var session = await PostgresBackupSession.OpenAsync(_options.ConnectionString, cancellationToken).ConfigureAwait(false);
         await using (session.ConfigureAwait(false))
@@ -53,8 +71,8 @@ public sealed class BackupPusher
 
             var compressor = _codec.Compressors.Default;
             var files = new FilesMetadata();
-            var totals = new Totals();
             var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath).ToList();
+            var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size) };
             var partitions = Partition(entries, _options.TarSizeThreshold);
             for (var i = 0; i < partitions.Count; i++)
             {
@@ -156,9 +174,11 @@ public sealed class BackupPusher
                             if (!entry.IsDirectory)
                             {
                                 paths.Add("/" + entry.TarPath);
+                                PgArchiveTelemetry.BytesRead.Add(entry.Size);
                                 files.Files["/" + entry.TarPath] = new BackupFileDescription { MTime = File.GetLastWriteTimeUtc(entry.FullPath) };
                                 totals.FileBytes += entry.Size;
                                 totals.Files++;
+                                totals.Progress?.Report(new TransferProgress(totals.FileBytes, totals.ExpectedBytes, entry.TarPath));
                             }
                         }
                     }
@@ -169,8 +189,7 @@ public sealed class BackupPusher
         }, cancellationToken).ConfigureAwait(false);
 
         files.TarFileSets[objectName] = paths;
-        totals.TarBytes += tarBytes;
-        totals.StoredBytes += stored;
+        totals.Add(tarBytes, stored);
         Log.PartitionUploaded(_logger, key, paths.Count, tarBytes, stored);
     }
 
@@ -207,8 +226,7 @@ public sealed class BackupPusher
         }, cancellationToken).ConfigureAwait(false);
 
         files.TarFileSets[objectName] = paths;
-        totals.TarBytes += tarBytes;
-        totals.StoredBytes += stored;
+        totals.Add(tarBytes, stored);
     }
 
     private Task PutJsonAsync<T>(string key, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
@@ -298,5 +316,15 @@ public sealed class BackupPusher
         public long StoredBytes;
         public long FileBytes;
         public int Files;
+        public long ExpectedBytes;
+        public IProgress<TransferProgress>? Progress;
+
+        public void Add(long tarBytes, long storedBytes)
+        {
+            TarBytes += tarBytes;
+            StoredBytes += storedBytes;
+            PgArchiveTelemetry.BytesUncompressed.Add(tarBytes);
+            PgArchiveTelemetry.BytesUploaded.Add(storedBytes);
+        }
     }
 }
