@@ -46,6 +46,8 @@ public sealed class GcsEmulatorFixture : IAsyncLifetime
         if (_server is not null)
         {
             await _server.DisposeAsync();
+            // The server's state (up to a GiB of blobs) is of no use once it stopped.
+            Directory.Delete(_server.Directory, recursive: true);
         }
     }
 
