@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace PgArchive.Storage;
 
 /// <summary>
@@ -56,7 +54,6 @@ public sealed class AzureBlobObjectStoreOptions
     /// The DNS suffix of the cloud's storage endpoints (<c>AZURE_ENDPOINT_SUFFIX</c>), used when <see cref="ServiceUri"/>
     /// is not set. <value>Default: <c>core.windows.net</c>; <c>core.usgovcloudapi.net</c>, <c>core.chinacloudapi.cn</c> for sovereign clouds.</value>
     /// </summary>
-    [Required(ErrorMessage = "AzureBlob:EndpointSuffix (AZURE_ENDPOINT_SUFFIX) must not be empty.")]
     public string EndpointSuffix { get; set; } = "core.windows.net";
 
     /// <summary>
@@ -71,22 +68,18 @@ public sealed class AzureBlobObjectStoreOptions
     /// A blob holds at most 50,000 blocks: 8 MiB blocks allow objects up to 390 GiB.
     /// <value>Default 8 MiB (WAL-G's).</value>
     /// </summary>
-    [Range(MinBlockSize, MaxBlockSize, ErrorMessage = "AzureBlob:BlockSize (AZURE_BUFFER_SIZE) must be between 1 MiB and 256 MiB.")]
     public int BlockSize { get; set; } = 8 << 20;
 
     /// <summary>Blocks of one upload staged in parallel (<c>AZURE_MAX_BUFFERS</c>). <value>Default 4 (WAL-G's).</value></summary>
-    [Range(1, 64, ErrorMessage = "AzureBlob:MaxConcurrency (AZURE_MAX_BUFFERS) must be between 1 and 64.")]
     public int MaxConcurrency { get; set; } = 4;
 
     /// <summary>Deletes sent in parallel by <see cref="AzureBlobObjectStore.DeleteAsync"/>. <value>Default 16.</value></summary>
-    [Range(1, 256, ErrorMessage = "AzureBlob:DeleteConcurrency must be between 1 and 256.")]
     public int DeleteConcurrency { get; set; } = 16;
 
     /// <summary>
     /// How often the SDK retries a request that failed with a throttling (429, 503), server (500, 502, 504) or network
     /// error, with exponential back-off and jitter. <value>Default 5.</value>
     /// </summary>
-    [Range(0, 50, ErrorMessage = "AzureBlob:MaxRetries must be between 0 and 50.")]
     public int MaxRetries { get; set; } = 5;
 
     /// <summary>The first retry's back-off; later ones double it, with jitter. <value>Default 0.8 s; at most 10 minutes.</value></summary>

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace PgArchive.Storage;
 
 /// <summary>
@@ -17,7 +15,6 @@ public sealed class GcsObjectStoreOptions
     /// The bucket that holds the archive (the first segment of WAL-G's <c>WALG_GS_PREFIX</c>, <c>gs://bucket/path</c>).
     /// Required, also when the application registers its own <c>StorageClient</c>.
     /// </summary>
-    [Required(ErrorMessage = "Gcs:BucketName is required: set WALG_GS_PREFIX=gs://<bucket>/<folder> (or the option).")]
     public string BucketName { get; set; } = "";
 
     /// <summary>
@@ -50,7 +47,6 @@ public sealed class GcsObjectStoreOptions
     /// Size of one chunk of a resumable upload (<c>GCS_MAX_CHUNK_SIZE</c>), a multiple of 256 KiB. An upload holds
     /// about one chunk in memory, whatever the object's length. <value>Default 16 MiB.</value>
     /// </summary>
-    [Range(ChunkGranularity, 256 << 20, ErrorMessage = "Gcs:ChunkSize (GCS_MAX_CHUNK_SIZE) must be between 256 KiB and 256 MiB.")]
     public int ChunkSize { get; set; } = 16 << 20;
 
     /// <summary>
@@ -58,7 +54,6 @@ public sealed class GcsObjectStoreOptions
     /// back-off (<c>GCS_MAX_RETRIES</c>). Applies to reads, listings, metadata, deletes and each upload chunk; the
     /// SDK allows at most 19. <value>Default 6.</value>
     /// </summary>
-    [Range(0, 19, ErrorMessage = "Gcs:MaxRetries (GCS_MAX_RETRIES) must be between 0 and 19.")]
     public int MaxRetries { get; set; } = 6;
 
     /// <summary>The first retry's back-off; later ones double it, with jitter. <value>Default 1 s; at most 1 minute.</value></summary>
@@ -71,6 +66,5 @@ public sealed class GcsObjectStoreOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Deletes sent in parallel by <see cref="GcsObjectStore.DeleteAsync"/>. <value>Default 16.</value></summary>
-    [Range(1, 256, ErrorMessage = "Gcs:DeleteConcurrency must be between 1 and 256.")]
     public int DeleteConcurrency { get; set; } = 16;
 }

@@ -39,7 +39,6 @@ public static class GcsPgArchiveBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<GcsObjectStoreOptions>().ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GcsObjectStoreOptions>, GcsObjectStoreOptionsValidator>());
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GcsObjectStoreOptions>, GcsObjectStoreOptionsRulesValidator>());
         builder.Services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GcsObjectStoreOptions>>().Value;
@@ -50,19 +49,38 @@ public static class GcsPgArchiveBuilderExtensions
     }
 }
 
-/// <summary>Checks <see cref="GcsObjectStoreOptions"/>' data annotations at start-up (source-generated).</summary>
-[OptionsValidator]
-internal sealed partial class GcsObjectStoreOptionsValidator : IValidateOptions<GcsObjectStoreOptions>;
-
-/// <summary>The rules data annotations cannot say, all reported at once.</summary>
-internal sealed class GcsObjectStoreOptionsRulesValidator : IValidateOptions<GcsObjectStoreOptions>
+/// <summary>
+/// Checks <see cref="GcsObjectStoreOptions"/> at start-up and reports every problem at once, each naming the option
+/// and its WAL-G variable. Hand-written: the source-generated validator ignores <c>ErrorMessage</c> on <c>[Range]</c>
+/// and prefixes member names.
+/// </summary>
+internal sealed class GcsObjectStoreOptionsValidator : IValidateOptions<GcsObjectStoreOptions>
 {
     public ValidateOptionsResult Validate(string? name, GcsObjectStoreOptions options)
     {
         var errors = new List<string>();
-        if (options.ChunkSize % GcsObjectStoreOptions.ChunkGranularity != 0)
+        if (string.IsNullOrWhiteSpace(options.BucketName))
+        {
+            errors.Add("Gcs:BucketName is required: set WALG_GS_PREFIX=gs://<bucket>/<folder> (or the option).");
+        }
+
+        if (options.ChunkSize is < GcsObjectStoreOptions.ChunkGranularity or > 256 << 20)
+        {
+            errors.Add("Gcs:ChunkSize (GCS_MAX_CHUNK_SIZE) must be between 256 KiB and 256 MiB.");
+        }
+        else if (options.ChunkSize % GcsObjectStoreOptions.ChunkGranularity != 0)
         {
             errors.Add("Gcs:ChunkSize (GCS_MAX_CHUNK_SIZE) must be a multiple of 256 KiB (262144 bytes).");
+        }
+
+        if (options.MaxRetries is < 0 or > 19)
+        {
+            errors.Add("Gcs:MaxRetries (GCS_MAX_RETRIES) must be between 0 and 19.");
+        }
+
+        if (options.DeleteConcurrency is < 1 or > 256)
+        {
+            errors.Add("Gcs:DeleteConcurrency must be between 1 and 256.");
         }
 
         if (options.RetryDelay <= TimeSpan.Zero || options.RetryDelay > TimeSpan.FromMinutes(1))
