@@ -199,6 +199,28 @@ public sealed class AzureBlobObjectStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Read_with_a_range_at_or_past_the_end_returns_nothing()
+    {
+        var store = NewStore();
+        await store.PutAsync("short", new MemoryStream("hello world"u8.ToArray()), cancellationToken: Token);
+
+        Assert.Empty(await ReadAllAsync(store, "short", new ByteRange(11)));
+        Assert.Empty(await ReadAllAsync(store, "short", new ByteRange(50, 10)));
+        Assert.Empty(await ReadAllAsync(store, "short", new ByteRange(3, 0)));
+        Assert.Equal("world"u8.ToArray(), await ReadAllAsync(store, "short", new ByteRange(6, 100)));
+        var missing = await Assert.ThrowsAsync<ObjectStoreException>(() => store.OpenReadAsync("absent", new ByteRange(1, 2), Token));
+        Assert.Equal(ObjectStoreErrorKind.NotFound, missing.Kind);
+    }
+
+    private static async Task<byte[]> ReadAllAsync(AzureBlobObjectStore store, string key, ByteRange? range = null)
+    {
+        await using var stream = await store.OpenReadAsync(key, range, Token);
+        var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, Token);
+        return buffer.ToArray();
+    }
+
+    [Fact]
     public async Task Put_whose_content_fails_after_some_blocks_commits_nothing_and_surfaces_the_content_error()
     {
         var store = NewStore(o => o.BlockSize = AzureBlobObjectStoreOptions.MinBlockSize);
