@@ -8,4 +8,5 @@ namespace PgArchive.Backups;
 [JsonSerializable(typeof(BackupMetadata))]
 [JsonSerializable(typeof(FilesMetadata))]
 [JsonSerializable(typeof(List<BackupListEntry>))]
+[JsonSerializable(typeof(List<BackupDetailEntry>))]
 public sealed partial class PgArchiveJsonContext : JsonSerializerContext;

@@ -49,4 +49,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Recovery configured in {ConfigFile}: {Settings}")]
     public static partial void RecoveryConfigured(ILogger logger, string configFile, string settings);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "delete {Request}: {Objects} objects deleted, {Backups} backups among them")]
+    public static partial void RetentionExecuted(ILogger logger, string request, int objects, int backups);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Verified backup {BackupName}: {Files} files in {Partitions} tar partitions, {Problems} problems")]
+    public static partial void BackupVerified(ILogger logger, string backupName, int files, int partitions, int problems);
 }
