@@ -133,6 +133,13 @@ public sealed class RetentionPlanner
             }
         }
 
+        if (request.Mode is RetentionMode.Retain or RetentionMode.Before && target is null)
+        {
+            // As WAL-G: no backup found for deletion, nothing is deleted (not even WAL).
+            var untouched = ordered.Select(b => new BackupDecision(b.Name, false, b.IsPermanent, keep.GetValueOrDefault(b.Name) ?? "kept")).ToList();
+            return new RetentionPlan(request, null, untouched, [], [], [.. notes, "Nothing to delete."]);
+        }
+
         KeepBasesOfKeptDeltas(ordered, delete, keep);
         var decisions = ordered
             .Select(b => delete.TryGetValue(b.Name, out var why)

@@ -62,7 +62,15 @@ public sealed class RetentionRequest
     /// Order backups by the start time their sentinel records (<c>--use-sentinel-time</c>) instead of by timeline
     /// and start segment (WAL-G's default); a backup's time for <c>before TIME</c> becomes its start time too.
     /// </summary>
-    public bool UseSentinelTime { get; init; }
+    public bool UseSentinelTime { get; private set; }
+
+    /// <summary>This request, ordering backups by their recorded start time (<c>--use-sentinel-time</c>).</summary>
+    public RetentionRequest UsingSentinelTime()
+    {
+        var copy = (RetentionRequest)MemberwiseClone();
+        copy.UseSentinelTime = true;
+        return copy;
+    }
 
     /// <summary><c>delete retain [FULL|FIND_FULL] N</c>.</summary>
     public static RetentionRequest Retain(int count, RetainModifier modifier = RetainModifier.None)
