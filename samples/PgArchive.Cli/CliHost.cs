@@ -33,10 +33,13 @@ internal static class CliHost
         {
             provider.GetService<IStartupValidator>()?.Validate();
         }
-        catch (OptionsValidationException ex)
+        catch (Exception ex) when (ex is OptionsValidationException or AggregateException)
         {
             provider.Dispose();
-            throw new PgArchiveConfigurationException(string.Join(" ", ex.Failures), ex);
+            var failures = ex is AggregateException many
+                ? many.Flatten().InnerExceptions.OfType<OptionsValidationException>().SelectMany(e => e.Failures)
+                : ((OptionsValidationException)ex).Failures;
+            throw new PgArchiveConfigurationException(string.Join(" ", failures), ex);
         }
 
         return provider;

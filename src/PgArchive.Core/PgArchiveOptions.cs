@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace PgArchive;
 
 /// <summary>Settings of the archive services, bindable from configuration (section <c>PgArchive</c>).</summary>
@@ -12,14 +10,12 @@ public sealed class PgArchiveOptions
     /// How new objects are compressed (<c>WALG_COMPRESSION_METHOD</c>): <c>lz4</c> (default) or <c>none</c>,
     /// plus whatever other <see cref="Compression.ICompressor"/>s are registered.
     /// </summary>
-    [Required(ErrorMessage = "PgArchive:CompressionMethod (WALG_COMPRESSION_METHOD) must name a compression method, e.g. lz4.")]
     public string CompressionMethod { get; set; } = "lz4";
 
     /// <summary>
     /// A tar partition is closed once it holds this many uncompressed bytes (<c>WALG_TAR_SIZE_THRESHOLD</c>).
-    /// <value>Default 1 GiB − 1.</value>
+    /// <value>Default 1 GiB − 1; at least 1 MiB.</value>
     /// </summary>
-    [Range(1L << 20, long.MaxValue, ErrorMessage = "PgArchive:TarSizeThreshold (WALG_TAR_SIZE_THRESHOLD) must be at least 1 MiB.")]
     public long TarSizeThreshold { get; set; } = DefaultTarSizeThreshold;
 
     /// <summary>

@@ -14,6 +14,9 @@ internal static class BackupCommands
     /// <summary>The settings file backup-fetch leaves in the restored directory for its restore_command.</summary>
     public const string RestoreConfigFileName = "pgarchive.restore.json";
 
+    /// <summary>Information in logs, or warnings only while a terminal shows the progress display.</summary>
+    private static LogLevel ProgressLogLevel => TerminalProgress.Enabled ? LogLevel.Warning : LogLevel.Information;
+
     public static Command Push(GlobalOptions global)
     {
         var dataDirectory = new Argument<string?>("pgdata") { Description = "The data directory of the running cluster (default: PGDATA).", Arity = ArgumentArity.ZeroOrOne };
@@ -22,19 +25,19 @@ internal static class BackupCommands
         var userData = new Option<string?>("--add-user-data") { Description = "JSON stored with the backup (also WALG_SENTINEL_USER_DATA)." };
         var verify = new Option<bool>("--verify") { Description = "Verify data-page checksums (on by default when the cluster has them; WALG_VERIFY_PAGE_CHECKSUMS=false turns it off)." };
         var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.") { dataDirectory, permanent, full, userData, verify };
-        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Information,
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
             {
                 var pgdata = parseResult.GetValue(dataDirectory) ?? settings.Get("PGDATA")
                     ?? throw new PgArchiveConfigurationException("Name the data directory: backup-push PGDATA, or set PGDATA.");
-                var request = new BackupPushRequest
-                {
-                    DataDirectory = pgdata,
-                    Permanent = parseResult.GetValue(permanent),
-                    UserData = ParseUserData(parseResult.GetValue(userData) ?? settings.Get("WALG_SENTINEL_USER_DATA")),
-                    VerifyPageChecksums = parseResult.GetValue(verify) ? true : null,
-                };
-                var result = await services.Get<BackupPusher>().PushAsync(request, ct).ConfigureAwait(false);
+                var isPermanent = parseResult.GetValue(permanent);
+                var data = ParseUserData(parseResult.GetValue(userData) ?? settings.Get("WALG_SENTINEL_USER_DATA"));
+                bool? verifyPages = parseResult.GetValue(verify) ? true : null;
+                var result = await TerminalProgress.RunAsync("backup-push", progress =>
+                    services.Get<BackupPusher>().PushAsync(new BackupPushRequest
+                    {
+                        DataDirectory = pgdata, Permanent = isPermanent, UserData = data, Progress = progress, VerifyPageChecksums = verifyPages,
+                    }, ct)).ConfigureAwait(false);
                 foreach (var corrupt in result.CorruptFiles)
                 {
                     await Console.Error.WriteLineAsync(
@@ -62,7 +65,7 @@ internal static class BackupCommands
         {
             target, name, time, lsn, restorePoint, action, timeline, recovery, tablespaceMap,
         };
-        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Information,
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
             {
                 var destination = Path.GetFullPath(parseResult.GetValue(target)!);
@@ -74,25 +77,28 @@ internal static class BackupCommands
 
                 var wantsRecovery = parseResult.GetValue(recovery) || parseResult.GetValue(time) is not null || targetLsn is not null
                     || parseResult.GetValue(restorePoint) is not null || parseResult.GetValue(action) is not null || parseResult.GetValue(timeline) is not null;
-                var request = new BackupFetchRequest
-                {
-                    TargetDirectory = destination,
-                    BackupName = parseResult.GetValue(name)!,
-                    TablespaceMapping = ParseTablespaceMap(parseResult.GetValue(tablespaceMap) ?? []),
-                    Recovery = wantsRecovery
-                        ? new RecoveryOptions
-                        {
-                            RestoreCommand = RestoreCommandFor(destination),
-                            TargetTime = parseResult.GetValue(time),
-                            TargetLsn = targetLsn is null ? null : Lsn.Parse(targetLsn),
-                            TargetName = parseResult.GetValue(restorePoint),
-                            TargetAction = parseResult.GetValue(action),
-                            TargetTimeline = parseResult.GetValue(timeline),
-                        }
-                        : null,
-                };
-                request.Recovery?.Validate();
-                var result = await services.Get<BackupFetcher>().FetchAsync(request, ct).ConfigureAwait(false);
+                var recoveryOptions = wantsRecovery
+                    ? new RecoveryOptions
+                    {
+                        RestoreCommand = RestoreCommandFor(destination),
+                        TargetTime = parseResult.GetValue(time),
+                        TargetLsn = targetLsn is null ? null : Lsn.Parse(targetLsn),
+                        TargetName = parseResult.GetValue(restorePoint),
+                        TargetAction = parseResult.GetValue(action),
+                        TargetTimeline = parseResult.GetValue(timeline),
+                    }
+                    : null;
+                recoveryOptions?.Validate();
+                var mapping = ParseTablespaceMap(parseResult.GetValue(tablespaceMap) ?? []);
+                var result = await TerminalProgress.RunAsync("backup-fetch", progress =>
+                    services.Get<BackupFetcher>().FetchAsync(new BackupFetchRequest
+                    {
+                        TargetDirectory = destination,
+                        BackupName = parseResult.GetValue(name)!,
+                        TablespaceMapping = mapping,
+                        Recovery = recoveryOptions,
+                        Progress = progress,
+                    }, ct)).ConfigureAwait(false);
                 if (wantsRecovery)
                 {
                     await WriteRestoreConfigAsync(destination, settings, ct).ConfigureAwait(false);

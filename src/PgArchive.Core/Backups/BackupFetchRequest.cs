@@ -14,6 +14,9 @@ public sealed class BackupFetchRequest
 
     /// <summary>When set, the restored cluster is configured to recover from the archive on start.</summary>
     public RecoveryOptions? Recovery { get; init; }
+
+    /// <summary>Told the bytes of files written so far, against the backup's size.</summary>
+    public IProgress<Diagnostics.TransferProgress>? Progress { get; init; }
 }
 
 /// <summary>The outcome of a restore.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Formats.Tar;
 using System.Globalization;
 using System.Text;
@@ -36,6 +37,24 @@ public sealed class BackupFetcher
     public async Task<BackupFetchResult> FetchAsync(BackupFetchRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var activity = PgArchiveTelemetry.ActivitySource.StartActivity("backup-fetch");
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await FetchCoreAsync(request, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag("pgarchive.backup", result.BackupName);
+            PgArchiveTelemetry.RestoreDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            PgArchiveTelemetry.BytesRestored.Add(result.Bytes);
+            return result;
+        }
+        catch (Exception ex) when (PgArchiveTelemetry.RecordError("backup-fetch", ex, activity))
+        {
+            throw;
+        }
+    }
+
+    private async Task<BackupFetchResult> FetchCoreAsync(BackupFetchRequest request, CancellationToken cancellationToken)
+    {
         request.Recovery?.Validate();
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.TargetDirectory));
         if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
@@ -54,7 +73,7 @@ public sealed class BackupFetcher
 
         Log.FetchStarted(_logger, backup.Name, target);
         var tars = await ListTarsAsync(backup.Name, cancellationToken).ConfigureAwait(false);
-        var extractor = new Extractor(target, tablespaces);
+        var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null);
         foreach (var key in tars)
         {
             var content = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
@@ -193,7 +212,7 @@ public sealed class BackupFetcher
     }
 
     /// <summary>Writes tar entries under the target, refusing any path that would leave it.</summary>
-    private sealed class Extractor(string target, IReadOnlyDictionary<string, string> tablespaces)
+    private sealed class Extractor(string target, IReadOnlyDictionary<string, string> tablespaces, IProgress<TransferProgress>? progress, long? expectedBytes)
     {
         public long Files { get; private set; }
 
@@ -244,6 +263,7 @@ public sealed class BackupFetcher
             File.SetLastWriteTimeUtc(destination, entry.ModificationTime.UtcDateTime);
             Files++;
             Bytes += entry.Length;
+            progress?.Report(new TransferProgress(Bytes, expectedBytes, entry.Name));
         }
 
         private string? Resolve(string name)

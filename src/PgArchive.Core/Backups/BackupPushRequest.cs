@@ -16,6 +16,9 @@ public sealed class BackupPushRequest
 
     /// <summary>Overrides <see cref="PgArchiveOptions.VerifyPageChecksums"/> for this backup (<c>--verify</c>).</summary>
     public bool? VerifyPageChecksums { get; init; }
+
+    /// <summary>Told the bytes of files read so far, against the data directory's size.</summary>
+    public IProgress<Diagnostics.TransferProgress>? Progress { get; init; }
 }
 
 /// <summary>The outcome of a backup.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Formats.Tar;
 using System.Globalization;
 using System.Text.Json;
@@ -42,6 +43,23 @@ public sealed class BackupPusher
     public async Task<BackupPushResult> PushAsync(BackupPushRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var activity = PgArchiveTelemetry.ActivitySource.StartActivity("backup-push");
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await PushCoreAsync(request, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag("pgarchive.backup", result.BackupName);
+            PgArchiveTelemetry.BackupDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            return result;
+        }
+        catch (Exception ex) when (PgArchiveTelemetry.RecordError("backup-push", ex, activity))
+        {
+            throw;
+        }
+    }
+
+    private async Task<BackupPushResult> PushCoreAsync(BackupPushRequest request, CancellationToken cancellationToken)
+    {
         var dataDirectory = ValidateDataDirectory(request.DataDirectory);
         var session = await PostgresBackupSession.OpenAsync(_options.ConnectionString, cancellationToken).ConfigureAwait(false);
         await using (session.ConfigureAwait(false))
@@ -53,7 +71,8 @@ public sealed class BackupPusher
 
             var compressor = _codec.Compressors.Default;
             var files = new FilesMetadata();
-            var totals = new Totals();
+            var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath).ToList();
+            var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size) };
             var verifyPages = request.VerifyPageChecksums ?? _options.VerifyPageChecksums;
             if (verifyPages && !session.Server.DataChecksums)
             {
@@ -64,7 +83,6 @@ public sealed class BackupPusher
             totals.Pages = verifyPages
                 ? new PageChecksumVerifier(start.Lsn.Value, session.Server.BlockSize, (uint)session.Server.BlocksPerSegment)
                 : null;
-            var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath).ToList();
             var partitions = Partition(entries, _options.TarSizeThreshold);
             for (var i = 0; i < partitions.Count; i++)
             {
@@ -177,6 +195,7 @@ public sealed class BackupPusher
                             if (!entry.IsDirectory)
                             {
                                 paths.Add("/" + entry.TarPath);
+                                PgArchiveTelemetry.BytesRead.Add(entry.Size);
                                 files.Files["/" + entry.TarPath] = new BackupFileDescription
                                 {
                                     MTime = File.GetLastWriteTimeUtc(entry.FullPath),
@@ -191,6 +210,8 @@ public sealed class BackupPusher
                                     Log.CorruptPages(_logger, entry.TarPath, string.Join(", ", written.CorruptBlocks), written.CorruptBlocks.Count);
                                     totals.CorruptFiles.Add(new CorruptFile(entry.TarPath, written.CorruptBlocks));
                                 }
+
+                                totals.Progress?.Report(new TransferProgress(totals.FileBytes, totals.ExpectedBytes, entry.TarPath));
                             }
                         }
                     }
@@ -201,8 +222,7 @@ public sealed class BackupPusher
         }, cancellationToken).ConfigureAwait(false);
 
         files.TarFileSets[objectName] = paths;
-        totals.TarBytes += tarBytes;
-        totals.StoredBytes += stored;
+        totals.Add(tarBytes, stored);
         Log.PartitionUploaded(_logger, key, paths.Count, tarBytes, stored);
     }
 
@@ -241,8 +261,7 @@ public sealed class BackupPusher
         }, cancellationToken).ConfigureAwait(false);
 
         files.TarFileSets[objectName] = paths;
-        totals.TarBytes += tarBytes;
-        totals.StoredBytes += stored;
+        totals.Add(tarBytes, stored);
     }
 
     private Task PutJsonAsync<T>(string key, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
@@ -335,5 +354,15 @@ public sealed class BackupPusher
         public long PagesVerified;
         public PageChecksumVerifier? Pages;
         public readonly List<CorruptFile> CorruptFiles = [];
+        public long ExpectedBytes;
+        public IProgress<TransferProgress>? Progress;
+
+        public void Add(long tarBytes, long storedBytes)
+        {
+            TarBytes += tarBytes;
+            StoredBytes += storedBytes;
+            PgArchiveTelemetry.BytesUncompressed.Add(tarBytes);
+            PgArchiveTelemetry.BytesUploaded.Add(storedBytes);
+        }
     }
 }

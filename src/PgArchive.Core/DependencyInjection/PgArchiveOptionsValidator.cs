@@ -3,10 +3,31 @@ using PgArchive.Storage;
 
 namespace PgArchive.DependencyInjection;
 
-/// <summary>Checks <see cref="PgArchiveOptions"/>' data annotations at start-up (source-generated, trimming-safe).</summary>
-[OptionsValidator]
-internal sealed partial class PgArchiveOptionsValidator : IValidateOptions<PgArchiveOptions>;
+/// <summary>Checks <see cref="PgArchiveOptions"/> at start-up; every failure names its setting.</summary>
+internal sealed class PgArchiveOptionsValidator : IValidateOptions<PgArchiveOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PgArchiveOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.CompressionMethod))
+        {
+            failures.Add("PgArchive:CompressionMethod (WALG_COMPRESSION_METHOD) must name a compression method, e.g. lz4.");
+        }
 
-/// <summary>Checks <see cref="LocalFileSystemObjectStoreOptions"/>' data annotations at start-up.</summary>
-[OptionsValidator]
-internal sealed partial class LocalFileSystemObjectStoreOptionsValidator : IValidateOptions<LocalFileSystemObjectStoreOptions>;
+        if (options.TarSizeThreshold < 1 << 20)
+        {
+            failures.Add($"PgArchive:TarSizeThreshold (WALG_TAR_SIZE_THRESHOLD) must be at least 1 MiB (1048576), not {options.TarSizeThreshold}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>Checks <see cref="LocalFileSystemObjectStoreOptions"/> at start-up.</summary>
+internal sealed class LocalFileSystemObjectStoreOptionsValidator : IValidateOptions<LocalFileSystemObjectStoreOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LocalFileSystemObjectStoreOptions options) =>
+        string.IsNullOrWhiteSpace(options.RootPath)
+            ? ValidateOptionsResult.Fail("LocalFileSystem:RootPath (WALG_FILE_PREFIX) is required: the directory that holds the archive.")
+            : ValidateOptionsResult.Success;
+}

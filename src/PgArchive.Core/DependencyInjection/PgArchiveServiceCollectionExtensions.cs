@@ -70,6 +70,13 @@ public static class PgArchiveServiceCollectionExtensions
         return builder;
     }
 
+    /// <summary>Stores the archive in a local directory bound from <paramref name="configuration"/> (key <c>RootPath</c>).</summary>
+    public static IPgArchiveBuilder UseLocalFileSystem(this IPgArchiveBuilder builder, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return builder.UseLocalFileSystem(o => configuration.Bind(o));
+    }
+
     /// <summary>Stores the archive in memory: a fake for unit tests. <see cref="InMemoryObjectStore"/> is also registered to inspect it.</summary>
     public static IPgArchiveBuilder UseInMemory(this IPgArchiveBuilder builder)
     {

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace PgArchive.Storage;
 
 /// <summary>Options of <see cref="LocalFileSystemObjectStore"/>.</summary>
@@ -8,6 +6,5 @@ public sealed class LocalFileSystemObjectStoreOptions
     /// <summary>
     /// The directory that holds the archive (WAL-G's <c>WALG_FILE_PREFIX</c>). Created on first write.
     /// </summary>
-    [Required(ErrorMessage = "LocalFileSystem:RootPath (WALG_FILE_PREFIX) is required: the directory that holds the archive.")]
     public string RootPath { get; set; } = "";
 }

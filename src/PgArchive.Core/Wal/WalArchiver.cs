@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgArchive.Diagnostics;
@@ -33,6 +34,24 @@ public sealed class WalArchiver
     public async Task<WalPushResult> PushAsync(string walFilePath, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(walFilePath);
+        using var activity = PgArchiveTelemetry.ActivitySource.StartActivity("wal-push");
+        activity?.SetTag("pgarchive.wal_file", Path.GetFileName(walFilePath));
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await PushCoreAsync(walFilePath, cancellationToken).ConfigureAwait(false);
+            PgArchiveTelemetry.WalPushDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            PgArchiveTelemetry.BytesUploaded.Add(result.StoredBytes);
+            return result;
+        }
+        catch (Exception ex) when (PgArchiveTelemetry.RecordError("wal-push", ex, activity))
+        {
+            throw;
+        }
+    }
+
+    private async Task<WalPushResult> PushCoreAsync(string walFilePath, CancellationToken cancellationToken)
+    {
         var name = Path.GetFileName(walFilePath);
         WalFileName.Validate(name);
         if (!File.Exists(walFilePath))
@@ -54,6 +73,9 @@ public sealed class WalArchiver
                     {
                         await source.CopyToAsync(encoder, 1 << 20, ct).ConfigureAwait(false);
                     }
+
+                    PgArchiveTelemetry.BytesRead.Add(source.Length);
+                    PgArchiveTelemetry.BytesUncompressed.Add(source.Length);
                 }
             }, cancellationToken).ConfigureAwait(false);
             Log.WalPushed(_logger, name, key, stored);
@@ -77,6 +99,23 @@ public sealed class WalArchiver
     /// </summary>
     /// <exception cref="WalFileNotFoundException">The archive does not hold the file.</exception>
     public async Task<string> FetchAsync(string walFileName, string destinationPath, CancellationToken cancellationToken = default)
+    {
+        using var activity = PgArchiveTelemetry.ActivitySource.StartActivity("wal-fetch");
+        activity?.SetTag("pgarchive.wal_file", walFileName);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var key = await FetchCoreAsync(walFileName, destinationPath, cancellationToken).ConfigureAwait(false);
+            PgArchiveTelemetry.WalFetchDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            return key;
+        }
+        catch (Exception ex) when (PgArchiveTelemetry.RecordError("wal-fetch", ex, activity))
+        {
+            throw;
+        }
+    }
+
+    private async Task<string> FetchCoreAsync(string walFileName, string destinationPath, CancellationToken cancellationToken)
     {
         WalFileName.Validate(walFileName);
         ArgumentException.ThrowIfNullOrEmpty(destinationPath);
@@ -104,6 +143,8 @@ public sealed class WalArchiver
             {
                 await AtomicFile.WriteAsync(destinationPath, decoded, key, cancellationToken).ConfigureAwait(false);
             }
+
+            PgArchiveTelemetry.BytesRestored.Add(new FileInfo(destinationPath).Length);
 
             Log.WalFetched(_logger, walFileName, key);
             return key;

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using PgArchive.Backups;
+using PgArchive.Storage;
+using PgArchive.Wal;
+
+namespace PgArchive.DependencyInjection;
+
+public sealed class RegistrationTests
+{
+    [Fact]
+    public void Add_pg_archive_twice_registers_each_service_once()
+    {
+        var services = new ServiceCollection();
+        services.AddPgArchive().UseInMemory();
+        services.AddPgArchive().UseInMemory();
+
+        Assert.Single(services, d => d.ServiceType == typeof(WalArchiver));
+        Assert.Single(services, d => d.ServiceType == typeof(IObjectStore));
+        Assert.Equal(2, services.Count(d => d.ServiceType == typeof(Compression.ICompressor)));
+    }
+
+    [Fact]
+    public void Options_bind_from_a_configuration_section()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["PgArchive:CompressionMethod"] = "none",
+            ["PgArchive:TarSizeThreshold"] = "2097152",
+            ["PgArchive:LocalFileSystem:RootPath"] = "/backups",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddPgArchive(configuration.GetSection("PgArchive")).UseLocalFileSystem(configuration.GetSection("PgArchive:LocalFileSystem"));
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<PgArchiveOptions>>().Value;
+
+        Assert.Equal("none", options.CompressionMethod);
+        Assert.Equal(2097152, options.TarSizeThreshold);
+        Assert.Equal("/backups", ((LocalFileSystemObjectStore)provider.GetRequiredService<IObjectStore>()).RootPath);
+        Assert.Equal("none", provider.GetRequiredService<Compression.CompressorRegistry>().Default.Method);
+    }
+
+    [Fact]
+    public void The_last_store_registered_wins()
+    {
+        var services = new ServiceCollection();
+        services.AddPgArchive().UseLocalFileSystem("/backups").UseInMemory();
+        using var provider = services.BuildServiceProvider();
+
+        Assert.IsType<InMemoryObjectStore>(provider.GetRequiredService<IObjectStore>());
+        Assert.NotNull(provider.GetRequiredService<BackupFetcher>());
+    }
+
+    [Fact]
+    public void Unknown_compression_method_names_the_setting()
+    {
+        var services = new ServiceCollection();
+        services.AddPgArchive(o => o.CompressionMethod = "zip").UseInMemory();
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<PgArchiveConfigurationException>(() => provider.GetRequiredService<WalArchiver>());
+
+        Assert.Equal("Unknown compression method 'zip' (WALG_COMPRESSION_METHOD); known: lz4, none.", ex.Message);
+    }
+}
