@@ -329,6 +329,24 @@ public sealed class CatalogRetentionTests(PgArchiveCli cli) : IAsyncLifetime
         Assert.DoesNotContain("page checksum", unchecked_.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Page_verification_raises_no_false_alarm_while_pgbench_writes()
+    {
+        await using var cluster = await PostgresCluster.StartAsync(_workspace.PathFor("source"), ArchiveCommand, Settings, "shared_buffers = '1MB'");
+        await cluster.PgbenchAsync("-i", "-s", "1", "-q");
+        var load = cluster.PgbenchAsync("-c", "2", "-T", "10", "-n");
+        await Task.Delay(1500, TestContext.Current.CancellationToken);
+        var push = await RunAgainst(cluster, "backup-push", cluster.DataDirectory);
+        await load;
+
+        Assert.True(push.ExitCode == 0, Lines(push));
+        Assert.DoesNotContain("page checksum", push.Stderr, StringComparison.Ordinal);
+        var name = push.Stdout.Trim();
+        var filesMetadata = await File.ReadAllTextAsync(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", name, "files_metadata.json"), TestContext.Current.CancellationToken);
+        Assert.DoesNotContain("CorruptBlocks", filesMetadata, StringComparison.Ordinal);
+        Assert.Equal(0, (await Run("backup-verify", name)).ExitCode);
+    }
+
     private static (ulong Start, ulong Finish) BackupLsns(string detailJson, string name)
     {
         using var document = JsonDocument.Parse(detailJson);
