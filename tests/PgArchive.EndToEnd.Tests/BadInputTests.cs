@@ -178,6 +178,7 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
     [InlineData("before FULL base_000000010000000000000002", "'FULL' is not FIND_FULL")]
     [InlineData("target latest-one", "is not a backup name")]
     [InlineData("everything ALL", "'ALL' is not FORCE")]
+    [InlineData("garbage WAL", "'WAL' is not ARCHIVES or BACKUPS")]
     public async Task Bad_delete_arguments_are_configuration_errors(string arguments, string expected)
     {
         var result = await cli.RunAsync(_workspace.FileArchiveSettings, ["delete", .. arguments.Split(' ')]);

@@ -35,8 +35,9 @@ internal static class RetentionCommands
         var target = new Command("target", "Delete one backup and the delta backups built on it (FIND_FULL: its whole delta chain).") { targetArgs };
         target.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, () => ParseTarget(parseResult.GetValue(targetArgs)!), ct));
 
-        var garbage = new Command("garbage", "Delete WAL no backup needs and leftovers of backups that never finished, older than the oldest backup.");
-        garbage.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, RetentionRequest.Garbage, ct));
+        var garbageScope = new Argument<string?>("ARCHIVES|BACKUPS") { Description = "ARCHIVES: only WAL; BACKUPS: only leftovers of unfinished backups.", Arity = ArgumentArity.ZeroOrOne };
+        var garbage = new Command("garbage", "Delete WAL no backup needs and leftovers of backups that never finished, older than the oldest backup.") { garbageScope };
+        garbage.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, () => ParseGarbage(parseResult.GetValue(garbageScope)), ct));
 
         command.Subcommands.Add(retain);
         command.Subcommands.Add(before);
@@ -179,6 +180,14 @@ internal static class RetentionCommands
         null => RetentionRequest.Everything(),
         "FORCE" => RetentionRequest.Everything(force: true),
         _ => throw new PgArchiveConfigurationException($"delete everything: '{modifier}' is not FORCE (usage: delete everything [FORCE])."),
+    };
+
+    private static RetentionRequest ParseGarbage(string? scope) => scope switch
+    {
+        null => RetentionRequest.Garbage(),
+        "ARCHIVES" => RetentionRequest.Garbage(GarbageScope.Archives),
+        "BACKUPS" => RetentionRequest.Garbage(GarbageScope.Backups),
+        _ => throw new PgArchiveConfigurationException($"delete garbage: '{scope}' is not ARCHIVES or BACKUPS (usage: delete garbage [ARCHIVES|BACKUPS])."),
     };
 
     private static RetentionRequest ParseTarget(string[] args)

@@ -154,7 +154,7 @@ public sealed class RetentionPlanner
 
         var kept = ordered.Where(b => !delete.ContainsKey(b.Name)).ToList();
         var horizon = kept.FirstOrDefault(b => !b.IsPermanent);
-        if (request.Mode != RetentionMode.Target && horizon is not null)
+        if (request.Mode != RetentionMode.Target && horizon is not null && request.Scope != GarbageScope.Archives)
         {
             objects.AddRange(Leftovers(ordered, backupObjects, horizon));
         }
@@ -167,6 +167,10 @@ public sealed class RetentionPlanner
         else if (request.Mode == RetentionMode.Garbage && horizon is null)
         {
             notes.Add("WAL is left alone while only permanent backups exist.");
+        }
+        else if (request.Scope == GarbageScope.Backups)
+        {
+            notes.Add("BACKUPS: WAL is left alone.");
         }
         else
         {

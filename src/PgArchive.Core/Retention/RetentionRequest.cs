@@ -32,6 +32,19 @@ public enum RetainModifier
     FindFull,
 }
 
+/// <summary>What <c>delete garbage</c> looks at.</summary>
+public enum GarbageScope
+{
+    /// <summary>Unneeded WAL and leftovers of unfinished backups.</summary>
+    All,
+
+    /// <summary><c>ARCHIVES</c>: unneeded WAL only.</summary>
+    Archives,
+
+    /// <summary><c>BACKUPS</c>: leftovers of unfinished backups only.</summary>
+    Backups,
+}
+
 /// <summary>What to delete; build one with the static methods.</summary>
 public sealed class RetentionRequest
 {
@@ -54,6 +67,9 @@ public sealed class RetentionRequest
 
     /// <summary>Before and Target: FIND_FULL.</summary>
     public bool FindFull { get; private init; }
+
+    /// <summary>Garbage: what to look at.</summary>
+    public GarbageScope Scope { get; private init; }
 
     /// <summary>Everything: FORCE, deleting permanent backups too.</summary>
     public bool Force { get; private init; }
@@ -100,8 +116,8 @@ public sealed class RetentionRequest
         return new RetentionRequest(RetentionMode.Target) { BackupName = backupName, FindFull = findFull };
     }
 
-    /// <summary><c>delete garbage</c>.</summary>
-    public static RetentionRequest Garbage() => new(RetentionMode.Garbage);
+    /// <summary><c>delete garbage [ARCHIVES|BACKUPS]</c>.</summary>
+    public static RetentionRequest Garbage(GarbageScope scope = GarbageScope.All) => new(RetentionMode.Garbage) { Scope = scope };
 
     /// <summary>The command line this request stands for, e.g. <c>retain FULL 3</c>.</summary>
     public override string ToString() => Mode switch
@@ -115,6 +131,11 @@ public sealed class RetentionRequest
         RetentionMode.Before => "before " + (FindFull ? "FIND_FULL " : "") + (BackupName ?? BeforeTime!.Value.ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
         RetentionMode.Everything => Force ? "everything FORCE" : "everything",
         RetentionMode.Target => "target " + (FindFull ? "FIND_FULL " : "") + BackupName,
-        _ => "garbage",
+        _ => Scope switch
+        {
+            GarbageScope.Archives => "garbage ARCHIVES",
+            GarbageScope.Backups => "garbage BACKUPS",
+            _ => "garbage",
+        },
     };
 }

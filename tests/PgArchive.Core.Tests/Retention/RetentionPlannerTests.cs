@@ -195,6 +195,20 @@ public sealed class RetentionPlannerTests : IDisposable
         Assert.Equal(Segments(1, 2, 8), _archive.Wal(1));
     }
 
+    [Theory]
+    [InlineData(GarbageScope.Archives, false, true)]
+    [InlineData(GarbageScope.Backups, true, false)]
+    public async Task Garbage_scope_limits_what_is_looked_at(GarbageScope scope, bool leftoverGoes, bool walGoes)
+    {
+        const string leftover = "basebackups_005/base_000000010000000000000001/tar_partitions/part_001.tar.lz4";
+        _archive.Put(leftover, "unfinished, old");
+
+        await ExecuteAsync(RetentionRequest.Garbage(scope));
+
+        Assert.Equal(leftoverGoes, !_archive.Store.Keys.Contains(leftover));
+        Assert.Equal(walGoes, !_archive.Wal(1).Contains(Segment(1, 1)));
+    }
+
     [Fact]
     public async Task Garbage_with_no_backup_deletes_nothing()
     {
