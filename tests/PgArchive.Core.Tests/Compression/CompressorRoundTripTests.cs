@@ -70,7 +70,6 @@ public sealed class CompressorRoundTripTests
     }
 
     [Theory]
-    [InlineData("lz4")]
     [InlineData("zstd")]
     [InlineData("brotli")]
     [InlineData("lzma")]

@@ -18,7 +18,7 @@ public sealed class RegistrationTests
 
         Assert.Single(services, d => d.ServiceType == typeof(WalArchiver));
         Assert.Single(services, d => d.ServiceType == typeof(IObjectStore));
-        Assert.Equal(2, services.Count(d => d.ServiceType == typeof(Compression.ICompressor)));
+        Assert.Equal(5, services.Count(d => d.ServiceType == typeof(Compression.ICompressor)));
     }
 
     [Fact]
@@ -62,6 +62,6 @@ public sealed class RegistrationTests
 
         var ex = Assert.Throws<PgArchiveConfigurationException>(() => provider.GetRequiredService<WalArchiver>());
 
-        Assert.Equal("Unknown compression method 'zip' (WALG_COMPRESSION_METHOD); known: lz4, none.", ex.Message);
+        Assert.Equal("Unknown compression method 'zip' (WALG_COMPRESSION_METHOD); known: lz4, zstd, brotli, lzma, none.", ex.Message);
     }
 }
