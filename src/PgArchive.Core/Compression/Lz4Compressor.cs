@@ -26,6 +26,5 @@ public sealed class Lz4Compressor : ICompressor
 
     /// <inheritdoc />
     public Stream CreateDecompressionStream(Stream source, bool leaveOpen = false) =>
-        // An empty object is a truncated one (every frame has a header), not empty content.
-        LZ4Stream.Decode(new NonEmptySourceStream(source, Method, leaveOpen), new LZ4DecoderSettings { ExtraMemory = 0 }, leaveOpen: false, interactive: false);
+        LZ4Stream.Decode(source, new LZ4DecoderSettings { ExtraMemory = 0 }, leaveOpen, interactive: false);
 }

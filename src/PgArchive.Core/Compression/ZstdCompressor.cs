@@ -54,8 +54,9 @@ public sealed class ZstdCompressor : ICompressor
     public Stream CreateDecompressionStream(Stream source, bool leaveOpen = false)
     {
         ArgumentNullException.ThrowIfNull(source);
-        // checkEndOfStream: a frame cut short is an error, not a short read. An empty object is no zstd stream.
-        var decoder = new DecompressionStream(new NonEmptySourceStream(source, Method, leaveOpen), BufferSize, checkEndOfStream: true, leaveOpen: false);
+        // checkEndOfStream: a frame cut short is an error, not a short read. An empty object reads as empty content:
+        // WAL-G's encoder (klauspost/compress without WithZeroFrames) writes no frame at all for empty input.
+        var decoder = new DecompressionStream(source, BufferSize, checkEndOfStream: true, leaveOpen);
         return new DecompressionErrorStream(decoder, Method, static ex => ex is ZstdException);
     }
 }

@@ -70,14 +70,21 @@ public sealed class CompressorRoundTripTests
     }
 
     [Theory]
-    [InlineData("lz4")]
-    [InlineData("zstd")]
     [InlineData("brotli")]
     [InlineData("lzma")]
     public async Task Empty_object_fails_with_invalid_data(string method)
     {
         var ex = await Assert.ThrowsAsync<InvalidDataException>(() => Codecs.DecompressAsync(Codecs.Compressor(method), []));
         Assert.Contains("empty", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("lz4")]
+    [InlineData("zstd")]
+    public async Task Empty_object_is_empty_content_as_the_walg_and_k4os_writers_make_it(string method)
+    {
+        // Neither klauspost's zstd encoder (WAL-G, without WithZeroFrames) nor K4os' LZ4 encoder writes a frame for empty input.
+        Assert.Empty(await Codecs.DecompressAsync(Codecs.Compressor(method), []));
     }
 
     [Theory]
