@@ -14,6 +14,8 @@ internal static class StorageBackends
         new FileSystemBackend(),
         new AzureBlobBackend(),
         new GcsBackend(),
+        new S3Backend(),
+        new SwiftBackend(),
     ];
 
     public static void Configure(IPgArchiveBuilder builder, WalgSettings settings)

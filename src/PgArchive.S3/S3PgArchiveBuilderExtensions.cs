@@ -1,0 +1,48 @@
+using Amazon.S3;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PgArchive.DependencyInjection;
+using PgArchive.Storage;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Stores the archive in Amazon S3 or an S3-compatible server.</summary>
+public static class S3PgArchiveBuilderExtensions
+{
+    /// <summary>
+    /// Stores the archive in the S3 bucket configured by <paramref name="configure"/>. An <see cref="IAmazonS3"/>
+    /// registered by the application is used as is; otherwise one is built from the options.
+    /// </summary>
+    public static IPgArchiveBuilder UseS3(this IPgArchiveBuilder builder, Action<S3ObjectStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<S3ObjectStoreOptions>().Configure(configure);
+        return builder.AddS3Store();
+    }
+
+    /// <summary>Stores the archive in the S3 bucket configured by <paramref name="section"/> (e.g. <c>PgArchive:S3</c>); unknown keys are an error.</summary>
+    public static IPgArchiveBuilder UseS3(this IPgArchiveBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        builder.Services.AddOptions<S3ObjectStoreOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        return builder.AddS3Store();
+    }
+
+    private static IPgArchiveBuilder AddS3Store(this IPgArchiveBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<S3ObjectStoreOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<S3ObjectStoreOptions>, S3ObjectStoreOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<S3ObjectStoreOptions>, S3ObjectStoreOptionsRules>());
+        services.TryAddSingleton(sp => new S3ObjectStore(
+            sp.GetRequiredService<IOptions<S3ObjectStoreOptions>>(),
+            sp.GetService<IAmazonS3>(),
+            sp.GetService<ILogger<S3ObjectStore>>()));
+        services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<S3ObjectStore>()));
+        return builder;
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PgArchive.DependencyInjection;
+using PgArchive.Storage;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Stores the archive in an OpenStack Swift container.</summary>
+public static class SwiftPgArchiveBuilderExtensions
+{
+    /// <summary>Stores the archive in the Swift container configured by <paramref name="configure"/>.</summary>
+    public static IPgArchiveBuilder UseSwift(this IPgArchiveBuilder builder, Action<SwiftObjectStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<SwiftObjectStoreOptions>().Configure(configure);
+        return builder.AddSwiftStore();
+    }
+
+    /// <summary>Stores the archive in the Swift container configured by <paramref name="section"/> (e.g. <c>PgArchive:Swift</c>); unknown keys are an error.</summary>
+    public static IPgArchiveBuilder UseSwift(this IPgArchiveBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        builder.Services.AddOptions<SwiftObjectStoreOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        return builder.AddSwiftStore();
+    }
+
+    private static IPgArchiveBuilder AddSwiftStore(this IPgArchiveBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<SwiftObjectStoreOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwiftObjectStoreOptions>, SwiftObjectStoreOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwiftObjectStoreOptions>, SwiftObjectStoreOptionsRules>());
+        services.TryAddSingleton(sp => new SwiftObjectStore(
+            sp.GetRequiredService<IOptions<SwiftObjectStoreOptions>>(),
+            sp.GetService<ILogger<SwiftObjectStore>>()));
+        services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<SwiftObjectStore>()));
+        return builder;
+    }
+}
