@@ -19,6 +19,17 @@ public sealed class PgArchiveOptions
     public long TarSizeThreshold { get; set; } = DefaultTarSizeThreshold;
 
     /// <summary>
+    /// Verify PostgreSQL's data-page checksums while backup-push reads relation files, when the cluster has
+    /// data checksums (<c>WALG_VERIFY_PAGE_CHECKSUMS</c>). Corrupt blocks are logged and recorded in
+    /// files_metadata.json; the backup still completes.
+    /// <value>Default true (WAL-G's default is false; pgBackRest's is true).</value>
+    /// </summary>
+    public bool VerifyPageChecksums { get; set; } = true;
+
+    /// <summary>Record every corrupt block number instead of the first ten (<c>WALG_STORE_ALL_CORRUPT_BLOCKS</c>).</summary>
+    public bool StoreAllCorruptBlocks { get; set; }
+
+    /// <summary>
     /// Libpq-style connection string for <c>backup-push</c>; empty takes everything from libpq's
     /// environment variables (<c>PGHOST</c>, <c>PGPORT</c>, <c>PGUSER</c>, <c>PGPASSWORD</c>, <c>PGDATABASE</c>).
     /// </summary>

@@ -6,6 +6,7 @@ using PgArchive.Backups;
 using PgArchive.Compression;
 using PgArchive.DependencyInjection;
 using PgArchive.Encryption;
+using PgArchive.Retention;
 using PgArchive.Storage;
 using PgArchive.Wal;
 
@@ -56,6 +57,10 @@ public static class PgArchiveServiceCollectionExtensions
         services.TryAddSingleton<BackupCatalog>();
         services.TryAddSingleton<BackupPusher>();
         services.TryAddSingleton<BackupFetcher>();
+        services.TryAddSingleton<BackupVerifier>();
+        services.TryAddSingleton<RetentionPlanner>();
+        services.TryAddSingleton<WalTimelineReporter>();
+        services.TryAddSingleton<WalVerifier>();
         return new PgArchiveBuilder(services);
     }
 
