@@ -27,6 +27,8 @@ internal static class CliHost
 
         var builder = services.AddPgArchive(options => ArchiveSettingsMapper.Apply(settings, options));
         ArchiveSettingsMapper.ConfigureStorage(builder, settings);
+        ArchiveSettingsMapper.ConfigureCompression(builder, settings);
+        ArchiveSettingsMapper.ConfigureEncryption(builder, settings);
 
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = false, ValidateScopes = false });
         try

@@ -17,6 +17,11 @@ internal static class Program
         root.Subcommands.Add(BackupCommands.Push(global));
         root.Subcommands.Add(BackupCommands.Fetch(global));
         root.Subcommands.Add(BackupCommands.List(global));
+        root.Subcommands.Add(RetentionCommands.Mark(global));
+        root.Subcommands.Add(RetentionCommands.Delete(global));
+        root.Subcommands.Add(VerifyCommands.BackupVerify(global));
+        root.Subcommands.Add(VerifyCommands.WalShow(global));
+        root.Subcommands.Add(VerifyCommands.WalVerify(global));
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {

@@ -7,8 +7,8 @@ public sealed class PgArchiveOptions
     public const long DefaultTarSizeThreshold = (1L << 30) - 1;
 
     /// <summary>
-    /// How new objects are compressed (<c>WALG_COMPRESSION_METHOD</c>): <c>lz4</c> (default) or <c>none</c>,
-    /// plus whatever other <see cref="Compression.ICompressor"/>s are registered.
+    /// How new objects are compressed (<c>WALG_COMPRESSION_METHOD</c>): <c>lz4</c> (default), <c>zstd</c>,
+    /// <c>brotli</c>, <c>lzma</c> or <c>none</c>, plus whatever other <see cref="Compression.ICompressor"/>s are registered.
     /// </summary>
     public string CompressionMethod { get; set; } = "lz4";
 
@@ -17,6 +17,17 @@ public sealed class PgArchiveOptions
     /// <value>Default 1 GiB − 1; at least 1 MiB.</value>
     /// </summary>
     public long TarSizeThreshold { get; set; } = DefaultTarSizeThreshold;
+
+    /// <summary>
+    /// Verify PostgreSQL's data-page checksums while backup-push reads relation files, when the cluster has
+    /// data checksums (<c>WALG_VERIFY_PAGE_CHECKSUMS</c>). Corrupt blocks are logged and recorded in
+    /// files_metadata.json; the backup still completes.
+    /// <value>Default true (WAL-G's default is false; pgBackRest's is true).</value>
+    /// </summary>
+    public bool VerifyPageChecksums { get; set; } = true;
+
+    /// <summary>Record every corrupt block number instead of the first ten (<c>WALG_STORE_ALL_CORRUPT_BLOCKS</c>).</summary>
+    public bool StoreAllCorruptBlocks { get; set; }
 
     /// <summary>
     /// Libpq-style connection string for <c>backup-push</c>; empty takes everything from libpq's

@@ -170,6 +170,58 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
         AssertCleanFailure(result, 2, "is not valid JSON");
     }
 
+    [Theory]
+    [InlineData("retain 0", "is not a number of backups of 1 or more")]
+    [InlineData("retain abc", "is not a number of backups of 1 or more")]
+    [InlineData("retain LAST 2", "'LAST' is not FULL or FIND_FULL")]
+    [InlineData("before yesterday", "is neither a backup name")]
+    [InlineData("before FULL base_000000010000000000000002", "'FULL' is not FIND_FULL")]
+    [InlineData("target latest-one", "is not a backup name")]
+    [InlineData("everything ALL", "'ALL' is not FORCE")]
+    [InlineData("garbage WAL", "'WAL' is not ARCHIVES or BACKUPS")]
+    public async Task Bad_delete_arguments_are_configuration_errors(string arguments, string expected)
+    {
+        var result = await cli.RunAsync(_workspace.FileArchiveSettings, ["delete", .. arguments.Split(' ')]);
+        AssertCleanFailure(result, 2, expected);
+    }
+
+    [Fact]
+    public async Task Delete_target_of_a_backup_that_does_not_exist_fails()
+    {
+        var result = await cli.RunAsync(_workspace.FileArchiveSettings, "delete", "target", "base_000000010000000000000099", "--confirm");
+        AssertCleanFailure(result, 1, "Backup 'base_000000010000000000000099' does not exist");
+    }
+
+    [Fact]
+    public async Task Backup_mark_and_backup_verify_of_a_backup_that_does_not_exist_fail()
+    {
+        var mark = await cli.RunAsync(_workspace.FileArchiveSettings, "backup-mark", "base_000000010000000000000099");
+        var verify = await cli.RunAsync(_workspace.FileArchiveSettings, "backup-verify", "LATEST");
+        AssertCleanFailure(mark, 1, "Backup 'base_000000010000000000000099' does not exist");
+        AssertCleanFailure(verify, 1, "There is no backup in the archive yet");
+    }
+
+    [Fact]
+    public async Task Wal_verify_needs_known_checks_and_sane_windows()
+    {
+        var unknown = await cli.RunAsync(_workspace.FileArchiveSettings, "wal-verify", "integrity", "everything");
+        var none = await cli.RunAsync(_workspace.FileArchiveSettings, "wal-verify");
+        var settings = PitrScenario.Merge(_workspace.FileArchiveSettings, new Dictionary<string, string?> { ["WALG_UPLOAD_CONCURRENCY"] = "0" });
+        var window = await cli.RunAsync(settings, "wal-verify", "integrity");
+        AssertCleanFailure(unknown, 2, "'everything' is not a check; the checks are integrity and timeline");
+        Assert.Equal(2, none.ExitCode);
+        Assert.Contains("Required argument 'checks' missing", none.Stderr, StringComparison.Ordinal);
+        AssertCleanFailure(window, 2, "WALG_UPLOAD_CONCURRENCY must be 1 or more");
+    }
+
+    [Fact]
+    public async Task Bad_page_checksum_setting_is_a_configuration_error()
+    {
+        var settings = PitrScenario.Merge(_workspace.FileArchiveSettings, new Dictionary<string, string?> { ["WALG_VERIFY_PAGE_CHECKSUMS"] = "sometimes" });
+        var result = await cli.RunAsync(settings, "backup-list");
+        AssertCleanFailure(result, 2, "WALG_VERIFY_PAGE_CHECKSUMS must be true or false");
+    }
+
     private async Task<string> FakeDataDirectoryAsync()
     {
         var pgdata = _workspace.PathFor("pgdata");

@@ -23,7 +23,8 @@ internal static class BackupCommands
         var permanent = new Option<bool>("--permanent") { Description = "Never delete this backup by retention." };
         var full = new Option<bool>("--full", "-f") { Description = "Take a full backup (the only kind this version takes)." };
         var userData = new Option<string?>("--add-user-data") { Description = "JSON stored with the backup (also WALG_SENTINEL_USER_DATA)." };
-        var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.") { dataDirectory, permanent, full, userData };
+        var verify = new Option<bool>("--verify") { Description = "Verify data-page checksums (on by default when the cluster has them; WALG_VERIFY_PAGE_CHECKSUMS=false turns it off)." };
+        var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.") { dataDirectory, permanent, full, userData, verify };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
             {
@@ -31,11 +32,18 @@ internal static class BackupCommands
                     ?? throw new PgArchiveConfigurationException("Name the data directory: backup-push PGDATA, or set PGDATA.");
                 var isPermanent = parseResult.GetValue(permanent);
                 var data = ParseUserData(parseResult.GetValue(userData) ?? settings.Get("WALG_SENTINEL_USER_DATA"));
+                bool? verifyPages = parseResult.GetValue(verify) ? true : null;
                 var result = await TerminalProgress.RunAsync("backup-push", progress =>
                     services.Get<BackupPusher>().PushAsync(new BackupPushRequest
                     {
-                        DataDirectory = pgdata, Permanent = isPermanent, UserData = data, Progress = progress,
+                        DataDirectory = pgdata, Permanent = isPermanent, UserData = data, Progress = progress, VerifyPageChecksums = verifyPages,
                     }, ct)).ConfigureAwait(false);
+                foreach (var corrupt in result.CorruptFiles)
+                {
+                    await Console.Error.WriteLineAsync(
+                        $"pgarchive: warning: page checksum verification failed in {corrupt.Path}, blocks {string.Join(", ", corrupt.Blocks)}").ConfigureAwait(false);
+                }
+
                 await Console.Out.WriteLineAsync(result.BackupName).ConfigureAwait(false);
                 return ExitCodes.Success;
             }, cancellationToken));
@@ -106,10 +114,16 @@ internal static class BackupCommands
     {
         var json = new Option<bool>("--json") { Description = "Print JSON for machines." };
         var pretty = new Option<bool>("--pretty") { Description = "Print a table." };
-        var command = new Command("backup-list", "List the complete backups, oldest first.") { json, pretty };
+        var detail = new Option<bool>("--detail") { Description = "Add times, LSNs, host, data directory, PostgreSQL version, sizes, the permanent flag and user data." };
+        var command = new Command("backup-list", "List the complete backups, oldest first.") { json, pretty, detail };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
             async (services, _, ct) =>
             {
+                if (parseResult.GetValue(detail))
+                {
+                    return await ListDetailedAsync(services.Get<BackupCatalog>(), parseResult.GetValue(json), parseResult.GetValue(pretty), ct).ConfigureAwait(false);
+                }
+
                 var backups = await services.Get<BackupCatalog>().ListAsync(ct).ConfigureAwait(false);
                 if (parseResult.GetValue(json))
                 {
@@ -129,6 +143,51 @@ internal static class BackupCommands
                 return ExitCodes.Success;
             }, cancellationToken));
         return command;
+    }
+
+    private static async Task<int> ListDetailedAsync(BackupCatalog catalog, bool json, bool pretty, CancellationToken cancellationToken)
+    {
+        var backups = await catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false);
+        if (json)
+        {
+            var entries = backups.Select(b => b.ToEntry()).ToList();
+            await Console.Out.WriteLineAsync(JsonSerializer.Serialize(entries, PgArchiveJsonContext.Default.ListBackupDetailEntry)).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }
+
+        if (backups.Count == 0)
+        {
+            await Console.Error.WriteLineAsync("No backups found").ConfigureAwait(false);
+            return ExitCodes.Success;
+        }
+
+        static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        var rows = backups.Select(b => new[]
+        {
+            b.Name, Time(b.Info.LastModified), b.Info.WalFileName, Time(b.Metadata.StartTime), Time(b.Metadata.FinishTime), b.Metadata.Hostname,
+            b.Metadata.DataDir, b.Metadata.PgVersion.ToString(CultureInfo.InvariantCulture), new Lsn(b.Metadata.StartLsn).ToString(),
+            new Lsn(b.Metadata.FinishLsn).ToString(), b.IsPermanent ? "true" : "false",
+            b.Metadata.UncompressedSize.ToString(CultureInfo.InvariantCulture), b.Metadata.CompressedSize.ToString(CultureInfo.InvariantCulture),
+            b.Metadata.UserData is { } data ? CompactJson(data) : "",
+        }).ToList();
+        string[] headers =
+        [
+            "name", "modified", "wal_segment_backup_start", "start_time", "finish_time", "hostname", "data_dir", "pg_version",
+            "start_lsn", "finish_lsn", "is_permanent", "uncompressed_size", "compressed_size", "user_data",
+        ];
+        await Console.Out.WriteAsync(TextTable.Render(headers, rows, pretty)).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    private static string CompactJson(JsonElement element)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            element.WriteTo(writer);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     /// <summary>This very program, as a shell command PostgreSQL can run.</summary>

@@ -1,11 +1,14 @@
+using Microsoft.Extensions.DependencyInjection;
 using PgArchive.Cli.Storage;
+using PgArchive.Compression;
 using PgArchive.DependencyInjection;
+using PgArchive.Encryption;
 
 namespace PgArchive.Cli.Configuration;
 
 /// <summary>
 /// The one place where WAL-G's variables become PgArchive's options: storage (through
-/// <see cref="StorageBackends"/>), compression, partitioning.
+/// <see cref="StorageBackends"/>), compression and its levels, encryption, partitioning.
 /// </summary>
 internal static class ArchiveSettingsMapper
 {
@@ -20,7 +23,129 @@ internal static class ArchiveSettingsMapper
         {
             options.TarSizeThreshold = threshold;
         }
+
+        if (settings.GetBoolean("WALG_VERIFY_PAGE_CHECKSUMS") is { } verifyPages)
+        {
+            options.VerifyPageChecksums = verifyPages;
+        }
+
+        if (settings.GetBoolean("WALG_STORE_ALL_CORRUPT_BLOCKS") is { } storeAll)
+        {
+            options.StoreAllCorruptBlocks = storeAll;
+        }
+    }
+
+    /// <summary>wal-verify's windows: WALG_INTEGRITY_MAX_DELAYED_WALS (default 0) and WALG_UPLOAD_CONCURRENCY (default 16), as WAL-G reads them.</summary>
+    public static (int Delayed, int Uploading) WalVerifyWindows(WalgSettings settings)
+    {
+        var delayed = settings.GetInt64("WALG_INTEGRITY_MAX_DELAYED_WALS") ?? 0;
+        var uploading = settings.GetInt64("WALG_UPLOAD_CONCURRENCY") ?? 16;
+        if (delayed is < 0 or > int.MaxValue)
+        {
+            throw new PgArchiveConfigurationException($"WALG_INTEGRITY_MAX_DELAYED_WALS must be 0 or more, not {delayed}.");
+        }
+
+        if (uploading is < 1 or > int.MaxValue)
+        {
+            throw new PgArchiveConfigurationException($"WALG_UPLOAD_CONCURRENCY must be 1 or more, not {uploading}.");
+        }
+
+        return ((int)delayed, (int)uploading);
     }
 
     public static void ConfigureStorage(IPgArchiveBuilder builder, WalgSettings settings) => StorageBackends.Configure(builder, settings);
+
+    /// <summary>
+    /// Compression levels: <c>WALG_ZSTD_LEVEL</c> (WAL-G's names fastest | default | better | best, or 1-22), and
+    /// PgArchive's own <c>PGARCHIVE_BROTLI_QUALITY</c> (0-11, default 3 as WAL-G), <c>PGARCHIVE_LZMA_DICTIONARY_SIZE</c>
+    /// (bytes, default 8 MiB as WAL-G) and <c>PGARCHIVE_LZMA_FAST_BYTES</c> (5-273, default 32). Reading never needs them.
+    /// </summary>
+    public static void ConfigureCompression(IPgArchiveBuilder builder, WalgSettings settings)
+    {
+        if (settings.Get("WALG_ZSTD_LEVEL") is { } zstdLevel)
+        {
+            var method = settings.Get("WALG_COMPRESSION_METHOD") ?? "lz4";
+            if (!string.Equals(method, "zstd", StringComparison.OrdinalIgnoreCase))
+            {
+                // As WAL-G: a level for a codec that is not in use is a mistake worth reporting.
+                throw new PgArchiveConfigurationException($"WALG_ZSTD_LEVEL is set but WALG_COMPRESSION_METHOD is '{method}', not 'zstd'.");
+            }
+
+            var level = ZstdCompressorOptions.ParseLevel(zstdLevel);
+            builder.Services.Configure<ZstdCompressorOptions>(o => o.Level = level);
+        }
+
+        if (GetInt32(settings, "PGARCHIVE_BROTLI_QUALITY") is { } quality)
+        {
+            builder.Services.Configure<BrotliCompressorOptions>(o => o.Quality = quality);
+        }
+
+        if (GetInt32(settings, "PGARCHIVE_LZMA_DICTIONARY_SIZE") is { } dictionary)
+        {
+            builder.Services.Configure<LzmaCompressorOptions>(o => o.DictionarySize = dictionary);
+        }
+
+        if (GetInt32(settings, "PGARCHIVE_LZMA_FAST_BYTES") is { } fastBytes)
+        {
+            builder.Services.Configure<LzmaCompressorOptions>(o => o.FastBytes = fastBytes);
+        }
+    }
+
+    /// <summary>
+    /// Encryption, chosen as WAL-G chooses: OpenPGP when <c>WALG_PGP_KEY</c> or <c>WALG_PGP_KEY_PATH</c> is set
+    /// (with <c>WALG_PGP_KEY_PASSPHRASE</c>), else libsodium when <c>WALG_LIBSODIUM_KEY</c> or
+    /// <c>WALG_LIBSODIUM_KEY_PATH</c> is set (with <c>WALG_LIBSODIUM_KEY_TRANSFORM</c>), else none. WAL-E's
+    /// <c>WALE_GPG_KEY_ID</c> / WAL-G's deprecated <c>WALG_GPG_KEY_ID</c> name a key in gpg's keyring, which
+    /// PgArchive does not read: they map to <c>WALG_PGP_KEY_PATH</c> holding that key exported, and setting them
+    /// alone is an error that says so. Key values only ever reach the options, never a message.
+    /// </summary>
+    public static void ConfigureEncryption(IPgArchiveBuilder builder, WalgSettings settings)
+    {
+        var pgpKey = settings.Get("WALG_PGP_KEY");
+        var pgpKeyPath = settings.Get("WALG_PGP_KEY_PATH");
+        if (pgpKey is not null || pgpKeyPath is not null)
+        {
+            var passphrase = settings.Get("WALG_PGP_KEY_PASSPHRASE");
+            builder.UsePgpEncryption(o =>
+            {
+                o.Key = pgpKey;
+                o.KeyPath = pgpKeyPath;
+                o.Passphrase = passphrase;
+            });
+            return;
+        }
+
+        if (settings.Get("WALE_GPG_KEY_ID") is not null || settings.Get("WALG_GPG_KEY_ID") is not null)
+        {
+            var variable = settings.Get("WALE_GPG_KEY_ID") is not null ? "WALE_GPG_KEY_ID" : "WALG_GPG_KEY_ID";
+            throw new PgArchiveConfigurationException(
+                $"{variable} names a key in gpg's keyring, which pgarchive does not read. Export that key once " +
+                $"(gpg --export-secret-keys --armor {settings.Get(variable)} > key.asc; for archiving only, gpg --export --armor) " +
+                "and set WALG_PGP_KEY_PATH to the file (and WALG_PGP_KEY_PASSPHRASE if the key has one): the archive stays readable as before.");
+        }
+
+        var libsodiumKey = settings.Get("WALG_LIBSODIUM_KEY");
+        var libsodiumKeyPath = settings.Get("WALG_LIBSODIUM_KEY_PATH");
+        if (libsodiumKey is not null || libsodiumKeyPath is not null)
+        {
+            var transform = ParseKeyTransform(settings.Get("WALG_LIBSODIUM_KEY_TRANSFORM"));
+            builder.UseLibsodiumEncryption(o =>
+            {
+                o.Key = libsodiumKey;
+                o.KeyPath = libsodiumKeyPath;
+                o.KeyTransform = transform;
+            });
+        }
+    }
+
+    private static LibsodiumKeyTransform ParseKeyTransform(string? value) => value?.ToUpperInvariant() switch
+    {
+        null or "NONE" => LibsodiumKeyTransform.None,
+        "BASE64" => LibsodiumKeyTransform.Base64,
+        "HEX" => LibsodiumKeyTransform.Hex,
+        _ => throw new PgArchiveConfigurationException($"WALG_LIBSODIUM_KEY_TRANSFORM must be none, base64 or hex, not '{value}'."),
+    };
+
+    private static int? GetInt32(WalgSettings settings, string name) =>
+        settings.GetInt64(name) is { } value ? (int)Math.Clamp(value, int.MinValue, int.MaxValue) : null;
 }

@@ -12,6 +12,8 @@ internal static class StorageBackends
     public static readonly IReadOnlyList<IStorageBackend> All =
     [
         new FileSystemBackend(),
+        new AzureBlobBackend(),
+        new GcsBackend(),
         new S3Backend(),
         new SwiftBackend(),
     ];

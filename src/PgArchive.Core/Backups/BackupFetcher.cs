@@ -74,22 +74,40 @@ public sealed class BackupFetcher
         Log.FetchStarted(_logger, backup.Name, target);
         var tars = await ListTarsAsync(backup.Name, cancellationToken).ConfigureAwait(false);
         var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null);
-        foreach (var key in tars)
+        try
         {
-            var content = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
-            await using (content.ConfigureAwait(false))
+            foreach (var key in tars)
             {
-                try
+                var content = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
+                await using (content.ConfigureAwait(false))
                 {
-                    await extractor.ExtractAsync(content, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await extractor.ExtractAsync(content, cancellationToken).ConfigureAwait(false);
+
+                        // Read past the tar's end marker to the object's end, so that the decoders' end checks run
+                        // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) before the partition counts as good.
+                        await content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
+                    {
+                        throw new PgArchiveException($"'{key}' is corrupt or was not written with this configuration's encryption: {ex.Message}", ex);
+                    }
                 }
-                catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
-                {
-                    throw new PgArchiveException($"'{key}' is corrupt or was not written with this configuration's encryption: {ex.Message}", ex);
-                }
+
+                Log.PartitionExtracted(_logger, key);
+            }
+        }
+        catch
+        {
+            // A failed restore leaves the directories as empty as it found them: never files that look restored.
+            RemoveContents(target);
+            foreach (var (_, directory) in tablespaces)
+            {
+                RemoveContents(directory);
             }
 
-            Log.PartitionExtracted(_logger, key);
+            throw;
         }
 
         foreach (var (oid, directory) in tablespaces)
@@ -182,6 +200,34 @@ public sealed class BackupFetcher
         }
 
         return result;
+    }
+
+    private static void RemoveContents(string directory)
+    {
+        var root = new DirectoryInfo(directory);
+        if (!root.Exists)
+        {
+            return;
+        }
+
+        foreach (var entry in root.EnumerateFileSystemInfos())
+        {
+            try
+            {
+                if (entry is DirectoryInfo { LinkTarget: null } subdirectory)
+                {
+                    subdirectory.Delete(recursive: true);
+                }
+                else
+                {
+                    entry.Delete();
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Best effort: the original failure is what the caller must see.
+            }
+        }
     }
 
     private static void PrepareEmptyDirectory(string directory, string what)

@@ -14,6 +14,9 @@ public sealed class BackupPushRequest
     /// <summary>Free-form JSON stored with the backup (<c>--add-user-data</c>).</summary>
     public JsonElement? UserData { get; init; }
 
+    /// <summary>Overrides <see cref="PgArchiveOptions.VerifyPageChecksums"/> for this backup (<c>--verify</c>).</summary>
+    public bool? VerifyPageChecksums { get; init; }
+
     /// <summary>Told the bytes of files read so far, against the data directory's size.</summary>
     public IProgress<Diagnostics.TransferProgress>? Progress { get; init; }
 }
@@ -26,4 +29,19 @@ public sealed class BackupPushRequest
 /// <param name="UncompressedBytes">Tar bytes before compression.</param>
 /// <param name="CompressedBytes">Bytes stored.</param>
 /// <param name="Partitions">Tar partitions stored (part_NNN only).</param>
-public sealed record BackupPushResult(string BackupName, Wal.Lsn StartLsn, Wal.Lsn FinishLsn, int Files, long UncompressedBytes, long CompressedBytes, int Partitions);
+public sealed record BackupPushResult(string BackupName, Wal.Lsn StartLsn, Wal.Lsn FinishLsn, int Files, long UncompressedBytes, long CompressedBytes, int Partitions)
+{
+    /// <summary>True when data-page checksums were verified (the cluster has them and verification is on).</summary>
+    public bool PageChecksumsVerified { get; init; }
+
+    /// <summary>Pages whose checksum was compared.</summary>
+    public long PagesVerified { get; init; }
+
+    /// <summary>Files with blocks whose page checksum failed; empty when none.</summary>
+    public IReadOnlyList<CorruptFile> CorruptFiles { get; init; } = [];
+}
+
+/// <summary>A file of the backup with corrupt pages.</summary>
+/// <param name="Path">Its path relative to the data directory, e.g. <c>base/5/16384</c>.</param>
+/// <param name="Blocks">File-relative block numbers whose checksum did not match, ascending.</param>
+public sealed record CorruptFile(string Path, IReadOnlyList<uint> Blocks);

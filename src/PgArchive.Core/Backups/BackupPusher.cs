@@ -73,6 +73,16 @@ public sealed class BackupPusher
             var files = new FilesMetadata();
             var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath).ToList();
             var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size) };
+            var verifyPages = request.VerifyPageChecksums ?? _options.VerifyPageChecksums;
+            if (verifyPages && !session.Server.DataChecksums)
+            {
+                Log.PageChecksumsUnavailable(_logger);
+                verifyPages = false;
+            }
+
+            totals.Pages = verifyPages
+                ? new PageChecksumVerifier(start.Lsn.Value, session.Server.BlockSize, (uint)session.Server.BlocksPerSegment)
+                : null;
             var partitions = Partition(entries, _options.TarSizeThreshold);
             for (var i = 0; i < partitions.Count; i++)
             {
@@ -126,7 +136,17 @@ public sealed class BackupPusher
             await PutJsonAsync(ArchiveLayout.SentinelKey(name), sentinel, PgArchiveJsonContext.Default.BackupSentinel, cancellationToken).ConfigureAwait(false);
 
             Log.BackupFinished(_logger, name, stop.Lsn.ToString(), totals.TarBytes, totals.StoredBytes);
-            return new BackupPushResult(name, start.Lsn, stop.Lsn, totals.Files, totals.TarBytes, totals.StoredBytes, partitions.Count);
+            if (totals.CorruptFiles.Count > 0)
+            {
+                Log.CorruptPagesFound(_logger, name, totals.CorruptFiles.Sum(f => f.Blocks.Count), totals.CorruptFiles.Count);
+            }
+
+            return new BackupPushResult(name, start.Lsn, stop.Lsn, totals.Files, totals.TarBytes, totals.StoredBytes, partitions.Count)
+            {
+                PageChecksumsVerified = verifyPages,
+                PagesVerified = totals.PagesVerified,
+                CorruptFiles = [.. totals.CorruptFiles.OrderBy(f => f.Path, StringComparer.Ordinal)],
+            };
         }
     }
 
@@ -165,7 +185,8 @@ public sealed class BackupPusher
                     {
                         foreach (var entry in entries)
                         {
-                            if (!await TarEntries.WriteAsync(writer, entry, ct).ConfigureAwait(false))
+                            var written = await TarEntries.WriteAsync(writer, entry, totals.Pages, ct).ConfigureAwait(false);
+                            if (written is null)
                             {
                                 Log.FileVanished(_logger, entry.TarPath);
                                 continue;
@@ -175,9 +196,21 @@ public sealed class BackupPusher
                             {
                                 paths.Add("/" + entry.TarPath);
                                 PgArchiveTelemetry.BytesRead.Add(entry.Size);
-                                files.Files["/" + entry.TarPath] = new BackupFileDescription { MTime = File.GetLastWriteTimeUtc(entry.FullPath) };
+                                files.Files["/" + entry.TarPath] = new BackupFileDescription
+                                {
+                                    MTime = File.GetLastWriteTimeUtc(entry.FullPath),
+                                    XxHash128 = written.XxHash128,
+                                    CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, _options.StoreAllCorruptBlocks),
+                                };
                                 totals.FileBytes += entry.Size;
                                 totals.Files++;
+                                totals.PagesVerified += written.PagesVerified;
+                                if (written.CorruptBlocks.Count > 0)
+                                {
+                                    Log.CorruptPages(_logger, entry.TarPath, string.Join(", ", written.CorruptBlocks), written.CorruptBlocks.Count);
+                                    totals.CorruptFiles.Add(new CorruptFile(entry.TarPath, written.CorruptBlocks));
+                                }
+
                                 totals.Progress?.Report(new TransferProgress(totals.FileBytes, totals.ExpectedBytes, entry.TarPath));
                             }
                         }
@@ -212,10 +245,12 @@ public sealed class BackupPusher
                     await using (writer.ConfigureAwait(false))
                     {
                         var now = _time.GetUtcNow().UtcDateTime;
-                        await TarEntries.WriteTextAsync(writer, "backup_label", stop.LabelFile, now, ct).ConfigureAwait(false);
+                        var labelHash = await TarEntries.WriteTextAsync(writer, "backup_label", stop.LabelFile, now, ct).ConfigureAwait(false);
+                        files.Files["/backup_label"] = new BackupFileDescription { MTime = now, XxHash128 = labelHash };
                         if (stop.TablespaceMapFile.Length > 0)
                         {
-                            await TarEntries.WriteTextAsync(writer, "tablespace_map", stop.TablespaceMapFile, now, ct).ConfigureAwait(false);
+                            var mapHash = await TarEntries.WriteTextAsync(writer, "tablespace_map", stop.TablespaceMapFile, now, ct).ConfigureAwait(false);
+                            files.Files["/tablespace_map"] = new BackupFileDescription { MTime = now, XxHash128 = mapHash };
                             paths.Add("/tablespace_map");
                         }
                     }
@@ -316,6 +351,9 @@ public sealed class BackupPusher
         public long StoredBytes;
         public long FileBytes;
         public int Files;
+        public long PagesVerified;
+        public PageChecksumVerifier? Pages;
+        public readonly List<CorruptFile> CorruptFiles = [];
         public long ExpectedBytes;
         public IProgress<TransferProgress>? Progress;
 

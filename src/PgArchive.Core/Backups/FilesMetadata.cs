@@ -26,4 +26,41 @@ public sealed class BackupFileDescription
 
     /// <summary>WAL-G's update counter.</summary>
     public long UpdatesCount { get; set; }
+
+    /// <summary>Blocks whose data-page checksum failed at backup time (WAL-G's shape); absent when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CorruptBlocksInfo? CorruptBlocks { get; set; }
+
+    /// <summary>
+    /// XXH128 of the file's bytes as stored in the tar, lower-case hex of the canonical (big-endian) hash,
+    /// recorded by PgArchive's backup-push for backup-verify. WAL-G ignores it; absent in WAL-G's backups.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? XxHash128 { get; set; }
+}
+
+/// <summary>The corrupt blocks of one file, as WAL-G records them.</summary>
+public sealed class CorruptBlocksInfo
+{
+    /// <summary>WAL-G stores at most this many block numbers unless told to store all (WALG_STORE_ALL_CORRUPT_BLOCKS).</summary>
+    public const int MaxListed = 10;
+
+    /// <summary>How many blocks failed.</summary>
+    public int CorruptBlocksCount { get; set; }
+
+    /// <summary>The first of them (file-relative block numbers, ascending).</summary>
+    public List<uint> SomeCorruptBlocks { get; set; } = [];
+
+    /// <summary>Describes <paramref name="blocks"/>, listing at most <see cref="MaxListed"/> unless <paramref name="listAll"/>.</summary>
+    public static CorruptBlocksInfo? From(IReadOnlyList<uint> blocks, bool listAll)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (blocks.Count == 0)
+        {
+            return null;
+        }
+
+        var sorted = blocks.Order().ToList();
+        return new CorruptBlocksInfo { CorruptBlocksCount = sorted.Count, SomeCorruptBlocks = listAll ? sorted : [.. sorted.Take(MaxListed)] };
+    }
 }

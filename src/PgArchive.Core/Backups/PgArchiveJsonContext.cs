@@ -8,4 +8,7 @@ namespace PgArchive.Backups;
 [JsonSerializable(typeof(BackupMetadata))]
 [JsonSerializable(typeof(FilesMetadata))]
 [JsonSerializable(typeof(List<BackupListEntry>))]
+[JsonSerializable(typeof(List<BackupDetailEntry>))]
+[JsonSerializable(typeof(List<PgArchive.Wal.TimelineInfo>))]
+[JsonSerializable(typeof(PgArchive.Wal.WalVerifyReport))]
 public sealed partial class PgArchiveJsonContext : JsonSerializerContext;

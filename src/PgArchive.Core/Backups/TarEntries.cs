@@ -7,8 +7,11 @@ namespace PgArchive.Backups;
 /// <summary>Writes backup entries into a tar stream (GNU format, paths relative to the data directory).</summary>
 internal static class TarEntries
 {
-    /// <summary>Writes one entry; returns false when a file vanished before it could be opened.</summary>
-    public static async Task<bool> WriteAsync(TarWriter writer, DataDirectoryEntry entry, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes one entry; returns null when a file vanished before it could be opened. A file's bytes are hashed
+    /// (XXH128) and, when <paramref name="pages"/> is given, their page checksums verified as they stream in.
+    /// </summary>
+    public static async Task<WrittenEntry?> WriteAsync(TarWriter writer, DataDirectoryEntry entry, PageChecksumVerifier? pages, CancellationToken cancellationToken)
     {
         if (entry.IsDirectory)
         {
@@ -18,7 +21,7 @@ internal static class TarEntries
                 ModificationTime = Directory.Exists(entry.FullPath) ? Directory.GetLastWriteTimeUtc(entry.FullPath) : DateTime.UtcNow,
             };
             await writer.WriteEntryAsync(directory, cancellationToken).ConfigureAwait(false);
-            return true;
+            return WrittenEntry.Directory;
         }
 
         FileStream file;
@@ -29,10 +32,11 @@ internal static class TarEntries
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            return false;
+            return null;
         }
 
-        var content = new FixedLengthReadStream(file, file.Length);
+        var pageCheck = pages?.Begin(entry.TarPath, entry.FullPath);
+        var content = new InspectingReadStream(new FixedLengthReadStream(file, file.Length), pageCheck);
         await using (content.ConfigureAwait(false))
         {
             var tarEntry = new GnuTarEntry(TarEntryType.RegularFile, entry.TarPath)
@@ -42,21 +46,22 @@ internal static class TarEntries
                 ModificationTime = File.GetLastWriteTimeUtc(entry.FullPath),
             };
             await writer.WriteEntryAsync(tarEntry, cancellationToken).ConfigureAwait(false);
+            return new WrittenEntry(content.HashHex, pageCheck?.CorruptBlocks ?? [], pageCheck?.PagesVerified ?? 0);
         }
-
-        return true;
     }
 
-    /// <summary>Writes a file whose content is text, e.g. backup_label from pg_backup_stop.</summary>
-    public static Task WriteTextAsync(TarWriter writer, string tarPath, string text, DateTime modified, CancellationToken cancellationToken)
+    /// <summary>Writes a file whose content is text, e.g. backup_label from pg_backup_stop; returns its XXH128 (hex).</summary>
+    public static async Task<string> WriteTextAsync(TarWriter writer, string tarPath, string text, DateTime modified, CancellationToken cancellationToken)
     {
+        var bytes = Encoding.UTF8.GetBytes(text);
         var entry = new GnuTarEntry(TarEntryType.RegularFile, tarPath)
         {
-            DataStream = new MemoryStream(Encoding.UTF8.GetBytes(text)),
+            DataStream = new MemoryStream(bytes),
             Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             ModificationTime = modified,
         };
-        return writer.WriteEntryAsync(entry, cancellationToken);
+        await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+        return Convert.ToHexStringLower(System.IO.Hashing.XxHash128.Hash(bytes));
     }
 
     private static UnixFileMode ModeOf(string path, UnixFileMode fallback)
@@ -75,4 +80,13 @@ internal static class TarEntries
             return fallback;
         }
     }
+}
+
+/// <summary>What writing one entry found: the content hash of a file, and the blocks whose page checksum failed.</summary>
+/// <param name="XxHash128">Lower-case hex XXH128 of the bytes stored; null for a directory.</param>
+/// <param name="CorruptBlocks">File-relative block numbers whose checksum did not match.</param>
+/// <param name="PagesVerified">Pages whose checksum was compared.</param>
+internal sealed record WrittenEntry(string? XxHash128, IReadOnlyList<uint> CorruptBlocks, long PagesVerified)
+{
+    public static readonly WrittenEntry Directory = new(null, [], 0);
 }

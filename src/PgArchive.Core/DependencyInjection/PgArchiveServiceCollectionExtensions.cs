@@ -6,6 +6,7 @@ using PgArchive.Backups;
 using PgArchive.Compression;
 using PgArchive.DependencyInjection;
 using PgArchive.Encryption;
+using PgArchive.Retention;
 using PgArchive.Storage;
 using PgArchive.Wal;
 
@@ -20,6 +21,9 @@ public static class PgArchiveServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var builder = services.AddPgArchive();
         services.Configure<PgArchiveOptions>(configuration);
+        services.Configure<ZstdCompressorOptions>(configuration.GetSection("Zstd"));
+        services.Configure<BrotliCompressorOptions>(configuration.GetSection("Brotli"));
+        services.Configure<LzmaCompressorOptions>(configuration.GetSection("Lzma"));
         return builder;
     }
 
@@ -36,6 +40,15 @@ public static class PgArchiveServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgArchiveOptions>, PgArchiveOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, Lz4Compressor>());
+        services.AddOptions<ZstdCompressorOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ZstdCompressorOptions>, ZstdCompressorOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, ZstdCompressor>(sp => new ZstdCompressor(sp.GetRequiredService<IOptions<ZstdCompressorOptions>>())));
+        services.AddOptions<BrotliCompressorOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrotliCompressorOptions>, BrotliCompressorOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, BrotliCompressor>(sp => new BrotliCompressor(sp.GetRequiredService<IOptions<BrotliCompressorOptions>>())));
+        services.AddOptions<LzmaCompressorOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LzmaCompressorOptions>, LzmaCompressorOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, LzmaCompressor>(sp => new LzmaCompressor(sp.GetRequiredService<IOptions<LzmaCompressorOptions>>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, NoCompressor>());
         services.TryAddSingleton<IEncryptor, NoEncryptor>();
         services.TryAddSingleton<CompressorRegistry>();
@@ -44,6 +57,10 @@ public static class PgArchiveServiceCollectionExtensions
         services.TryAddSingleton<BackupCatalog>();
         services.TryAddSingleton<BackupPusher>();
         services.TryAddSingleton<BackupFetcher>();
+        services.TryAddSingleton<BackupVerifier>();
+        services.TryAddSingleton<RetentionPlanner>();
+        services.TryAddSingleton<WalTimelineReporter>();
+        services.TryAddSingleton<WalVerifier>();
         return new PgArchiveBuilder(services);
     }
 

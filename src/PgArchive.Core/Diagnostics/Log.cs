@@ -29,6 +29,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "{Path} vanished during the backup; WAL replay recreates what is needed")]
     public static partial void FileVanished(ILogger logger, string path);
 
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Page checksum verification failed in {Path}: {Count} corrupt blocks ({Blocks})")]
+    public static partial void CorruptPages(ILogger logger, string path, string blocks, int count);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Backup {BackupName} holds {Blocks} corrupt blocks in {Files} files; they are listed in its files_metadata.json")]
+    public static partial void CorruptPagesFound(ILogger logger, string backupName, int blocks, int files);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "data_checksums is off in this cluster: page checksums cannot be verified")]
+    public static partial void PageChecksumsUnavailable(ILogger logger);
+
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Restoring backup {BackupName} into {TargetDirectory}")]
     public static partial void FetchStarted(ILogger logger, string backupName, string targetDirectory);
 
@@ -40,4 +49,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Recovery configured in {ConfigFile}: {Settings}")]
     public static partial void RecoveryConfigured(ILogger logger, string configFile, string settings);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "delete {Request}: {Objects} objects deleted, {Backups} backups among them")]
+    public static partial void RetentionExecuted(ILogger logger, string request, int objects, int backups);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Verified backup {BackupName}: {Files} files in {Partitions} tar partitions, {Problems} problems")]
+    public static partial void BackupVerified(ILogger logger, string backupName, int files, int partitions, int problems);
 }

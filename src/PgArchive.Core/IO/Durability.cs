@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 namespace PgArchive.IO;
 
 /// <summary>
-/// fsync for directories, which .NET has no API for (a <see cref="FileStream"/> cannot open a directory).
-/// Hand-written on purpose: three libc calls, no library offers them. Needed so that a rename is durable
-/// before wal-push reports a segment archived.
+/// fsync for directories, which .NET has no API for (a <see cref="FileStream"/> cannot open a directory), and an
+/// atomic create-if-absent (link(2)). Hand-written on purpose: four libc calls, no library offers them. Needed
+/// so that a rename is durable before wal-push reports a segment archived, and two concurrent pushes of one
+/// segment never both succeed.
 /// </summary>
 internal static partial class Durability
 {
@@ -59,6 +60,42 @@ internal static partial class Durability
             FlushDirectory(parent);
         }
     }
+
+    private const int ErrnoExists = 17; // EEXIST, the same on Linux, macOS and FreeBSD
+
+    /// <summary>
+    /// Gives <paramref name="source"/> the additional name <paramref name="destination"/> only if that name is free:
+    /// link(2), which the kernel performs atomically, where <see cref="File.Move(string, string, bool)"/> checks and
+    /// renames in two steps. Returns false when <paramref name="destination"/> exists.
+    /// </summary>
+    public static bool TryCreateLink(string source, string destination)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
+        {
+            try
+            {
+                File.Copy(source, destination, overwrite: false);
+                return true;
+            }
+            catch (IOException) when (File.Exists(destination))
+            {
+                return false;
+            }
+        }
+
+        if (Link(source, destination) == 0)
+        {
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == ErrnoExists
+            ? false
+            : throw new IOException($"Cannot link '{destination}' (errno {errno}).");
+    }
+
+    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Link(string oldPath, string newPath);
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Open(string path, int flags);

@@ -88,7 +88,9 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
                    (SELECT system_identifier::text FROM pg_control_system()),
                    (SELECT bytes_per_wal_segment::bigint FROM pg_control_init()),
                    pg_is_in_recovery(),
-                   current_setting('data_checksums') = 'on'
+                   current_setting('data_checksums') = 'on',
+                   (SELECT database_block_size FROM pg_control_init()),
+                   (SELECT blocks_per_segment FROM pg_control_init())
             """;
         var command = new NpgsqlCommand(sql, connection);
         await using var commandScope = command.ConfigureAwait(false);
@@ -101,7 +103,9 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
             ulong.Parse(reader.GetString(2), CultureInfo.InvariantCulture),
             reader.GetInt64(3),
             reader.GetBoolean(4),
-            reader.GetBoolean(5));
+            reader.GetBoolean(5),
+            reader.GetInt32(6),
+            reader.GetInt32(7));
     }
 
     private async Task<T> ScalarAsync<T>(string sql, string? parameter, CancellationToken cancellationToken)
@@ -125,7 +129,8 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
 }
 
 /// <summary>What backup-push learns of the server.</summary>
-internal sealed record ServerInfo(int VersionNum, string DataDirectory, ulong SystemIdentifier, long WalSegmentSize, bool IsInRecovery, bool DataChecksums);
+internal sealed record ServerInfo(int VersionNum, string DataDirectory, ulong SystemIdentifier, long WalSegmentSize, bool IsInRecovery, bool DataChecksums,
+    int BlockSize, int BlocksPerSegment);
 
 /// <summary>The result of starting a backup.</summary>
 internal sealed record BackupStart(Lsn Lsn, uint Timeline);

@@ -56,14 +56,10 @@ public sealed class LocalFileSystemObjectStore : IObjectStore
 
             if (mode == PutMode.CreateNew)
             {
-                try
+                // link(2) fails if the name exists: atomic create-if-absent (the temporary name is removed below)
+                if (!Guard(key, () => Durability.TryCreateLink(temp, path)))
                 {
-                    // Without overwrite, .NET links the new name and fails if it exists: atomic create-if-absent.
-                    File.Move(temp, path, overwrite: false);
-                }
-                catch (IOException ex) when (File.Exists(path))
-                {
-                    throw ObjectStoreException.AlreadyExists(key, ex);
+                    throw ObjectStoreException.AlreadyExists(key);
                 }
             }
             else
@@ -206,6 +202,18 @@ public sealed class LocalFileSystemObjectStore : IObjectStore
     private ObjectStoreException AccessDenied(string key, Exception ex) =>
         new(ObjectStoreErrorKind.AccessDenied, key,
             $"Permission denied for '{key}' under '{_root}': the user running pgarchive needs read and write access to that directory.", ex);
+
+    private T Guard<T>(string key, Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception ex) when (Translate(key, ex) is { } translated)
+        {
+            throw translated;
+        }
+    }
 
     private void Guard(string key, Action action)
     {

@@ -162,7 +162,15 @@ public sealed class WalArchiver
             var local = OpenLocal(walFilePath);
             await using (local.ConfigureAwait(false))
             {
-                return await StreamComparer.EqualAsync(stored, local, CompareBufferSize, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    return await StreamComparer.EqualAsync(stored, local, CompareBufferSize, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
+                {
+                    throw new PgArchiveException(
+                        $"'{key}' is already archived but cannot be compared with '{walFilePath}': it is corrupt or was not written with this configuration's encryption: {ex.Message}", ex);
+                }
             }
         }
     }

@@ -1,0 +1,149 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PgArchive.Wal;
+
+namespace PgArchive.Backups;
+
+/// <summary>
+/// A complete backup with what its sentinel and its metadata.json say. The permanent flag comes from
+/// metadata.json (backup-mark rewrites it there); the sentinel keeps the value at creation.
+/// </summary>
+/// <param name="Info">The listing entry: name, sentinel modification time, start segment.</param>
+/// <param name="Sentinel">The sentinel.</param>
+/// <param name="Metadata">metadata.json, or one built from the sentinel when the backup has none (WAL-E's).</param>
+public sealed record BackupDetail(BackupInfo Info, BackupSentinel Sentinel, BackupMetadata Metadata)
+{
+    /// <summary>The backup's name.</summary>
+    public string Name => Info.Name;
+
+    /// <summary>Never deleted by retention while true.</summary>
+    public bool IsPermanent => Metadata.IsPermanent;
+
+    /// <summary>A full backup (not a delta).</summary>
+    public bool IsFull => Sentinel.DeltaFrom is null;
+
+    /// <summary>The timeline the backup started on, from its name.</summary>
+    public uint Timeline => uint.Parse(Info.WalFileName.AsSpan(0, 8), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Where WAL replay of the backup starts.</summary>
+    public Lsn StartLsn => new(Sentinel.Lsn);
+
+    /// <summary>Where the backup becomes consistent.</summary>
+    public Lsn FinishLsn => new(Sentinel.FinishLsn);
+
+    /// <summary>metadata.json built from a sentinel, for backups that have none.</summary>
+    public static BackupMetadata MetadataFrom(BackupSentinel sentinel)
+    {
+        ArgumentNullException.ThrowIfNull(sentinel);
+        return new BackupMetadata
+        {
+            StartTime = sentinel.StartTime,
+            FinishTime = sentinel.FinishTime,
+            DateFmt = sentinel.DateFmt,
+            Hostname = sentinel.Hostname,
+            DataDir = sentinel.DataDir,
+            PgVersion = sentinel.PgVersion,
+            StartLsn = sentinel.Lsn,
+            FinishLsn = sentinel.FinishLsn,
+            IsPermanent = sentinel.IsPermanent,
+            SystemIdentifier = sentinel.SystemIdentifier,
+            UncompressedSize = sentinel.UncompressedSize,
+            CompressedSize = sentinel.CompressedSize,
+            UserData = sentinel.UserData,
+        };
+    }
+
+    /// <summary>This backup as one row of <c>backup-list --detail --json</c>.</summary>
+    public BackupDetailEntry ToEntry() => new()
+    {
+        BackupName = Name,
+        Time = Info.LastModified,
+        WalFileName = Info.WalFileName,
+        StartTime = Metadata.StartTime,
+        FinishTime = Metadata.FinishTime,
+        DateFmt = Metadata.DateFmt,
+        Hostname = Metadata.Hostname,
+        DataDir = Metadata.DataDir,
+        PgVersion = Metadata.PgVersion,
+        StartLsn = Metadata.StartLsn,
+        FinishLsn = Metadata.FinishLsn,
+        IsPermanent = Metadata.IsPermanent,
+        SystemIdentifier = Metadata.SystemIdentifier,
+        UncompressedSize = Metadata.UncompressedSize,
+        CompressedSize = Metadata.CompressedSize,
+        UserData = Metadata.UserData,
+    };
+}
+
+/// <summary>One row of <c>backup-list --detail --json</c>: WAL-G's listing fields and its metadata.json fields.</summary>
+public sealed class BackupDetailEntry
+{
+    /// <summary>The backup's name.</summary>
+    [JsonPropertyName("backup_name")]
+    public string BackupName { get; set; } = "";
+
+    /// <summary>Modification time of the sentinel.</summary>
+    [JsonPropertyName("time")]
+    public DateTimeOffset Time { get; set; }
+
+    /// <summary>The WAL segment of the start LSN.</summary>
+    [JsonPropertyName("wal_file_name")]
+    public string WalFileName { get; set; } = "";
+
+    /// <summary>The storage's name: <c>default</c>.</summary>
+    [JsonPropertyName("storage_name")]
+    public string StorageName { get; set; } = "default";
+
+    /// <summary>When the backup started.</summary>
+    [JsonPropertyName("start_time")]
+    public DateTimeOffset StartTime { get; set; }
+
+    /// <summary>When the backup finished.</summary>
+    [JsonPropertyName("finish_time")]
+    public DateTimeOffset FinishTime { get; set; }
+
+    /// <summary>WAL-G's date format string.</summary>
+    [JsonPropertyName("date_fmt")]
+    public string DateFmt { get; set; } = BackupMetadata.WalGDateFormat;
+
+    /// <summary>Where the backup was taken.</summary>
+    [JsonPropertyName("hostname")]
+    public string Hostname { get; set; } = "";
+
+    /// <summary>The data directory backed up.</summary>
+    [JsonPropertyName("data_dir")]
+    public string DataDir { get; set; } = "";
+
+    /// <summary><c>server_version_num</c>.</summary>
+    [JsonPropertyName("pg_version")]
+    public int PgVersion { get; set; }
+
+    /// <summary>Start LSN (a number, as WAL-G writes it).</summary>
+    [JsonPropertyName("start_lsn")]
+    public ulong StartLsn { get; set; }
+
+    /// <summary>Stop LSN.</summary>
+    [JsonPropertyName("finish_lsn")]
+    public ulong FinishLsn { get; set; }
+
+    /// <summary>Never deleted by retention when true.</summary>
+    [JsonPropertyName("is_permanent")]
+    public bool IsPermanent { get; set; }
+
+    /// <summary>The cluster's system identifier.</summary>
+    [JsonPropertyName("system_identifier")]
+    public ulong? SystemIdentifier { get; set; }
+
+    /// <summary>Bytes of tar before compression.</summary>
+    [JsonPropertyName("uncompressed_size")]
+    public long UncompressedSize { get; set; }
+
+    /// <summary>Bytes stored.</summary>
+    [JsonPropertyName("compressed_size")]
+    public long CompressedSize { get; set; }
+
+    /// <summary>Free-form data given by the user; absent when none.</summary>
+    [JsonPropertyName("user_data")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonElement? UserData { get; set; }
+}

@@ -1,0 +1,441 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PgArchive.Backups;
+using PgArchive.Diagnostics;
+using PgArchive.Storage;
+using PgArchive.Wal;
+
+namespace PgArchive.Retention;
+
+/// <summary>
+/// <c>delete</c>: computes a <see cref="RetentionPlan"/> (which backups go, which stay and why, every object
+/// that would be deleted) and executes it on request.
+/// </summary>
+/// <remarks>
+/// Backups are chosen as WAL-G chooses them (ordered by timeline and start segment, or by start time with
+/// <see cref="RetentionRequest.UseSentinelTime"/>; a delta's bases stay while it stays; permanent backups stay
+/// unless <c>everything FORCE</c>). WAL is decided by what the kept backups need rather than by name order:
+/// from the oldest kept impermanent backup on, every kept backup keeps all WAL from its start segment along
+/// every timeline whose history passes through its start (so point-in-time recovery from it still reaches any
+/// later point); an older kept (permanent) backup keeps the WAL from its start to its finish segment. Timeline
+/// history files are always kept. When no backup is kept, WAL is left alone except by <c>everything</c>.
+/// Deleting is idempotent and two runs may overlap: a key already gone is ignored.
+/// </remarks>
+public sealed class RetentionPlanner
+{
+    private const int DeleteBatchSize = 500;
+    private readonly IObjectStore _store;
+    private readonly ObjectCodec _codec;
+    private readonly BackupCatalog _catalog;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the service.</summary>
+    public RetentionPlanner(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, ILogger<RetentionPlanner>? logger = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _codec = codec ?? throw new ArgumentNullException(nameof(codec));
+        _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
+        _logger = logger ?? NullLogger<RetentionPlanner>.Instance;
+    }
+
+    /// <summary>Works out what <paramref name="request"/> would delete. Nothing is changed.</summary>
+    /// <exception cref="BackupNotFoundException">A backup named in the request does not exist.</exception>
+    /// <exception cref="RetentionRefusedException">The request would delete a permanent backup, or break a delta chain.</exception>
+    public async Task<RetentionPlan> PlanAsync(RetentionRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var details = await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false);
+        var backupObjects = new List<ObjectInfo>();
+        await foreach (var info in _store.ListAsync(ArchiveLayout.BaseBackupsPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            backupObjects.Add(info);
+        }
+
+        var wal = await WalArchiveInventory.LoadAsync(_store, _codec, WalArchiveInventory.InferSegmentSize(details), cancellationToken).ConfigureAwait(false);
+        return Plan(request, details, backupObjects, wal);
+    }
+
+    /// <summary>
+    /// Deletes what <paramref name="plan"/> lists, in its order. A backup that was made permanent since the plan
+    /// was computed stops the run before anything is deleted.
+    /// </summary>
+    /// <returns>The number of objects deleted (or found already gone).</returns>
+    public async Task<int> ExecuteAsync(RetentionPlan plan, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (!plan.Request.Force)
+        {
+            foreach (var name in plan.BackupsToDelete)
+            {
+                var metadata = await _catalog.ReadMetadataAsync(name, cancellationToken).ConfigureAwait(false);
+                if (metadata?.IsPermanent == true)
+                {
+                    throw new RetentionRefusedException($"{name} was marked permanent after the plan was made; nothing was deleted. Run the delete again.");
+                }
+            }
+        }
+
+        var keys = plan.ObjectsToDelete.Select(o => o.Key).ToList();
+        for (var i = 0; i < keys.Count; i += DeleteBatchSize)
+        {
+            await _store.DeleteAsync(keys.Skip(i).Take(DeleteBatchSize), cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.RetentionExecuted(_logger, plan.Request.ToString(), keys.Count, plan.BackupsToDelete.Count());
+        return keys.Count;
+    }
+
+    internal static RetentionPlan Plan(RetentionRequest request, IReadOnlyList<BackupDetail> details, IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal)
+    {
+        var ordered = Order(details, request.UseSentinelTime);
+        var notes = new List<string>();
+        var delete = new Dictionary<string, string>(StringComparer.Ordinal);
+        var keep = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? target = null;
+
+        switch (request.Mode)
+        {
+            case RetentionMode.Everything:
+                return PlanEverything(request, ordered, backupObjects, wal);
+            case RetentionMode.Retain:
+                target = ChooseRetainTarget(request, ordered, keep, notes);
+                break;
+            case RetentionMode.Before:
+                target = ChooseBeforeTarget(request, ordered, keep, notes);
+                break;
+            case RetentionMode.Target:
+                target = ChooseTargets(request, ordered, delete);
+                break;
+            case RetentionMode.Garbage:
+                target = ordered.FirstOrDefault(b => !b.IsPermanent)?.Name;
+                if (target is null)
+                {
+                    notes.Add("There is no impermanent backup: nothing counts as garbage.");
+                }
+
+                break;
+        }
+
+        if (request.Mode is RetentionMode.Retain or RetentionMode.Before && target is not null)
+        {
+            var targetIndex = ordered.FindIndex(b => b.Name == target);
+            for (var i = 0; i < targetIndex; i++)
+            {
+                if (ordered[i].IsPermanent)
+                {
+                    keep[ordered[i].Name] = "permanent";
+                }
+                else
+                {
+                    delete[ordered[i].Name] = $"older than {target}";
+                }
+            }
+        }
+
+        if (request.Mode is RetentionMode.Retain or RetentionMode.Before && target is null)
+        {
+            // As WAL-G: no backup found for deletion, nothing is deleted (not even WAL).
+            var untouched = ordered.Select(b => new BackupDecision(b.Name, false, b.IsPermanent, keep.GetValueOrDefault(b.Name) ?? "kept")).ToList();
+            return new RetentionPlan(request, null, untouched, [], [], [.. notes, "Nothing to delete."]);
+        }
+
+        KeepBasesOfKeptDeltas(ordered, delete, keep);
+        var decisions = ordered
+            .Select(b => delete.TryGetValue(b.Name, out var why)
+                ? new BackupDecision(b.Name, true, b.IsPermanent, why)
+                : new BackupDecision(b.Name, false, b.IsPermanent, keep.GetValueOrDefault(b.Name) ?? (b.IsPermanent ? "permanent" : DefaultKeepReason(request, target))))
+            .ToList();
+
+        var objects = new List<ObjectInfo>();
+        var deletedBackups = ordered.Where(b => delete.ContainsKey(b.Name)).ToList();
+        objects.AddRange(backupObjects.Where(o => deletedBackups.Any(b => o.Key == ArchiveLayout.SentinelKey(b.Name))));
+        objects.AddRange(backupObjects.Where(o => deletedBackups.Any(b => o.Key.StartsWith(ArchiveLayout.BackupPrefix(b.Name), StringComparison.Ordinal))));
+
+        var kept = ordered.Where(b => !delete.ContainsKey(b.Name)).ToList();
+        var horizon = kept.FirstOrDefault(b => !b.IsPermanent);
+        if (request.Mode != RetentionMode.Target && horizon is not null && request.Scope != GarbageScope.Archives)
+        {
+            objects.AddRange(Leftovers(ordered, backupObjects, horizon));
+        }
+
+        var walPlan = new List<WalRetention>();
+        if (kept.Count == 0)
+        {
+            notes.Add("No backup is kept, so WAL is left alone (delete everything removes it).");
+        }
+        else if (request.Mode == RetentionMode.Garbage && horizon is null)
+        {
+            notes.Add("WAL is left alone while only permanent backups exist.");
+        }
+        else if (request.Scope == GarbageScope.Backups)
+        {
+            notes.Add("BACKUPS: WAL is left alone.");
+        }
+        else
+        {
+            objects.AddRange(UnneededWal(kept, wal, walPlan));
+        }
+
+        if (objects.Count == 0)
+        {
+            notes.Add("Nothing to delete.");
+        }
+
+        return new RetentionPlan(request, target, decisions, objects, walPlan, notes);
+    }
+
+    private static List<BackupDetail> Order(IReadOnlyList<BackupDetail> details, bool useSentinelTime) => useSentinelTime
+        ? [.. details.OrderBy(b => b.Metadata.StartTime).ThenBy(b => b.Name, StringComparer.Ordinal)]
+        : [.. details.OrderBy(b => b.Info.WalFileName, StringComparer.Ordinal).ThenBy(b => b.Name, StringComparer.Ordinal)];
+
+    private static RetentionPlan PlanEverything(RetentionRequest request, List<BackupDetail> ordered, IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal)
+    {
+        var permanent = ordered.Where(b => b.IsPermanent).Select(b => b.Name).ToList();
+        if (permanent.Count > 0 && !request.Force)
+        {
+            throw new RetentionRefusedException(
+                $"The archive holds permanent backups ({string.Join(", ", permanent)}): 'delete everything' keeps them; " +
+                "add FORCE to delete them too, or mark them with backup-mark --impermanent.");
+        }
+
+        var decisions = ordered.Select(b => new BackupDecision(b.Name, true, b.IsPermanent, "delete everything")).ToList();
+        var objects = backupObjects.Where(o => o.Key.EndsWith(ArchiveLayout.SentinelSuffix, StringComparison.Ordinal))
+            .Concat(backupObjects.Where(o => !o.Key.EndsWith(ArchiveLayout.SentinelSuffix, StringComparison.Ordinal)))
+            .Concat(wal.Objects.Select(o => o.Info))
+            .ToList();
+        var walPlan = wal.Objects.Where(o => o.Kind == WalFileKind.Segment).GroupBy(o => o.Segment!.Value.Timeline)
+            .Select(g => new WalRetention(g.Key, 0, g.Count(), null, null)).ToList();
+        return new RetentionPlan(request, null, decisions, objects, walPlan, objects.Count == 0 ? ["Nothing to delete."] : []);
+    }
+
+    private static string? ChooseRetainTarget(RetentionRequest request, List<BackupDetail> ordered, Dictionary<string, string> keep, List<string> notes)
+    {
+        var seen = 0;
+        BackupDetail? target = null;
+        for (var i = ordered.Count - 1; i >= 0 && target is null; i--)
+        {
+            var backup = ordered[i];
+            switch (request.Modifier)
+            {
+                case RetainModifier.Full:
+                    seen += backup.IsFull ? 1 : 0;
+                    keep[backup.Name] = $"within the newest {request.Count} full backups";
+                    target = backup.IsFull && seen == request.Count ? backup : null;
+                    break;
+                case RetainModifier.FindFull:
+                    seen++;
+                    keep[backup.Name] = seen <= request.Count ? $"one of the newest {request.Count} backups" : "the full backup the newest ones are built on";
+                    target = seen >= request.Count && backup.IsFull ? backup : null;
+                    break;
+                default:
+                    seen++;
+                    keep[backup.Name] = $"one of the newest {request.Count} backups";
+                    target = seen == request.Count ? backup : null;
+                    break;
+            }
+        }
+
+        if (target is null)
+        {
+            notes.Add(string.Create(CultureInfo.InvariantCulture, $"There are not more than {request.Count} backups to keep: no backup is deleted."));
+            return null;
+        }
+
+        if (!target.IsFull)
+        {
+            throw new RetentionRefusedException(
+                $"{target.Name} is a delta backup: the backups it is built on cannot be deleted. Use 'retain FIND_FULL {request.Count}'.");
+        }
+
+        return target.Name;
+    }
+
+    private static string? ChooseBeforeTarget(RetentionRequest request, List<BackupDetail> ordered, Dictionary<string, string> keep, List<string> notes)
+    {
+        int index;
+        if (request.BackupName is { } name)
+        {
+            index = ordered.FindIndex(b => b.Name == name);
+            if (index < 0)
+            {
+                throw new BackupNotFoundException($"Backup '{name}' does not exist in the archive; backup-list shows the backups there are.");
+            }
+        }
+        else
+        {
+            var time = request.BeforeTime!.Value;
+            index = ordered.FindIndex(b => (request.UseSentinelTime ? b.Metadata.StartTime : b.Info.LastModified) >= time);
+            if (index < 0)
+            {
+                notes.Add(string.Create(CultureInfo.InvariantCulture, $"No backup was taken at or after {time:O}: no backup is deleted."));
+                return null;
+            }
+        }
+
+        if (request.FindFull)
+        {
+            var full = index;
+            while (full >= 0 && !ordered[full].IsFull)
+            {
+                full--;
+            }
+
+            if (full < 0)
+            {
+                throw new RetentionRefusedException($"No full backup precedes {ordered[index].Name}: nothing can be deleted before it.");
+            }
+
+            for (var i = full; i <= index; i++)
+            {
+                keep[ordered[i].Name] = $"needed by {ordered[index].Name}";
+            }
+
+            index = full;
+        }
+        else if (!ordered[index].IsFull)
+        {
+            throw new RetentionRefusedException($"{ordered[index].Name} is a delta backup: the backups it is built on cannot be deleted. Use 'before FIND_FULL'.");
+        }
+
+        return ordered[index].Name;
+    }
+
+    private static string ChooseTargets(RetentionRequest request, List<BackupDetail> ordered, Dictionary<string, string> delete)
+    {
+        var target = ordered.FirstOrDefault(b => b.Name == request.BackupName)
+            ?? throw new BackupNotFoundException($"Backup '{request.BackupName}' does not exist in the archive; backup-list shows the backups there are.");
+        List<BackupDetail> doomed;
+        if (request.FindFull)
+        {
+            var root = target.IsFull ? target.Name : target.Sentinel.DeltaFullName ?? target.Sentinel.DeltaFrom!;
+            doomed = [.. ordered.Where(b => b.Name == root || b.Sentinel.DeltaFullName == root)];
+        }
+        else
+        {
+            doomed = [target];
+            for (var i = 0; i < doomed.Count; i++)
+            {
+                doomed.AddRange(ordered.Where(b => b.Sentinel.DeltaFrom == doomed[i].Name && !doomed.Contains(b)));
+            }
+        }
+
+        if (doomed.FirstOrDefault(b => b.IsPermanent) is { } permanent)
+        {
+            throw new RetentionRefusedException($"{permanent.Name} is permanent and cannot be deleted; run 'backup-mark {permanent.Name} --impermanent' first.");
+        }
+
+        foreach (var backup in doomed)
+        {
+            delete[backup.Name] = backup == target ? "the target" : $"a delta built on {target.Name}";
+        }
+
+        return target.Name;
+    }
+
+    private static void KeepBasesOfKeptDeltas(List<BackupDetail> ordered, Dictionary<string, string> delete, Dictionary<string, string> keep)
+    {
+        bool changed;
+        do
+        {
+            changed = false;
+            foreach (var backup in ordered.Where(b => !delete.ContainsKey(b.Name) && b.Sentinel.DeltaFrom is not null))
+            {
+                if (delete.Remove(backup.Sentinel.DeltaFrom!))
+                {
+                    keep[backup.Sentinel.DeltaFrom!] = $"base of the kept delta {backup.Name}";
+                    changed = true;
+                }
+            }
+        }
+        while (changed);
+    }
+
+    private static string DefaultKeepReason(RetentionRequest request, string? target) => request.Mode switch
+    {
+        RetentionMode.Target => "not targeted",
+        RetentionMode.Before when target is not null => $"at or after {target}",
+        _ => "kept",
+    };
+
+    /// <summary>Objects of backups that never got a sentinel and started before the oldest kept impermanent backup.</summary>
+    private static IEnumerable<ObjectInfo> Leftovers(List<BackupDetail> complete, IReadOnlyList<ObjectInfo> backupObjects, BackupDetail horizon)
+    {
+        var names = complete.Select(b => b.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var info in backupObjects)
+        {
+            var rest = info.Key[ArchiveLayout.BaseBackupsPrefix.Length..];
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            if (slash <= 0)
+            {
+                continue;
+            }
+
+            var name = rest[..slash];
+            if (BackupName.IsValid(name) && !names.Contains(name) && string.CompareOrdinal(name.Substring(5, 24), horizon.Info.WalFileName) < 0)
+            {
+                yield return info;
+            }
+        }
+    }
+
+    private static List<ObjectInfo> UnneededWal(List<BackupDetail> kept, WalArchiveInventory wal, List<WalRetention> summary)
+    {
+        var size = wal.SegmentSize;
+        var horizonIndex = kept.FindIndex(b => !b.IsPermanent);
+        if (horizonIndex < 0)
+        {
+            horizonIndex = kept.Count - 1;
+        }
+
+        var pitr = kept.Skip(horizonIndex).Select(b => (Backup: b, Start: StartSegment(b, size))).ToList();
+        var consistency = kept.Take(horizonIndex).Select(b => (Backup: b, Start: StartSegment(b, size), Finish: b.FinishLsn.Value / (ulong)size)).ToList();
+
+        bool Needed(WalSegment segment) =>
+            pitr.Any(p => segment.Number >= p.Start && wal.LineageContains(segment.Timeline, p.Backup.Timeline, p.Backup.StartLsn)) ||
+            consistency.Any(c => segment.Timeline == c.Backup.Timeline && segment.Number >= c.Start && segment.Number <= c.Finish);
+
+        var unneeded = new List<ObjectInfo>();
+        var perTimeline = new SortedDictionary<uint, (int Kept, int Deleted, string? First, string? Last)>();
+        foreach (var item in wal.Objects)
+        {
+            if (item.Segment is not { } segment || item.Kind is null or WalFileKind.TimelineHistory)
+            {
+                continue; // history files and objects that are not WAL stay
+            }
+
+            var needed = Needed(segment);
+            if (!needed)
+            {
+                unneeded.Add(item.Info);
+            }
+
+            if (item.Kind == WalFileKind.Segment)
+            {
+                var (k, d, first, last) = perTimeline.GetValueOrDefault(segment.Timeline);
+                perTimeline[segment.Timeline] = needed
+                    ? (k + 1, d, first ?? segment.FileName, segment.FileName)
+                    : (k, d + 1, first, last);
+            }
+        }
+
+        summary.AddRange(perTimeline.Select(p => new WalRetention(p.Key, p.Value.Kept, p.Value.Deleted, p.Value.First, p.Value.Last)));
+        return unneeded;
+    }
+
+    private static ulong StartSegment(BackupDetail backup, long segmentSize) =>
+        WalSegment.TryParse(backup.Info.WalFileName, out var segment, segmentSize) ? segment.Number : backup.StartLsn.Value / (ulong)segmentSize;
+}
+
+/// <summary>A delete was refused: it would remove a permanent backup or break a delta chain. Nothing was deleted.</summary>
+public sealed class RetentionRefusedException : PgArchiveException
+{
+    /// <inheritdoc />
+    public RetentionRefusedException(string message) : base(message) { }
+
+    /// <inheritdoc />
+    public RetentionRefusedException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public RetentionRefusedException() : base("The delete was refused.") { }
+}

@@ -1,0 +1,90 @@
+using System.Formats.Tar;
+using System.IO.Hashing;
+using System.Text;
+using System.Text.Json;
+using PgArchive.Retention;
+using PgArchive.Storage;
+
+namespace PgArchive.Backups;
+
+public sealed class BackupVerifierTests : IDisposable
+{
+    private readonly SyntheticArchive _archive = new();
+    private readonly string _name;
+    private readonly Dictionary<string, byte[]> _files = new(StringComparer.Ordinal)
+    {
+        ["base/5/16384"] = Enumerable.Range(0, 20000).Select(i => (byte)(i * 7)).ToArray(),
+        ["PG_VERSION"] = Encoding.ASCII.GetBytes("15\n"),
+    };
+
+    public BackupVerifierTests()
+    {
+        _name = _archive.AddBackup(1, 2);
+        var files = new FilesMetadata();
+        StoreTar("part_001.tar.lz4", _files, files);
+        StoreTar("pg_control.tar.lz4", new Dictionary<string, byte[]> { ["global/pg_control"] = new byte[8192] }, files);
+        _archive.Put(ArchiveLayout.FilesMetadataKey(_name), JsonSerializer.Serialize(files, PgArchiveJsonContext.Default.FilesMetadata));
+    }
+
+    public void Dispose() => _archive.Dispose();
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private void StoreTar(string tarName, Dictionary<string, byte[]> content, FilesMetadata files)
+    {
+        var codec = _archive.Get<ObjectCodec>();
+        using var stored = new MemoryStream();
+        using (var encoder = codec.Encode(stored, codec.CompressorFor(tarName)))
+        using (var writer = new TarWriter(encoder, TarEntryFormat.Gnu, leaveOpen: true))
+        {
+            foreach (var (path, bytes) in content)
+            {
+                writer.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, path) { DataStream = new MemoryStream(bytes) });
+                files.Files["/" + path] = new BackupFileDescription { XxHash128 = Convert.ToHexStringLower(XxHash128.Hash(bytes)) };
+            }
+        }
+
+        files.TarFileSets[tarName] = [.. content.Keys.Select(k => "/" + k)];
+        _archive.Store.PutAsync(ArchiveLayout.TarPartitionsPrefix(_name) + tarName, new MemoryStream(stored.ToArray()), PutMode.Overwrite, Token).GetAwaiter().GetResult();
+    }
+
+    [Fact]
+    public async Task An_intact_backup_verifies()
+    {
+        var result = await _archive.Get<BackupVerifier>().VerifyAsync("LATEST", Token);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Problems));
+        Assert.Equal((2, 3, 3), (result.Partitions, result.Files, result.FilesChecksummed));
+    }
+
+    [Fact]
+    public async Task A_file_whose_content_changed_is_named()
+    {
+        var files = new FilesMetadata();
+        _files["base/5/16384"][12345] ^= 0x10;
+        var recorded = JsonSerializer.Deserialize(_archive.Store.GetBytes(ArchiveLayout.FilesMetadataKey(_name)), PgArchiveJsonContext.Default.FilesMetadata)!;
+        StoreTar("part_001.tar.lz4", _files, files); // same names, changed bytes; the recorded hashes stay
+        _archive.Put(ArchiveLayout.FilesMetadataKey(_name), JsonSerializer.Serialize(recorded, PgArchiveJsonContext.Default.FilesMetadata));
+
+        var result = await _archive.Get<BackupVerifier>().VerifyAsync(_name, Token);
+
+        var problem = Assert.Single(result.Problems);
+        Assert.Equal(("part_001.tar.lz4", "/base/5/16384"), (problem.TarPartition, problem.File));
+        Assert.Contains("does not match the checksum recorded at backup-push", problem.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_partition_and_a_truncated_one_are_reported()
+    {
+        var key = ArchiveLayout.TarPartitionsPrefix(_name) + "part_001.tar.lz4";
+        var bytes = _archive.Store.GetBytes(key);
+        await _archive.Store.PutAsync(key, new MemoryStream(bytes[..(bytes.Length / 2)]), PutMode.Overwrite, Token);
+        await _archive.Store.DeleteAsync([ArchiveLayout.TarPartitionsPrefix(_name) + "pg_control.tar.lz4"], Token);
+
+        var result = await _archive.Get<BackupVerifier>().VerifyAsync(_name, Token);
+
+        Assert.False(result.IsValid);
+        Assert.Contains(result.Problems, p => p.TarPartition == "pg_control.tar.lz4" && p.Description.Contains("missing", StringComparison.Ordinal));
+        Assert.Contains(result.Problems, p => p.TarPartition == "part_001.tar.lz4"); // unreadable, or files recorded but absent
+    }
+}
