@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.Globalization;
+using System.IO.Hashing;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -73,24 +74,31 @@ public sealed class BackupFetcher
 
         Log.FetchStarted(_logger, backup.Name, target);
         var tars = await ListTarsAsync(backup.Name, cancellationToken).ConfigureAwait(false);
-        var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null);
+        var files = await _catalog.ReadFilesMetadataAsync(backup.Name, cancellationToken).ConfigureAwait(false);
+        var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null, files);
         try
         {
+            var prefix = ArchiveLayout.TarPartitionsPrefix(backup.Name);
             foreach (var key in tars)
             {
-                var content = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
-                await using (content.ConfigureAwait(false))
+                var recorded = files?.TarChecksums?.GetValueOrDefault(key[prefix.Length..]);
+                var decoded = await _codec.OpenVerifiedAsync(_store, key, recorded, cancellationToken).ConfigureAwait(false);
+                await using (decoded.ConfigureAwait(false))
                 {
                     try
                     {
-                        await extractor.ExtractAsync(content, cancellationToken).ConfigureAwait(false);
+                        extractor.CurrentObject = key;
+                        await extractor.ExtractAsync(decoded.Content, cancellationToken).ConfigureAwait(false);
 
                         // Read past the tar's end marker to the object's end, so that the decoders' end checks run
-                        // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) before the partition counts as good.
-                        await content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+                        // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) and the stored bytes are checked
+                        // against the checksum recorded at backup-push, before the partition counts as good.
+                        await decoded.ReadToEndAndVerifyAsync(cancellationToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
                     {
+                        // Damage in the store, told apart from a wrong key or codec when a checksum was recorded.
+                        await decoded.VerifyStoredBytesAsync(cancellationToken).ConfigureAwait(false);
                         throw new PgArchiveException($"'{key}' is corrupt or was not written with this configuration's encryption: {ex.Message}", ex);
                     }
                 }
@@ -258,8 +266,12 @@ public sealed class BackupFetcher
     }
 
     /// <summary>Writes tar entries under the target, refusing any path that would leave it.</summary>
-    private sealed class Extractor(string target, IReadOnlyDictionary<string, string> tablespaces, IProgress<TransferProgress>? progress, long? expectedBytes)
+    private sealed class Extractor(string target, IReadOnlyDictionary<string, string> tablespaces, IProgress<TransferProgress>? progress, long? expectedBytes,
+        FilesMetadata? files)
     {
+        /// <summary>The object being extracted, for error messages.</summary>
+        public string CurrentObject { get; set; } = "";
+
         public long Files { get; private set; }
 
         public long Bytes { get; private set; }
@@ -300,7 +312,20 @@ public sealed class BackupFetcher
             {
                 if (entry.DataStream is { } data)
                 {
-                    await data.CopyToAsync(file, 1 << 20, cancellationToken).ConfigureAwait(false);
+                    var recorded = files?.Files.GetValueOrDefault("/" + RelativeName(entry.Name))?.XxHash128;
+                    var hash = recorded is null ? null : new XxHash128();
+                    var hashed = PassThroughStream.Wrap(data, leaveOpen: true, hash);
+                    await using (hashed.ConfigureAwait(false))
+                    {
+                        await hashed.CopyToAsync(file, 1 << 20, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    if (hash is not null && Convert.ToHexStringLower(hash.GetCurrentHash()) is var actual
+                        && !string.Equals(actual, recorded, StringComparison.OrdinalIgnoreCase))
+                    {
+                        throw new ObjectCorruptException(CurrentObject,
+                            $"file /{RelativeName(entry.Name)} in it does not match the checksum recorded at backup-push (XXH128 {actual}, recorded {recorded})");
+                    }
                 }
             }
 
@@ -312,7 +337,7 @@ public sealed class BackupFetcher
             progress?.Report(new TransferProgress(Bytes, expectedBytes, entry.Name));
         }
 
-        private string? Resolve(string name)
+        private static string RelativeName(string name)
         {
             var relative = name.Replace('\\', '/').TrimStart('/');
             while (relative.StartsWith("./", StringComparison.Ordinal))
@@ -320,7 +345,12 @@ public sealed class BackupFetcher
                 relative = relative[2..];
             }
 
-            relative = relative.TrimEnd('/');
+            return relative.TrimEnd('/');
+        }
+
+        private string? Resolve(string name)
+        {
+            var relative = RelativeName(name);
             if (relative.Length == 0 || relative == ".")
             {
                 return null;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.Globalization;
+using System.IO.Hashing;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -168,60 +169,42 @@ public sealed class BackupPusher
     private async Task UploadTarAsync(string backupName, string tarName, ICompressor compressor, IReadOnlyList<DataDirectoryEntry> entries,
         FilesMetadata files, Totals totals, CancellationToken cancellationToken)
     {
-        var objectName = CompressorRegistry.WithExtension(tarName, compressor);
-        var key = ArchiveLayout.TarPartitionsPrefix(backupName) + objectName;
         var paths = new List<string>(entries.Count);
-        long tarBytes = 0;
-        var stored = await StreamingUpload.PutAsync(_store, key, PutMode.Overwrite, async (sink, ct) =>
+        var (key, tarBytes, stored) = await PutTarAsync(backupName, tarName, compressor, files, paths, async (writer, ct) =>
         {
-            var encoder = _codec.Encode(sink, compressor);
-            await using (encoder.ConfigureAwait(false))
+            foreach (var entry in entries)
             {
-                var counter = PassThroughStream.Wrap(encoder, leaveOpen: true);
-                await using (counter.ConfigureAwait(false))
+                var written = await TarEntries.WriteAsync(writer, entry, totals.Pages, ct).ConfigureAwait(false);
+                if (written is null)
                 {
-                    var writer = new TarWriter(counter, TarEntryFormat.Gnu, leaveOpen: true);
-                    await using (writer.ConfigureAwait(false))
+                    Log.FileVanished(_logger, entry.TarPath);
+                    continue;
+                }
+
+                if (!entry.IsDirectory)
+                {
+                    paths.Add("/" + entry.TarPath);
+                    PgArchiveTelemetry.BytesRead.Add(entry.Size);
+                    files.Files["/" + entry.TarPath] = new BackupFileDescription
                     {
-                        foreach (var entry in entries)
-                        {
-                            var written = await TarEntries.WriteAsync(writer, entry, totals.Pages, ct).ConfigureAwait(false);
-                            if (written is null)
-                            {
-                                Log.FileVanished(_logger, entry.TarPath);
-                                continue;
-                            }
-
-                            if (!entry.IsDirectory)
-                            {
-                                paths.Add("/" + entry.TarPath);
-                                PgArchiveTelemetry.BytesRead.Add(entry.Size);
-                                files.Files["/" + entry.TarPath] = new BackupFileDescription
-                                {
-                                    MTime = File.GetLastWriteTimeUtc(entry.FullPath),
-                                    XxHash128 = written.XxHash128,
-                                    CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, _options.StoreAllCorruptBlocks),
-                                };
-                                totals.FileBytes += entry.Size;
-                                totals.Files++;
-                                totals.PagesVerified += written.PagesVerified;
-                                if (written.CorruptBlocks.Count > 0)
-                                {
-                                    Log.CorruptPages(_logger, entry.TarPath, string.Join(", ", written.CorruptBlocks), written.CorruptBlocks.Count);
-                                    totals.CorruptFiles.Add(new CorruptFile(entry.TarPath, written.CorruptBlocks));
-                                }
-
-                                totals.Progress?.Report(new TransferProgress(totals.FileBytes, totals.ExpectedBytes, entry.TarPath));
-                            }
-                        }
+                        MTime = File.GetLastWriteTimeUtc(entry.FullPath),
+                        XxHash128 = written.XxHash128,
+                        CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, _options.StoreAllCorruptBlocks),
+                    };
+                    totals.FileBytes += entry.Size;
+                    totals.Files++;
+                    totals.PagesVerified += written.PagesVerified;
+                    if (written.CorruptBlocks.Count > 0)
+                    {
+                        Log.CorruptPages(_logger, entry.TarPath, string.Join(", ", written.CorruptBlocks), written.CorruptBlocks.Count);
+                        totals.CorruptFiles.Add(new CorruptFile(entry.TarPath, written.CorruptBlocks));
                     }
 
-                    tarBytes = counter.BytesTransferred;
+                    totals.Progress?.Report(new TransferProgress(totals.FileBytes, totals.ExpectedBytes, entry.TarPath));
                 }
             }
         }, cancellationToken).ConfigureAwait(false);
 
-        files.TarFileSets[objectName] = paths;
         totals.Add(tarBytes, stored);
         Log.PartitionUploaded(_logger, key, paths.Count, tarBytes, stored);
     }
@@ -229,39 +212,63 @@ public sealed class BackupPusher
     private async Task UploadLabelFilesAsync(string backupName, ICompressor compressor, BackupStop stop, FilesMetadata files, Totals totals,
         CancellationToken cancellationToken)
     {
-        var objectName = CompressorRegistry.WithExtension("backup_label.tar", compressor);
-        var key = ArchiveLayout.TarPartitionsPrefix(backupName) + objectName;
         var paths = new List<string> { "/backup_label" };
-        long tarBytes = 0;
-        var stored = await StreamingUpload.PutAsync(_store, key, PutMode.Overwrite, async (sink, ct) =>
+        var (_, tarBytes, stored) = await PutTarAsync(backupName, "backup_label.tar", compressor, files, paths, async (writer, ct) =>
         {
-            var encoder = _codec.Encode(sink, compressor);
-            await using (encoder.ConfigureAwait(false))
+            var now = _time.GetUtcNow().UtcDateTime;
+            var labelHash = await TarEntries.WriteTextAsync(writer, "backup_label", stop.LabelFile, now, ct).ConfigureAwait(false);
+            files.Files["/backup_label"] = new BackupFileDescription { MTime = now, XxHash128 = labelHash };
+            if (stop.TablespaceMapFile.Length > 0)
             {
-                var counter = PassThroughStream.Wrap(encoder, leaveOpen: true);
-                await using (counter.ConfigureAwait(false))
-                {
-                    var writer = new TarWriter(counter, TarEntryFormat.Gnu, leaveOpen: true);
-                    await using (writer.ConfigureAwait(false))
-                    {
-                        var now = _time.GetUtcNow().UtcDateTime;
-                        var labelHash = await TarEntries.WriteTextAsync(writer, "backup_label", stop.LabelFile, now, ct).ConfigureAwait(false);
-                        files.Files["/backup_label"] = new BackupFileDescription { MTime = now, XxHash128 = labelHash };
-                        if (stop.TablespaceMapFile.Length > 0)
-                        {
-                            var mapHash = await TarEntries.WriteTextAsync(writer, "tablespace_map", stop.TablespaceMapFile, now, ct).ConfigureAwait(false);
-                            files.Files["/tablespace_map"] = new BackupFileDescription { MTime = now, XxHash128 = mapHash };
-                            paths.Add("/tablespace_map");
-                        }
-                    }
+                var mapHash = await TarEntries.WriteTextAsync(writer, "tablespace_map", stop.TablespaceMapFile, now, ct).ConfigureAwait(false);
+                files.Files["/tablespace_map"] = new BackupFileDescription { MTime = now, XxHash128 = mapHash };
+                paths.Add("/tablespace_map");
+            }
+        }, cancellationToken).ConfigureAwait(false);
 
-                    tarBytes = counter.BytesTransferred;
+        totals.Add(tarBytes, stored);
+    }
+
+    /// <summary>
+    /// Stores one tar partition: tar → compress → encrypt → store, streaming. Records the paths it holds and the
+    /// size and XXH128 of its stored bytes in <paramref name="files"/>.
+    /// </summary>
+    private async Task<(string Key, long TarBytes, long StoredBytes)> PutTarAsync(string backupName, string tarName, ICompressor compressor,
+        FilesMetadata files, List<string> paths, Func<TarWriter, CancellationToken, Task> writeEntries, CancellationToken cancellationToken)
+    {
+        var objectName = CompressorRegistry.WithExtension(tarName, compressor);
+        var key = ArchiveLayout.TarPartitionsPrefix(backupName) + objectName;
+        var storedHash = new XxHash128();
+        long tarBytes = 0, storedBytes = 0;
+        await StreamingUpload.PutAsync(_store, key, PutMode.Overwrite, async (sink, ct) =>
+        {
+            var hashed = PassThroughStream.Wrap(sink, leaveOpen: true, storedHash);
+            await using (hashed.ConfigureAwait(false))
+            {
+                var encoder = _codec.Encode(hashed, compressor);
+                await using (encoder.ConfigureAwait(false))
+                {
+                    var counter = PassThroughStream.Wrap(encoder, leaveOpen: true);
+                    await using (counter.ConfigureAwait(false))
+                    {
+                        var writer = new TarWriter(counter, TarEntryFormat.Gnu, leaveOpen: true);
+                        await using (writer.ConfigureAwait(false))
+                        {
+                            await writeEntries(writer, ct).ConfigureAwait(false);
+                        }
+
+                        tarBytes = counter.BytesTransferred;
+                    }
                 }
+
+                storedBytes = hashed.BytesTransferred;
             }
         }, cancellationToken).ConfigureAwait(false);
 
         files.TarFileSets[objectName] = paths;
-        totals.Add(tarBytes, stored);
+        files.TarChecksums ??= new(StringComparer.Ordinal);
+        files.TarChecksums[objectName] = new StoredChecksum(storedBytes, Convert.ToHexStringLower(storedHash.GetCurrentHash()));
+        return (key, tarBytes, storedBytes);
     }
 
     private Task PutJsonAsync<T>(string key, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)

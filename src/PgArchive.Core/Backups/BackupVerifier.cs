@@ -86,9 +86,10 @@ public sealed class BackupVerifier
         string? current = null;
         try
         {
-            var content = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
-            await using (content.ConfigureAwait(false))
+            var decoded = await _codec.OpenVerifiedAsync(_store, key, files?.TarChecksums?.GetValueOrDefault(tarName), cancellationToken).ConfigureAwait(false);
+            await using (decoded.ConfigureAwait(false))
             {
+                var content = decoded.Content;
                 var reader = new TarReader(content, leaveOpen: true);
                 await using (reader.ConfigureAwait(false))
                 {
@@ -126,9 +127,15 @@ public sealed class BackupVerifier
                     }
                 }
 
-                // The tar's end-of-archive blocks are read; drain whatever follows so the codec checks its trailer.
-                await content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+                // The tar's end-of-archive blocks are read; drain whatever follows so the codec checks its trailer and
+                // the stored bytes are compared with the checksum recorded at backup-push.
+                await decoded.ReadToEndAndVerifyAsync(cancellationToken).ConfigureAwait(false);
             }
+        }
+        catch (ObjectCorruptException ex)
+        {
+            result.Problems.Add(new BackupProblem(tarName, current, ex.Message));
+            return;
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or ObjectStoreException or OutOfMemoryException))
         {

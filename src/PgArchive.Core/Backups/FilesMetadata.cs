@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using PgArchive.Storage;
 
 namespace PgArchive.Backups;
 
@@ -10,6 +11,13 @@ public sealed class FilesMetadata
 
     /// <summary>Tar name (<c>part_001.tar.lz4</c>) → the paths it holds.</summary>
     public Dictionary<string, List<string>> TarFileSets { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Tar name → size and XXH128 of the object as stored, recorded by PgArchive's backup-push and checked by
+    /// backup-fetch and backup-verify. WAL-G ignores it; absent in WAL-G's backups.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, StoredChecksum>? TarChecksums { get; set; }
 }
 
 /// <summary>One file of a backup, as WAL-G describes it.</summary>

@@ -1,25 +1,30 @@
+using System.IO.Hashing;
+
 namespace PgArchive.IO;
 
 /// <summary>
-/// Forwards every call to an inner stream, counts the bytes that pass, and disposes the inner stream
-/// only when asked to: the identity stage of a pipeline and its byte counter.
+/// Forwards every call to an inner stream, counts the bytes that pass (and hashes them, when given a hash),
+/// and disposes the inner stream only when asked to: the identity stage of a pipeline, its byte counter and
+/// its checksum.
 /// </summary>
 public sealed class PassThroughStream : Stream
 {
     private readonly Stream _inner;
     private readonly bool _leaveOpen;
+    private readonly NonCryptographicHashAlgorithm? _hash;
 
-    private PassThroughStream(Stream inner, bool leaveOpen)
+    private PassThroughStream(Stream inner, bool leaveOpen, NonCryptographicHashAlgorithm? hash)
     {
         _inner = inner;
         _leaveOpen = leaveOpen;
+        _hash = hash;
     }
 
-    /// <summary>Wraps <paramref name="inner"/>.</summary>
-    public static PassThroughStream Wrap(Stream inner, bool leaveOpen = false)
+    /// <summary>Wraps <paramref name="inner"/>; every byte read or written is also appended to <paramref name="hash"/> when given.</summary>
+    public static PassThroughStream Wrap(Stream inner, bool leaveOpen = false, NonCryptographicHashAlgorithm? hash = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
-        return new PassThroughStream(inner, leaveOpen);
+        return new PassThroughStream(inner, leaveOpen, hash);
     }
 
     /// <summary>Bytes read or written through this stream.</summary>
@@ -47,6 +52,7 @@ public sealed class PassThroughStream : Stream
     public override int Read(Span<byte> buffer)
     {
         var read = _inner.Read(buffer);
+        _hash?.Append(buffer[..read]);
         BytesTransferred += read;
         return read;
     }
@@ -59,6 +65,7 @@ public sealed class PassThroughStream : Stream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var read = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        _hash?.Append(buffer.Span[..read]);
         BytesTransferred += read;
         return read;
     }
@@ -70,6 +77,7 @@ public sealed class PassThroughStream : Stream
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         _inner.Write(buffer);
+        _hash?.Append(buffer);
         BytesTransferred += buffer.Length;
     }
 
@@ -81,6 +89,7 @@ public sealed class PassThroughStream : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         await _inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        _hash?.Append(buffer.Span);
         BytesTransferred += buffer.Length;
     }
 

@@ -35,6 +35,19 @@ public sealed class ObjectCodec(CompressorRegistry compressors, IEncryptor encry
         return Decode(stored, compressor);
     }
 
+    /// <summary>
+    /// Opens and decodes a stored object like <see cref="OpenDecodedAsync"/>, and when <paramref name="expected"/> is
+    /// given also checks its stored bytes against it once <see cref="DecodedObject.ReadToEndAndVerifyAsync"/> runs.
+    /// </summary>
+    public async Task<DecodedObject> OpenVerifiedAsync(IObjectStore store, string key, StoredChecksum? expected, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var compressor = CompressorFor(key);
+        var stored = await store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
+        var verifying = expected is null ? null : new ChecksumVerifyingStream(stored, key, expected);
+        return new DecodedObject(key, Decode(verifying ?? stored, compressor), verifying);
+    }
+
     /// <summary>The compressor an object was written with, told by the extension after its last dot.</summary>
     public ICompressor CompressorFor(string key)
     {

@@ -30,7 +30,7 @@ public sealed class BackupVerifierTests : IDisposable
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private void StoreTar(string tarName, Dictionary<string, byte[]> content, FilesMetadata files)
+    private void StoreTar(string tarName, Dictionary<string, byte[]> content, FilesMetadata files, DateTimeOffset? modified = null)
     {
         var codec = _archive.Get<ObjectCodec>();
         using var stored = new MemoryStream();
@@ -39,12 +39,18 @@ public sealed class BackupVerifierTests : IDisposable
         {
             foreach (var (path, bytes) in content)
             {
-                writer.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, path) { DataStream = new MemoryStream(bytes) });
+                writer.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, path)
+                {
+                    DataStream = new MemoryStream(bytes),
+                    ModificationTime = modified ?? DateTimeOffset.UnixEpoch,
+                });
                 files.Files["/" + path] = new BackupFileDescription { XxHash128 = Convert.ToHexStringLower(XxHash128.Hash(bytes)) };
             }
         }
 
         files.TarFileSets[tarName] = [.. content.Keys.Select(k => "/" + k)];
+        files.TarChecksums ??= [];
+        files.TarChecksums[tarName] = new StoredChecksum(stored.Length, Convert.ToHexStringLower(XxHash128.Hash(stored.ToArray())));
         _archive.Store.PutAsync(ArchiveLayout.TarPartitionsPrefix(_name) + tarName, new MemoryStream(stored.ToArray()), PutMode.Overwrite, Token).GetAwaiter().GetResult();
     }
 
@@ -68,9 +74,12 @@ public sealed class BackupVerifierTests : IDisposable
 
         var result = await _archive.Get<BackupVerifier>().VerifyAsync(_name, Token);
 
-        var problem = Assert.Single(result.Problems);
+        // The file is named; the partition's stored checksum disagrees too.
+        Assert.Equal(2, result.Problems.Count);
+        var problem = result.Problems[0];
         Assert.Equal(("part_001.tar.lz4", "/base/5/16384"), (problem.TarPartition, problem.File));
         Assert.Contains("does not match the checksum recorded at backup-push", problem.Description, StringComparison.Ordinal);
+        Assert.Contains("is damaged", result.Problems[1].Description, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -87,4 +96,86 @@ public sealed class BackupVerifierTests : IDisposable
         Assert.Contains(result.Problems, p => p.TarPartition == "pg_control.tar.lz4" && p.Description.Contains("missing", StringComparison.Ordinal));
         Assert.Contains(result.Problems, p => p.TarPartition == "part_001.tar.lz4"); // unreadable, or files recorded but absent
     }
+
+    [Fact]
+    public async Task A_partition_changed_only_in_a_tar_header_is_caught_by_its_stored_checksum()
+    {
+        // Every file's content is as recorded: only the stored-object checksum can tell.
+        var recorded = ReadFilesMetadata();
+        StoreTar("part_001.tar.lz4", _files, new FilesMetadata(), modified: DateTimeOffset.UnixEpoch.AddDays(1));
+        _archive.Put(ArchiveLayout.FilesMetadataKey(_name), JsonSerializer.Serialize(recorded, PgArchiveJsonContext.Default.FilesMetadata));
+
+        var result = await _archive.Get<BackupVerifier>().VerifyAsync(_name, Token);
+
+        var problem = Assert.Single(result.Problems);
+        Assert.Equal("part_001.tar.lz4", problem.TarPartition);
+        Assert.Contains("part_001.tar.lz4' is damaged", problem.Description, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("flipped")]
+    [InlineData("swapped")]
+    public async Task Backup_fetch_refuses_a_damaged_partition_naming_it_and_leaves_the_target_empty(string damage)
+    {
+        var prefix = ArchiveLayout.TarPartitionsPrefix(_name);
+        var bytes = _archive.Store.GetBytes(prefix + "part_001.tar.lz4");
+        switch (damage)
+        {
+            case "truncated":
+                bytes = bytes[..^7];
+                break;
+            case "flipped":
+                bytes[bytes.Length / 2] ^= 0x01;
+                break;
+            default:
+                bytes = _archive.Store.GetBytes(prefix + "pg_control.tar.lz4");
+                break;
+        }
+
+        await _archive.Store.PutAsync(prefix + "part_001.tar.lz4", new MemoryStream(bytes), PutMode.Overwrite, Token);
+        var target = Path.Combine(Path.GetTempPath(), "pgarchive-fetch-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var ex = await Assert.ThrowsAnyAsync<PgArchiveException>(
+                () => _archive.Get<BackupFetcher>().FetchAsync(new BackupFetchRequest { BackupName = _name, TargetDirectory = target }, Token));
+
+            Assert.Contains(prefix + "part_001.tar.lz4", ex.Message, StringComparison.Ordinal);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(target));
+        }
+        finally
+        {
+            Directory.Delete(target, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Backup_fetch_refuses_a_file_whose_content_is_not_the_one_recorded()
+    {
+        // The partition is re-stored consistently (its stored checksum matches) but a file's content changed.
+        var recorded = ReadFilesMetadata();
+        var files = new FilesMetadata();
+        _files["base/5/16384"][100] ^= 0x10;
+        StoreTar("part_001.tar.lz4", _files, files);
+        recorded.TarChecksums = files.TarChecksums;
+        recorded.TarChecksums!["pg_control.tar.lz4"] = ReadFilesMetadata().TarChecksums!["pg_control.tar.lz4"];
+        _archive.Put(ArchiveLayout.FilesMetadataKey(_name), JsonSerializer.Serialize(recorded, PgArchiveJsonContext.Default.FilesMetadata));
+        var target = Path.Combine(Path.GetTempPath(), "pgarchive-fetch-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var ex = await Assert.ThrowsAsync<ObjectCorruptException>(
+                () => _archive.Get<BackupFetcher>().FetchAsync(new BackupFetchRequest { BackupName = _name, TargetDirectory = target }, Token));
+
+            Assert.Contains("/base/5/16384", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("part_001.tar.lz4", ex.Message, StringComparison.Ordinal);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(target));
+        }
+        finally
+        {
+            Directory.Delete(target, recursive: true);
+        }
+    }
+
+    private FilesMetadata ReadFilesMetadata() =>
+        JsonSerializer.Deserialize(_archive.Store.GetBytes(ArchiveLayout.FilesMetadataKey(_name)), PgArchiveJsonContext.Default.FilesMetadata)!;
 }
