@@ -17,6 +17,7 @@ public sealed class Lz4Compressor : ICompressor
     /// <inheritdoc />
     public string Method => "lz4";
 
+
     /// <inheritdoc />
     public string FileExtension => "lz4";
 
@@ -25,6 +26,14 @@ public sealed class Lz4Compressor : ICompressor
         LZ4Stream.Encode(destination, EncoderSettings, leaveOpen);
 
     /// <inheritdoc />
-    public Stream CreateDecompressionStream(Stream source, bool leaveOpen = false) =>
-        LZ4Stream.Decode(source, new LZ4DecoderSettings { ExtraMemory = 0 }, leaveOpen, interactive: false);
+    /// <remarks>K4os reads the frame's content checksum without checking it: PgArchive checks it (one-frame objects).</remarks>
+    public Stream CreateDecompressionStream(Stream source, bool leaveOpen = false)
+    {
+        var frames = new Lz4FrameTracker(source, leaveOpen);
+        var decoded = LZ4Stream.Decode(frames, new LZ4DecoderSettings { ExtraMemory = 0 }, leaveOpen: false, interactive: false);
+        // K4os reports damaged blocks with whatever its decoder trips on (InvalidOperationException, ArgumentException, ...):
+        // anything but what the layers below threw (storage, decryption, cancellation) is the codec's.
+        return new DecompressionErrorStream(new Lz4ContentChecksumStream(decoded, frames), Method,
+            ex => ex is not (InvalidDataException or OperationCanceledException or OutOfMemoryException) && !frames.Threw(ex));
+    }
 }
