@@ -38,7 +38,7 @@ public sealed class AzureBlobPitrTests(PgArchiveCli cli, AzuriteServer azurite) 
     public async Task Wal_push_and_fetch_work_with_a_connection_string_alone()
     {
         var segment = _workspace.PathFor("000000010000000000000001");
-        var content = RandomNumberGenerator.GetBytes(1 << 20);
+        var content = PgArchive.Support.WalSegments.Create("000000010000000000000001", RandomNumberGenerator.GetBytes);
         await File.WriteAllBytesAsync(segment, content, TestContext.Current.CancellationToken);
         ProcessRunner.GiveToOsUser(segment);
         var settings = new Dictionary<string, string?>

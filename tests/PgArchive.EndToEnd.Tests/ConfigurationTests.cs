@@ -95,7 +95,8 @@ public sealed class ConfigurationTests(PgArchiveCli cli) : IAsyncLifetime
         var pgdata = _workspace.PathFor("pgdata");
         await WriteAsync("pgdata/PG_VERSION", "15\n");
         await WriteAsync("pgdata/global/pg_control", new string('\0', 8192));
-        var segment = await WriteAsync("000000010000000000000003", new string('w', 100_000));
+        var segment = await WriteAsync("000000010000000000000003", "");
+        await File.WriteAllBytesAsync(segment, PgArchive.Support.WalSegments.Filled("000000010000000000000003", (byte)'w'), TestContext.Current.CancellationToken);
 
         var outputs = new[]
         {

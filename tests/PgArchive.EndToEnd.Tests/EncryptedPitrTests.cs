@@ -155,7 +155,7 @@ public sealed class EncryptedPitrTests(PgArchiveCli cli, GpgHome gpg) : IClassFi
         foreach (var (method, name) in methods)
         {
             var path = _workspace.PathFor(name);
-            segments[name] = RandomNumberGenerator.GetBytes(1 << 20);
+            segments[name] = PgArchive.Support.WalSegments.Create(name, RandomNumberGenerator.GetBytes);
             await File.WriteAllBytesAsync(path, segments[name], TestContext.Current.CancellationToken);
             ProcessRunner.GiveToOsUser(path);
             var push = new Dictionary<string, string?>(LibsodiumSettings(_libsodiumKeyHex)) { ["WALG_COMPRESSION_METHOD"] = method, ["WALG_ZSTD_LEVEL"] = null };

@@ -37,7 +37,7 @@ public sealed class GcsPitrTests(PgArchiveCli cli, GcsEmulatorServer gcs) : ICla
     public async Task Wal_push_and_fetch_work_with_the_settings_in_a_config_file()
     {
         var segment = _workspace.PathFor("000000010000000000000001");
-        var content = RandomNumberGenerator.GetBytes(1 << 20);
+        var content = PgArchive.Support.WalSegments.Create("000000010000000000000001", RandomNumberGenerator.GetBytes);
         await File.WriteAllBytesAsync(segment, content, TestContext.Current.CancellationToken);
         var config = _workspace.PathFor("walg.json");
         await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new Dictionary<string, string?>

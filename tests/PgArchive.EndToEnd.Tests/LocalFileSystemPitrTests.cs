@@ -118,12 +118,12 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
     {
         var settings = _workspace.FileArchiveSettings;
         var segment = _workspace.PathFor("000000010000000000000042");
-        await File.WriteAllBytesAsync(segment, Enumerable.Repeat((byte)7, 1 << 20).ToArray(), TestContext.Current.CancellationToken);
+        await File.WriteAllBytesAsync(segment, PgArchive.Support.WalSegments.Filled("000000010000000000000042", 7), TestContext.Current.CancellationToken);
         ProcessRunner.GiveToOsUser(segment);
 
         var first = await cli.RunAsync(settings, "wal-push", segment);
         var again = await cli.RunAsync(settings, "wal-push", segment);
-        await File.WriteAllBytesAsync(segment, Enumerable.Repeat((byte)8, 1 << 20).ToArray(), TestContext.Current.CancellationToken);
+        await File.WriteAllBytesAsync(segment, PgArchive.Support.WalSegments.Filled("000000010000000000000042", 8), TestContext.Current.CancellationToken);
         var different = await cli.RunAsync(settings, "wal-push", segment);
 
         Assert.Equal(0, first.ExitCode);
@@ -133,7 +133,7 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
 
         var fetched = _workspace.PathFor("fetched");
         Assert.Equal(0, (await cli.RunAsync(settings, "wal-fetch", "000000010000000000000042", fetched)).ExitCode);
-        Assert.All(await File.ReadAllBytesAsync(fetched, TestContext.Current.CancellationToken), b => Assert.Equal(7, b));
+        Assert.Equal(PgArchive.Support.WalSegments.Filled("000000010000000000000042", 7), await File.ReadAllBytesAsync(fetched, TestContext.Current.CancellationToken));
     }
 
     [Fact]

@@ -126,7 +126,7 @@ public sealed class SwiftPitrTests(PgArchiveCli cli, SwiftForPitr swift) : IAsyn
             ["SWIFT_AUTH_VERSION"] = "1",
         };
         var segment = _workspace.PathFor("000000010000000000000007");
-        await File.WriteAllBytesAsync(segment, Enumerable.Range(0, 1 << 20).Select(i => (byte)i).ToArray(), TestContext.Current.CancellationToken);
+        await File.WriteAllBytesAsync(segment, PgArchive.Support.WalSegments.Create("000000010000000000000007", size => [.. Enumerable.Range(0, size).Select(i => (byte)i)]), TestContext.Current.CancellationToken);
         ProcessRunner.GiveToOsUser(segment);
 
         (await cli.RunAsync(settings, "wal-push", segment)).EnsureSuccess("wal-push");

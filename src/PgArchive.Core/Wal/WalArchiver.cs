@@ -138,7 +138,8 @@ public sealed class WalArchiver
                 continue;
             }
 
-            var decoded = _codec.Decode(stored, compressor);
+            // Decoded, then checked to be the segment it is named after (a swapped or cut object never reaches PostgreSQL).
+            var decoded = WalSegmentCheckStream.WrapIfSegment(_codec.Decode(stored, compressor), walFileName, key);
             await using (decoded.ConfigureAwait(false))
             {
                 await AtomicFile.WriteAsync(destinationPath, decoded, key, cancellationToken).ConfigureAwait(false);

@@ -48,7 +48,7 @@ public sealed class MixedArchiveTests : IDisposable
     private string Segment(string name, int seed)
     {
         var path = Path.Combine(PgWal, name);
-        File.WriteAllBytes(path, Codecs.Data(1 << 20, seed));
+        File.WriteAllBytes(path, WalSegments.Create(name, size => Codecs.Data(size, seed)));
         return path;
     }
 

@@ -30,10 +30,7 @@ public sealed class WalArchiverTests : IDisposable
     private string WriteSegment(string name, byte fill)
     {
         var path = Path.Combine(_pgWal, name);
-        var data = new byte[1 << 20];
-        Array.Fill(data, fill);
-        data[0] = 0xD1;
-        File.WriteAllBytes(path, data);
+        File.WriteAllBytes(path, Support.WalSegments.Filled(name, fill));
         return path;
     }
 
@@ -113,13 +110,14 @@ public sealed class WalArchiverTests : IDisposable
     [Fact]
     public async Task Fetch_reads_segments_stored_without_compression()
     {
-        await _store.PutAsync("wal_005/000000010000000000000004", new MemoryStream([1, 2, 3]), cancellationToken: Token);
+        var segment = Support.WalSegments.Filled("000000010000000000000004", 3);
+        await _store.PutAsync("wal_005/000000010000000000000004", new MemoryStream(segment), cancellationToken: Token);
         var destination = Path.Combine(_pgWal, "RECOVERYXLOG");
 
         var key = await _archiver.FetchAsync("000000010000000000000004", destination, Token);
 
         Assert.Equal("wal_005/000000010000000000000004", key);
-        Assert.Equal([1, 2, 3], await File.ReadAllBytesAsync(destination, Token));
+        Assert.Equal(segment, await File.ReadAllBytesAsync(destination, Token));
     }
 
     [Fact]
@@ -132,5 +130,46 @@ public sealed class WalArchiverTests : IDisposable
 
         Assert.False(File.Exists(destination), ex.Message);
         Assert.DoesNotContain(Directory.GetFiles(_pgWal), f => f.Contains("pgarchive-tmp", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("truncated", "truncated")]
+    [InlineData("flipped", "content checksum")]
+    [InlineData("swapped", "another segment's content")]
+    [InlineData("padded", "longer than")]
+    public async Task Fetch_of_a_tampered_segment_fails_naming_the_object_and_writes_nothing(string damage, string expected)
+    {
+        const string Name = "000000010000000000000006";
+        var key = (await _archiver.PushAsync(WriteSegment(Name, 6), Token)).Key;
+        await _archiver.PushAsync(WriteSegment("000000010000000000000007", 6), Token);
+        var raw = Support.WalSegments.Filled(Name, 6);
+        raw[5000] ^= 0x01;
+        var replacement = damage switch
+        {
+            "truncated" => await Compress(raw[..^8192]),
+            "flipped" => await Compress(raw, flipAfterCompression: true),
+            "swapped" => _store.GetBytes("wal_005/000000010000000000000007.lz4"),
+            _ => await Compress([.. Support.WalSegments.Filled(Name, 6), .. new byte[8192]]),
+        };
+        await _store.PutAsync(key, new MemoryStream(replacement), cancellationToken: Token);
+        var destination = Path.Combine(_pgWal, "RECOVERYXLOG");
+
+        var ex = await Assert.ThrowsAnyAsync<PgArchiveException>(() => _archiver.FetchAsync(Name, destination, Token));
+
+        Assert.Contains(key, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(destination));
+        Assert.DoesNotContain(Directory.GetFiles(_pgWal), f => f.Contains("pgarchive-tmp", StringComparison.Ordinal));
+
+        async Task<byte[]> Compress(byte[] content, bool flipAfterCompression = false)
+        {
+            var stored = await Support.Codecs.CompressAsync(new Compression.Lz4Compressor(), flipAfterCompression ? Support.WalSegments.Filled(Name, 6) : content);
+            if (flipAfterCompression)
+            {
+                stored[30] ^= 0x01; // in the first block's literals: still decodes, to different bytes
+            }
+
+            return stored;
+        }
     }
 }
