@@ -86,7 +86,7 @@ public sealed class EncryptedPitrTests(PgArchiveCli cli, GpgHome gpg) : IClassFi
         ProcessRunner.GiveToOsUser(restoreDirectory);
         var backupFetch = await cli.RunAsync(wrong, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST");
         AssertCleanFailure(backupFetch, 1, "tar_partitions/part_001.tar.zst", otherKey);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(restoreDirectory, "data")));
+        Assert.Equal([PgArchive.Backups.IncompleteRestoreMarker.FileName], Directory.EnumerateFileSystemEntries(Path.Combine(restoreDirectory, "data")).Select(Path.GetFileName));
     }
 
     [Fact]

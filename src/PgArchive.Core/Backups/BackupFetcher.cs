@@ -58,7 +58,7 @@ public sealed class BackupFetcher
     {
         request.Recovery?.Validate();
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.TargetDirectory));
-        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
+        if (Directory.Exists(target) && !IncompleteRestoreMarker.IsEmptyOrMarkedOnly(target))
         {
             throw new PgArchiveException($"Cannot restore into '{target}': it is not empty. Restore into an empty or new directory.");
         }
@@ -72,6 +72,9 @@ public sealed class BackupFetcher
             PrepareEmptyDirectory(directory, "a tablespace location (map it elsewhere with --tablespace-map OID=DIR)");
         }
 
+        await IncompleteRestoreMarker.WriteAsync(target,
+            $"pgarchive backup-fetch of {backup.Name} started at {_time.GetUtcNow():O} and has not finished: do not start PostgreSQL here.",
+            cancellationToken).ConfigureAwait(false);
         Log.FetchStarted(_logger, backup.Name, target);
         var tars = await ListTarsAsync(backup.Name, cancellationToken).ConfigureAwait(false);
         var files = await _catalog.ReadFilesMetadataAsync(backup.Name, cancellationToken).ConfigureAwait(false);
@@ -106,13 +109,24 @@ public sealed class BackupFetcher
                 Log.PartitionExtracted(_logger, key);
             }
         }
-        catch
+        catch (Exception ex)
         {
-            // A failed restore leaves the directories as empty as it found them: never files that look restored.
+            // A failed restore leaves the directories as empty as it found them, never files that look restored, and
+            // the target marked with the reason.
             RemoveContents(target);
             foreach (var (_, directory) in tablespaces)
             {
                 RemoveContents(directory);
+            }
+
+            try
+            {
+                await IncompleteRestoreMarker.WriteAsync(target, $"pgarchive backup-fetch of {backup.Name} failed: {ex.Message}", CancellationToken.None)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception markerError) when (markerError is IOException or UnauthorizedAccessException)
+            {
+                // Best effort (a full disk): the original failure is what the caller must see.
             }
 
             throw;
@@ -136,6 +150,7 @@ public sealed class BackupFetcher
             await WriteRecoveryAsync(target, backup.Name, recovery, cancellationToken).ConfigureAwait(false);
         }
 
+        IncompleteRestoreMarker.Remove(target);
         Log.FetchFinished(_logger, backup.Name, extractor.Files, extractor.Bytes);
         return new BackupFetchResult(backup.Name, extractor.Files, extractor.Bytes);
     }
@@ -247,7 +262,7 @@ public sealed class BackupFetcher
 
         if (Directory.Exists(directory))
         {
-            if (Directory.EnumerateFileSystemEntries(directory).Any())
+            if (!IncompleteRestoreMarker.IsEmptyOrMarkedOnly(directory))
             {
                 throw new PgArchiveException($"Cannot restore into '{directory}' ({what}): it is not empty. Restore into an empty or new directory.");
             }

@@ -119,7 +119,8 @@ public sealed class BackupVerifierTests : IDisposable
     public async Task Backup_fetch_refuses_a_damaged_partition_naming_it_and_leaves_the_target_empty(string damage)
     {
         var prefix = ArchiveLayout.TarPartitionsPrefix(_name);
-        var bytes = _archive.Store.GetBytes(prefix + "part_001.tar.lz4");
+        var original = _archive.Store.GetBytes(prefix + "part_001.tar.lz4");
+        var bytes = original.ToArray();
         switch (damage)
         {
             case "truncated":
@@ -141,7 +142,14 @@ public sealed class BackupVerifierTests : IDisposable
                 () => _archive.Get<BackupFetcher>().FetchAsync(new BackupFetchRequest { BackupName = _name, TargetDirectory = target }, Token));
 
             Assert.Contains(prefix + "part_001.tar.lz4", ex.Message, StringComparison.Ordinal);
-            Assert.Empty(Directory.EnumerateFileSystemEntries(target));
+            Assert.Equal([IncompleteRestoreMarker.FileName], Directory.EnumerateFileSystemEntries(target).Select(Path.GetFileName));
+            Assert.Contains(ex.Message, await File.ReadAllTextAsync(Path.Combine(target, IncompleteRestoreMarker.FileName), Token), StringComparison.Ordinal);
+
+            // Once the object is repaired, the same (marked) target takes the restore and loses the marker.
+            await _archive.Store.PutAsync(prefix + "part_001.tar.lz4", new MemoryStream(original), PutMode.Overwrite, Token);
+            await _archive.Get<BackupFetcher>().FetchAsync(new BackupFetchRequest { BackupName = _name, TargetDirectory = target }, Token);
+            Assert.False(File.Exists(Path.Combine(target, IncompleteRestoreMarker.FileName)));
+            Assert.Equal(_files["base/5/16384"], await File.ReadAllBytesAsync(Path.Combine(target, "base", "5", "16384"), Token));
         }
         finally
         {
@@ -168,7 +176,7 @@ public sealed class BackupVerifierTests : IDisposable
 
             Assert.Contains("/base/5/16384", ex.Message, StringComparison.Ordinal);
             Assert.Contains("part_001.tar.lz4", ex.Message, StringComparison.Ordinal);
-            Assert.Empty(Directory.EnumerateFileSystemEntries(target));
+            Assert.Equal([IncompleteRestoreMarker.FileName], Directory.EnumerateFileSystemEntries(target).Select(Path.GetFileName));
         }
         finally
         {

@@ -128,7 +128,7 @@ public sealed class EncryptedBackupFetchTests : IDisposable
         Assert.Contains(keys["pg_control.tar"], ex.Message, StringComparison.Ordinal);
         Assert.Contains("FINAL", ex.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(target, "global", "pg_control")), "a restore that failed must not look startable");
-        Assert.Empty(Directory.EnumerateFileSystemEntries(target));
+        Assert.Equal([IncompleteRestoreMarker.FileName], Directory.EnumerateFileSystemEntries(target).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -153,7 +153,7 @@ public sealed class EncryptedBackupFetchTests : IDisposable
 
         Assert.Contains(keys["pg_control.tar"] + "'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("FINAL", ex.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(target));
+        Assert.Equal([IncompleteRestoreMarker.FileName], Directory.EnumerateFileSystemEntries(target).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -166,7 +166,7 @@ public sealed class EncryptedBackupFetchTests : IDisposable
 
         Assert.Contains(keys["part_001.tar"], ex.Message, StringComparison.Ordinal);
         Assert.Contains("key differs", ex.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(target));
+        Assert.Equal([IncompleteRestoreMarker.FileName], Directory.EnumerateFileSystemEntries(target).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -182,6 +182,6 @@ public sealed class EncryptedBackupFetchTests : IDisposable
         var ex = await Assert.ThrowsAsync<PgArchiveException>(() => FetchAsync(services, target));
 
         Assert.Contains(keys["pg_control.tar"], ex.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(target));
+        Assert.Equal([IncompleteRestoreMarker.FileName], Directory.EnumerateFileSystemEntries(target).Select(Path.GetFileName));
     }
 }
