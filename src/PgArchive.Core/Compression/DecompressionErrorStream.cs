@@ -7,13 +7,13 @@ namespace PgArchive.Compression;
 /// <see cref="InvalidDataException"/>, the type every caller maps to "'KEY' is corrupt or was not written with
 /// this configuration's encryption". Exceptions of the layers below (storage, decryption) pass unchanged.
 /// </summary>
-internal sealed class DecompressionErrorStream(Stream inner, string method, Func<Exception, bool> isCodecError) : ReadOnlyStream
+internal sealed class DecompressionErrorStream(Stream inner, string method, Func<Exception, bool> isCodecError) : ReadOnlyWrapperStream(inner)
 {
     public override int Read(Span<byte> buffer)
     {
         try
         {
-            return inner.Read(buffer);
+            return Inner.Read(buffer);
         }
         catch (Exception ex) when (isCodecError(ex))
         {
@@ -25,7 +25,7 @@ internal sealed class DecompressionErrorStream(Stream inner, string method, Func
     {
         try
         {
-            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (isCodecError(ex))
         {
@@ -34,20 +34,4 @@ internal sealed class DecompressionErrorStream(Stream inner, string method, Func
     }
 
     private InvalidDataException Corrupt(Exception ex) => new($"The {method} data is corrupt: {ex.Message}", ex);
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
 }

@@ -9,24 +9,12 @@ namespace PgArchive.Compression;
 /// is reported as corrupt data. Objects of one frame (what WAL-G, the lz4 tool and PgArchive write) are checked;
 /// the content checksums of several concatenated frames cannot be told apart in the decoded stream and are not.
 /// </summary>
-internal sealed class Lz4ContentChecksumStream(Stream decoded, Lz4FrameTracker frames) : ReadOnlyStream
+internal sealed class Lz4ContentChecksumStream(Stream decoded, Lz4FrameTracker frames) : ReadOnlyWrapperStream(decoded)
 {
     private readonly XxHash32 _hash = new();
     private bool _checked;
 
-    public override int Read(Span<byte> buffer)
-    {
-        var read = decoded.Read(buffer);
-        return Account(buffer[..read]);
-    }
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        var read = await decoded.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        return Account(buffer.Span[..read]);
-    }
-
-    private int Account(ReadOnlySpan<byte> bytes)
+    protected override void Observe(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length > 0)
         {
@@ -41,23 +29,5 @@ internal sealed class Lz4ContentChecksumStream(Stream decoded, Lz4FrameTracker f
                 throw new InvalidDataException($"The lz4 data is corrupt: its content checksum is {actual:x8}, the frame records {recorded:x8}.");
             }
         }
-
-        return bytes.Length;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            decoded.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await decoded.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -8,7 +8,7 @@ namespace PgArchive.Compression;
 /// sizes, end mark) far enough to pick out each frame's content checksum, which K4os reads but never checks.
 /// It never fails on malformed input: the decoder reports that; the tracker only stops tracking.
 /// </summary>
-internal sealed class Lz4FrameTracker(Stream inner, bool leaveOpen) : ReadOnlyStream
+internal sealed class Lz4FrameTracker(Stream inner, bool leaveOpen) : ReadOnlyWrapperStream(inner, leaveOpen)
 {
     private const uint FrameMagic = 0x184D2204;
     private const byte ContentChecksumFlag = 0x04;
@@ -45,7 +45,7 @@ internal sealed class Lz4FrameTracker(Stream inner, bool leaveOpen) : ReadOnlySt
         int read;
         try
         {
-            read = inner.Read(buffer);
+            read = Inner.Read(buffer);
         }
         catch (Exception ex)
         {
@@ -62,7 +62,7 @@ internal sealed class Lz4FrameTracker(Stream inner, bool leaveOpen) : ReadOnlySt
         int read;
         try
         {
-            read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            read = await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -188,25 +188,5 @@ internal sealed class Lz4FrameTracker(Stream inner, bool leaveOpen) : ReadOnlySt
         _state = state;
         _need = bytes;
         _have = 0;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing && !leaveOpen)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (!leaveOpen)
-        {
-            await inner.DisposeAsync().ConfigureAwait(false);
-        }
-
-        await base.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -8,23 +8,11 @@ namespace PgArchive.Storage;
 /// when the object was written; a mismatch throws <see cref="ObjectCorruptException"/> naming the object.
 /// Decoders may stop before the last byte: call <see cref="ReadToEndAndVerifyAsync"/> once they are done.
 /// </summary>
-internal sealed class ChecksumVerifyingStream(Stream inner, string key, StoredChecksum expected) : ReadOnlyStream
+internal sealed class ChecksumVerifyingStream(Stream inner, string key, StoredChecksum expected) : ReadOnlyWrapperStream(inner)
 {
     private readonly XxHash128 _hash = new();
     private long _read;
     private bool _verified;
-
-    public override int Read(Span<byte> buffer)
-    {
-        var read = inner.Read(buffer);
-        return Account(buffer[..read]);
-    }
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        return Account(buffer.Span[..read]);
-    }
 
     /// <summary>Reads whatever the decoder left and checks the whole object.</summary>
     public async Task ReadToEndAndVerifyAsync(CancellationToken cancellationToken)
@@ -35,12 +23,12 @@ internal sealed class ChecksumVerifyingStream(Stream inner, string key, StoredCh
         }
     }
 
-    private int Account(ReadOnlySpan<byte> bytes)
+    protected override void Observe(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length == 0)
         {
             Verify();
-            return 0;
+            return;
         }
 
         _hash.Append(bytes);
@@ -49,8 +37,6 @@ internal sealed class ChecksumVerifyingStream(Stream inner, string key, StoredCh
         {
             throw new ObjectCorruptException(key, $"it is longer than the {expected.Size} bytes written");
         }
-
-        return bytes.Length;
     }
 
     private void Verify()
@@ -72,21 +58,5 @@ internal sealed class ChecksumVerifyingStream(Stream inner, string key, StoredCh
         }
 
         _verified = true;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -11,11 +11,10 @@ namespace PgArchive.Wal;
 /// segment size is a valid one, and the content is exactly that many bytes. A segment swapped with another, cut
 /// short or padded fails with <see cref="ObjectCorruptException"/> instead of reaching PostgreSQL.
 /// </summary>
-internal sealed class WalSegmentCheckStream : ReadOnlyStream
+internal sealed class WalSegmentCheckStream : ReadOnlyWrapperStream
 {
     private const int LongHeaderSize = 40;
     private const ushort LongHeaderFlag = 0x0002;
-    private readonly Stream _inner;
     private readonly string _name;
     private readonly string _key;
     private readonly uint _timeline;
@@ -27,8 +26,8 @@ internal sealed class WalSegmentCheckStream : ReadOnlyStream
     private bool _checkedEnd;
 
     private WalSegmentCheckStream(Stream inner, string name, string key)
+        : base(inner)
     {
-        _inner = inner;
         _name = name;
         _key = key;
         _timeline = uint.Parse(name.AsSpan(0, 8), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
@@ -45,20 +44,12 @@ internal sealed class WalSegmentCheckStream : ReadOnlyStream
             ? new WalSegmentCheckStream(decoded, walFileName, key)
             : decoded;
 
-    public override int Read(Span<byte> buffer) => Account(buffer[.._inner.Read(buffer)]);
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        var read = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        return Account(buffer.Span[..read]);
-    }
-
-    private int Account(ReadOnlySpan<byte> bytes)
+    protected override void Observe(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length == 0)
         {
             CheckEnd();
-            return 0;
+            return;
         }
 
         if (_read < LongHeaderSize)
@@ -76,8 +67,6 @@ internal sealed class WalSegmentCheckStream : ReadOnlyStream
         {
             throw Invalid($"it is longer than its {_segmentSize}-byte segment size");
         }
-
-        return bytes.Length;
     }
 
     private void CheckHeader()
@@ -130,20 +119,4 @@ internal sealed class WalSegmentCheckStream : ReadOnlyStream
     }
 
     private ObjectCorruptException Invalid(string detail) => new(_key, $"it is not an intact WAL segment {_name}: {detail}");
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await _inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
 }
