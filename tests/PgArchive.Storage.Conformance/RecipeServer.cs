@@ -100,6 +100,14 @@ public sealed class RecipeServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await RunAsync(_script, ["--stop", Directory], null, TimeSpan.FromMinutes(2));
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true); // the server's data and logs, once it is stopped
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // a server that outlived --stop still holds files: leave them rather than fail the test run
+        }
     }
 
     private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string script, string[] args, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout)
