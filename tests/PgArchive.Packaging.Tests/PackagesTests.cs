@@ -80,6 +80,12 @@ public sealed class PackagesTests(LocalFeed feed)
                 var segment = Path.Combine(directory, "000000010000000000000001");
                 var content = new byte[1 << 20];
                 Random.Shared.NextBytes(content.AsSpan(0, 4096));
+                // the long page header wal-fetch checks: magic, XLP_LONG_HEADER, timeline 1, address 0/100000, 1 MiB segments
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(content, 0xD110);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(content.AsSpan(2), 2);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(content.AsSpan(4), 1);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(content.AsSpan(8), 1 << 20);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(content.AsSpan(32), 1 << 20);
                 await File.WriteAllBytesAsync(segment, content);
                 await archiver.PushAsync(segment);
                 await archiver.FetchAsync("000000010000000000000001", Path.Combine(directory, "fetched"));
