@@ -22,10 +22,13 @@ public sealed class BackupFetcher
     private readonly BackupCatalog _catalog;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly int _downloadConcurrency;
 
     /// <summary>Creates the service.</summary>
-    public BackupFetcher(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, TimeProvider? timeProvider = null, ILogger<BackupFetcher>? logger = null)
+    public BackupFetcher(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, TimeProvider? timeProvider = null, ILogger<BackupFetcher>? logger = null,
+        Microsoft.Extensions.Options.IOptions<PgArchiveOptions>? options = null)
     {
+        _downloadConcurrency = Math.Max(1, options?.Value.DownloadConcurrency ?? 1);
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _codec = codec ?? throw new ArgumentNullException(nameof(codec));
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
@@ -76,27 +79,15 @@ public sealed class BackupFetcher
         var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null);
         try
         {
-            foreach (var key in tars)
+            // The partitions hold disjoint files: they are downloaded, decoded and extracted side by side.
+            // pg_control comes last, alone, once everything else is in place.
+            var pgControl = tars[^1];
+            await PartitionPipeline.RunAsync(tars.Count - 1, _downloadConcurrency, async (i, ct) =>
             {
-                var content = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
-                await using (content.ConfigureAwait(false))
-                {
-                    try
-                    {
-                        await extractor.ExtractAsync(content, cancellationToken).ConfigureAwait(false);
-
-                        // Read past the tar's end marker to the object's end, so that the decoders' end checks run
-                        // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) before the partition counts as good.
-                        await content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
-                    {
-                        throw new PgArchiveException($"'{key}' is corrupt or was not written with this configuration's encryption: {ex.Message}", ex);
-                    }
-                }
-
-                Log.PartitionExtracted(_logger, key);
-            }
+                await ExtractPartitionAsync(extractor, tars[i], ct).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+            await ExtractPartitionAsync(extractor, pgControl, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -132,6 +123,29 @@ public sealed class BackupFetcher
         return new BackupFetchResult(backup.Name, extractor.Files, extractor.Bytes);
     }
 
+    private async Task ExtractPartitionAsync(Extractor extractor, string key, CancellationToken cancellationToken)
+    {
+        var content = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
+        await using (content.ConfigureAwait(false))
+        {
+            try
+            {
+                await extractor.ExtractAsync(content, cancellationToken).ConfigureAwait(false);
+
+                // Read past the tar's end marker to the object's end, so that the decoders' end checks run
+                // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) before the partition counts as good.
+                await content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
+            {
+                throw new PgArchiveException($"'{key}' is corrupt or was not written with this configuration's encryption: {ex.Message}", ex);
+            }
+        }
+
+        Log.PartitionExtracted(_logger, key);
+    }
+
+    /// <summary>The tar partitions, then the other tars (backup_label), then pg_control last.</summary>
     private async Task<List<string>> ListTarsAsync(string backupName, CancellationToken cancellationToken)
     {
         var prefix = ArchiveLayout.TarPartitionsPrefix(backupName);
@@ -260,9 +274,12 @@ public sealed class BackupFetcher
     /// <summary>Writes tar entries under the target, refusing any path that would leave it.</summary>
     private sealed class Extractor(string target, IReadOnlyDictionary<string, string> tablespaces, IProgress<TransferProgress>? progress, long? expectedBytes)
     {
-        public long Files { get; private set; }
+        private long _files;
+        private long _bytes;
 
-        public long Bytes { get; private set; }
+        public long Files => Interlocked.Read(ref _files);
+
+        public long Bytes => Interlocked.Read(ref _bytes);
 
         public async Task ExtractAsync(Stream tar, CancellationToken cancellationToken)
         {
@@ -307,9 +324,9 @@ public sealed class BackupFetcher
             UnixFiles.SetMode(destination, (entry.Mode & (UnixFileMode)0x1FF) | UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
             File.SetLastWriteTimeUtc(destination, entry.ModificationTime.UtcDateTime);
-            Files++;
-            Bytes += entry.Length;
-            progress?.Report(new TransferProgress(Bytes, expectedBytes, entry.Name));
+            Interlocked.Increment(ref _files);
+            var bytes = Interlocked.Add(ref _bytes, entry.Length);
+            progress?.Report(new TransferProgress(bytes, expectedBytes, entry.Name));
         }
 
         private string? Resolve(string name)

@@ -10,6 +10,20 @@ public sealed class FilesMetadata
 
     /// <summary>Tar name (<c>part_001.tar.lz4</c>) → the paths it holds.</summary>
     public Dictionary<string, List<string>> TarFileSets { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Adds what <paramref name="other"/> recorded (one partition's files), in its order.</summary>
+    internal void Merge(FilesMetadata other)
+    {
+        foreach (var (path, description) in other.Files)
+        {
+            Files[path] = description;
+        }
+
+        foreach (var (tar, paths) in other.TarFileSets)
+        {
+            TarFileSets[tar] = paths;
+        }
+    }
 }
 
 /// <summary>One file of a backup, as WAL-G describes it.</summary>
