@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using PgArchive.Cli.Configuration;
 using PgArchive.Wal;
 
 namespace PgArchive.Cli.Commands;
@@ -11,12 +12,22 @@ internal static class WalCommands
     {
         var path = new Argument<string>("path") { Description = "The WAL file PostgreSQL archives (%p)." };
         var command = new Command("wal-push", "Archive one WAL file: archive_command = 'pgarchive wal-push %p'. Exits 0 only once it is durably stored.") { path };
-        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
-            async (services, _, ct) =>
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            // The fast path: a segment an earlier call uploaded ahead, unchanged since, needs neither configuration nor store.
+            if (WalUploadMarkers.TryConsume(parseResult.GetValue(path)!))
             {
-                await services.Get<WalArchiver>().PushAsync(parseResult.GetValue(path)!, ct).ConfigureAwait(false);
-                return ExitCodes.Success;
-            }, cancellationToken));
+                return Task.FromResult(ExitCodes.Success);
+            }
+
+            return CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
+                async (services, settings, ct) =>
+                {
+                    var concurrency = ArchiveSettingsMapper.WalUploadConcurrency(settings);
+                    await services.Get<WalReadyUploader>().PushAsync(parseResult.GetValue(path)!, concurrency, cancellationToken: ct).ConfigureAwait(false);
+                    return ExitCodes.Success;
+                }, cancellationToken);
+        });
         return command;
     }
 

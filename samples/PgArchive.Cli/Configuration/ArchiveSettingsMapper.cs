@@ -39,6 +39,12 @@ internal static class ArchiveSettingsMapper
         options.DownloadConcurrency = PositiveInt(settings, "WALG_DOWNLOAD_CONCURRENCY") ?? options.DownloadConcurrency;
     }
 
+    /// <summary>
+    /// wal-push's parallelism (WALG_UPLOAD_CONCURRENCY, default 16): the requested file plus up to this many − 1
+    /// segments already marked .ready, uploaded ahead. WALG_UPLOAD_CONCURRENCY=1 pushes only the requested file.
+    /// </summary>
+    public static int WalUploadConcurrency(WalgSettings settings) => PositiveInt(settings, "WALG_UPLOAD_CONCURRENCY") ?? 16;
+
     private static int? PositiveInt(WalgSettings settings, string name) =>
         settings.GetInt64(name) switch
         {
