@@ -55,6 +55,7 @@ public static class PgArchiveServiceCollectionExtensions
         services.TryAddSingleton<ObjectCodec>();
         services.TryAddSingleton<WalArchiver>();
         services.TryAddSingleton<WalReadyUploader>();
+        services.TryAddSingleton<WalPrefetcher>();
         services.TryAddSingleton<BackupCatalog>();
         services.TryAddSingleton<BackupPusher>();
         services.TryAddSingleton<BackupFetcher>();
