@@ -48,8 +48,8 @@ log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
 cli=${PGARCHIVE_CLI:-}
 if [[ -z $cli ]]; then
-  log "publishing pgarchive (Release)"
-  dotnet publish "$repo_root/samples/PgArchive.Cli/PgArchive.Cli.csproj" -c Release -o "$work/cli" --nologo -v quiet >&2
+  log "publishing pgarchive (Release, linux-x64: ReadyToRun)"
+  dotnet publish "$repo_root/samples/PgArchive.Cli/PgArchive.Cli.csproj" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
   cli=$work/cli/pgarchive
 fi
 chmod -R a+rX "$(dirname "$cli")"
