@@ -30,6 +30,28 @@ public sealed class PgArchiveOptions
     public bool StoreAllCorruptBlocks { get; set; }
 
     /// <summary>
+    /// How many tar partitions backup-push builds and uploads at once (<c>WALG_UPLOAD_CONCURRENCY</c>). Each
+    /// partition in flight holds one upload buffer (a few MiB), so memory is bounded by this times the buffer
+    /// whatever the database size. Tar and compression are CPU work: no more partitions than processors run at
+    /// once, however high this is set.
+    /// <value>Default 16, as WAL-G.</value>
+    /// </summary>
+    public int UploadConcurrency { get; set; } = 16;
+
+    /// <summary>
+    /// How many files backup-push reads from disk at once (<c>WALG_UPLOAD_DISK_CONCURRENCY</c>): reads are
+    /// gated, compression and upload of the partitions in flight go on in parallel.
+    /// <value>Default 1, as WAL-G.</value>
+    /// </summary>
+    public int UploadDiskConcurrency { get; set; } = 1;
+
+    /// <summary>
+    /// How many tar partitions backup-fetch downloads, decompresses and extracts at once (<c>WALG_DOWNLOAD_CONCURRENCY</c>).
+    /// <value>Default min(10, processors), as WAL-G.</value>
+    /// </summary>
+    public int DownloadConcurrency { get; set; } = Math.Min(10, Environment.ProcessorCount);
+
+    /// <summary>
     /// Libpq-style connection string for <c>backup-push</c>; empty takes everything from libpq's
     /// environment variables (<c>PGHOST</c>, <c>PGPORT</c>, <c>PGUSER</c>, <c>PGPASSWORD</c>, <c>PGDATABASE</c>).
     /// </summary>

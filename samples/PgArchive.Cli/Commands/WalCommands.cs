@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using PgArchive.Cli.Configuration;
 using PgArchive.Wal;
 
 namespace PgArchive.Cli.Commands;
@@ -11,12 +12,22 @@ internal static class WalCommands
     {
         var path = new Argument<string>("path") { Description = "The WAL file PostgreSQL archives (%p)." };
         var command = new Command("wal-push", "Archive one WAL file: archive_command = 'pgarchive wal-push %p'. Exits 0 only once it is durably stored.") { path };
-        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
-            async (services, _, ct) =>
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            // The fast path: a segment an earlier call uploaded ahead, unchanged since, needs neither configuration nor store.
+            if (WalUploadMarkers.TryConsume(parseResult.GetValue(path)!))
             {
-                await services.Get<WalArchiver>().PushAsync(parseResult.GetValue(path)!, ct).ConfigureAwait(false);
-                return ExitCodes.Success;
-            }, cancellationToken));
+                return Task.FromResult(ExitCodes.Success);
+            }
+
+            return CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
+                async (services, settings, ct) =>
+                {
+                    var concurrency = ArchiveSettingsMapper.WalUploadConcurrency(settings);
+                    await services.Get<WalReadyUploader>().PushAsync(parseResult.GetValue(path)!, concurrency, cancellationToken: ct).ConfigureAwait(false);
+                    return ExitCodes.Success;
+                }, cancellationToken);
+        });
         return command;
     }
 
@@ -29,11 +40,79 @@ internal static class WalCommands
             name, destination,
         };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
-            async (services, _, ct) =>
+            async (services, settings, ct) =>
             {
-                await services.Get<WalArchiver>().FetchAsync(parseResult.GetValue(name)!, parseResult.GetValue(destination)!, ct).ConfigureAwait(false);
+                var walFile = parseResult.GetValue(name)!;
+                var target = parseResult.GetValue(destination)!;
+                var prefetchDirectory = settings.Get("WALG_PREFETCH_DIR") ?? WalPrefetcher.DefaultDirectory(target);
+                if (!WalPrefetcher.TryTake(prefetchDirectory, walFile, target))
+                {
+                    await services.Get<WalArchiver>().FetchAsync(walFile, target, ct).ConfigureAwait(false);
+                }
+
+                StartPrefetch(parseResult, global, walFile, prefetchDirectory);
                 return ExitCodes.Success;
             }, cancellationToken));
         return command;
+    }
+
+    /// <summary>
+    /// <c>wal-prefetch NAME DIR</c>, run by wal-fetch in the background (not listed): downloads the segments after
+    /// NAME into DIR (WALG_DOWNLOAD_CONCURRENCY of them, as many at once).
+    /// </summary>
+    public static Command Prefetch(GlobalOptions global)
+    {
+        var name = new Argument<string>("name") { Description = "The segment just fetched." };
+        var directory = new Argument<string>("directory") { Description = "The prefetch directory." };
+        var command = new Command("wal-prefetch", "Download the segments that follow NAME into the prefetch directory (run by wal-fetch).") { name, directory };
+        command.Hidden = true;
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
+            async (services, settings, ct) =>
+            {
+                var options = services.Get<Microsoft.Extensions.Options.IOptions<PgArchiveOptions>>().Value;
+                await services.Get<WalPrefetcher>().PrefetchAsync(parseResult.GetValue(name)!, parseResult.GetValue(directory)!,
+                    options.DownloadConcurrency, options.DownloadConcurrency, ct).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }, cancellationToken));
+        return command;
+    }
+
+    /// <summary>Starts <c>wal-prefetch</c> detached (its own session, no stdio), so that PostgreSQL does not wait for it.</summary>
+    private static void StartPrefetch(ParseResult parseResult, GlobalOptions global, string walFile, string prefetchDirectory)
+    {
+        if (!WalSegment.TryParse(walFile, out _) || Environment.ProcessPath is not { } self || OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var start = new System.Diagnostics.ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec \"$@\" </dev/null >/dev/null 2>&1 &");
+        start.ArgumentList.Add("sh");
+        start.ArgumentList.Add(self);
+        if (parseResult.GetValue(global.Config) is { } config)
+        {
+            start.ArgumentList.Add("--config");
+            start.ArgumentList.Add(config);
+        }
+
+        if (parseResult.GetValue(global.EnvDirectory) is { } envDirectory)
+        {
+            start.ArgumentList.Add("--envdir");
+            start.ArgumentList.Add(envDirectory);
+        }
+
+        start.ArgumentList.Add("wal-prefetch");
+        start.ArgumentList.Add(walFile);
+        start.ArgumentList.Add(prefetchDirectory);
+        try
+        {
+            using var shell = System.Diagnostics.Process.Start(start);
+            shell?.WaitForExit(); // the shell returns at once, leaving wal-prefetch running in the background
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // No shell: no prefetch; every segment is then downloaded when asked.
+        }
     }
 }

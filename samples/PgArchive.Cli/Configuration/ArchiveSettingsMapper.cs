@@ -33,7 +33,26 @@ internal static class ArchiveSettingsMapper
         {
             options.StoreAllCorruptBlocks = storeAll;
         }
+
+        options.UploadConcurrency = PositiveInt(settings, "WALG_UPLOAD_CONCURRENCY") ?? options.UploadConcurrency;
+        options.UploadDiskConcurrency = PositiveInt(settings, "WALG_UPLOAD_DISK_CONCURRENCY") ?? options.UploadDiskConcurrency;
+        options.DownloadConcurrency = PositiveInt(settings, "WALG_DOWNLOAD_CONCURRENCY") ?? options.DownloadConcurrency;
     }
+
+    /// <summary>
+    /// wal-push's parallelism (WALG_UPLOAD_CONCURRENCY, default 16): the requested file plus up to this many − 1
+    /// segments already marked .ready, uploaded ahead. WALG_UPLOAD_CONCURRENCY=1 pushes only the requested file.
+    /// </summary>
+    public static int WalUploadConcurrency(WalgSettings settings) => PositiveInt(settings, "WALG_UPLOAD_CONCURRENCY") ?? 16;
+
+    private static int? PositiveInt(WalgSettings settings, string name) =>
+        settings.GetInt64(name) switch
+        {
+            null => null,
+            < 1 and var value => throw new PgArchiveConfigurationException($"{name} must be 1 or more, not {value}."),
+            > 1024 and var value => throw new PgArchiveConfigurationException($"{name} must be at most 1024, not {value}."),
+            var value => (int)value.Value,
+        };
 
     /// <summary>wal-verify's windows: WALG_INTEGRITY_MAX_DELAYED_WALS (default 0) and WALG_UPLOAD_CONCURRENCY (default 16), as WAL-G reads them.</summary>
     public static (int Delayed, int Uploading) WalVerifyWindows(WalgSettings settings)

@@ -23,10 +23,13 @@ public sealed class BackupFetcher
     private readonly BackupCatalog _catalog;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly int _downloadConcurrency;
 
     /// <summary>Creates the service.</summary>
-    public BackupFetcher(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, TimeProvider? timeProvider = null, ILogger<BackupFetcher>? logger = null)
+    public BackupFetcher(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, TimeProvider? timeProvider = null, ILogger<BackupFetcher>? logger = null,
+        Microsoft.Extensions.Options.IOptions<PgArchiveOptions>? options = null)
     {
+        _downloadConcurrency = Math.Max(1, options?.Value.DownloadConcurrency ?? 1);
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _codec = codec ?? throw new ArgumentNullException(nameof(codec));
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
@@ -81,33 +84,17 @@ public sealed class BackupFetcher
         var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null, files);
         try
         {
+            // The partitions hold disjoint files: they are downloaded, decoded and extracted side by side.
+            // pg_control comes last, alone, once everything else is in place.
             var prefix = ArchiveLayout.TarPartitionsPrefix(backup.Name);
-            foreach (var key in tars)
+            StoredChecksum? Recorded(string key) => files?.TarChecksums?.GetValueOrDefault(key[prefix.Length..]);
+            var pgControl = tars[^1];
+            await PartitionPipeline.RunAsync(tars.Count - 1, _downloadConcurrency, async (i, ct) =>
             {
-                var recorded = files?.TarChecksums?.GetValueOrDefault(key[prefix.Length..]);
-                var decoded = await _codec.OpenVerifiedAsync(_store, key, recorded, cancellationToken).ConfigureAwait(false);
-                await using (decoded.ConfigureAwait(false))
-                {
-                    try
-                    {
-                        extractor.CurrentObject = key;
-                        await extractor.ExtractAsync(decoded.Content, cancellationToken).ConfigureAwait(false);
-
-                        // Read past the tar's end marker to the object's end, so that the decoders' end checks run
-                        // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) and the stored bytes are checked
-                        // against the checksum recorded at backup-push, before the partition counts as good.
-                        await decoded.ReadToEndAndVerifyAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
-                    {
-                        // Damage in the store, told apart from a wrong key or codec when a checksum was recorded.
-                        await decoded.VerifyStoredBytesAsync(cancellationToken).ConfigureAwait(false);
-                        throw new PgArchiveException($"'{key}' is corrupt or was not written with this configuration's encryption: {ex.Message}", ex);
-                    }
-                }
-
-                Log.PartitionExtracted(_logger, key);
-            }
+                await ExtractPartitionAsync(extractor, tars[i], Recorded(tars[i]), ct).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+            await ExtractPartitionAsync(extractor, pgControl, Recorded(pgControl), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -155,6 +142,32 @@ public sealed class BackupFetcher
         return new BackupFetchResult(backup.Name, extractor.Files, extractor.Bytes);
     }
 
+    private async Task ExtractPartitionAsync(Extractor extractor, string key, StoredChecksum? recorded, CancellationToken cancellationToken)
+    {
+        var decoded = await _codec.OpenVerifiedAsync(_store, key, recorded, cancellationToken).ConfigureAwait(false);
+        await using (decoded.ConfigureAwait(false))
+        {
+            try
+            {
+                await extractor.ExtractAsync(decoded.Content, key, cancellationToken).ConfigureAwait(false);
+
+                // Read past the tar's end marker to the object's end, so that the decoders' end checks run
+                // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) and the stored bytes are checked
+                // against the checksum recorded at backup-push, before the partition counts as good.
+                await decoded.ReadToEndAndVerifyAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
+            {
+                // Damage in the store, told apart from a wrong key or codec when a checksum was recorded.
+                await decoded.VerifyStoredBytesAsync(cancellationToken).ConfigureAwait(false);
+                throw new PgArchiveException($"'{key}' is corrupt or was not written with this configuration's encryption: {ex.Message}", ex);
+            }
+        }
+
+        Log.PartitionExtracted(_logger, key);
+    }
+
+    /// <summary>The tar partitions, then the other tars (backup_label), then pg_control last.</summary>
     private async Task<List<string>> ListTarsAsync(string backupName, CancellationToken cancellationToken)
     {
         var prefix = ArchiveLayout.TarPartitionsPrefix(backupName);
@@ -284,14 +297,15 @@ public sealed class BackupFetcher
     private sealed class Extractor(string target, IReadOnlyDictionary<string, string> tablespaces, IProgress<TransferProgress>? progress, long? expectedBytes,
         FilesMetadata? files)
     {
-        /// <summary>The object being extracted, for error messages.</summary>
-        public string CurrentObject { get; set; } = "";
+        private long _files;
+        private long _bytes;
 
-        public long Files { get; private set; }
+        public long Files => Interlocked.Read(ref _files);
 
-        public long Bytes { get; private set; }
+        public long Bytes => Interlocked.Read(ref _bytes);
 
-        public async Task ExtractAsync(Stream tar, CancellationToken cancellationToken)
+        /// <summary>Extracts the tar read from <paramref name="objectKey"/> (named in errors).</summary>
+        public async Task ExtractAsync(Stream tar, string objectKey, CancellationToken cancellationToken)
         {
             var reader = new TarReader(tar, leaveOpen: true);
             await using (reader.ConfigureAwait(false))
@@ -310,7 +324,7 @@ public sealed class BackupFetcher
                             UnixFiles.CreatePrivateDirectory(destination);
                             break;
                         case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                            await WriteFileAsync(entry, destination, cancellationToken).ConfigureAwait(false);
+                            await WriteFileAsync(entry, destination, objectKey, cancellationToken).ConfigureAwait(false);
                             break;
                         default:
                             break; // links and devices are never part of a backup we write
@@ -319,7 +333,7 @@ public sealed class BackupFetcher
             }
         }
 
-        private async Task WriteFileAsync(TarEntry entry, string destination, CancellationToken cancellationToken)
+        private async Task WriteFileAsync(TarEntry entry, string destination, string objectKey, CancellationToken cancellationToken)
         {
             UnixFiles.CreatePrivateDirectory(Path.GetDirectoryName(destination)!);
             var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
@@ -338,7 +352,7 @@ public sealed class BackupFetcher
                     if (hash is not null && Convert.ToHexStringLower(hash.GetCurrentHash()) is var actual
                         && !string.Equals(actual, recorded, StringComparison.OrdinalIgnoreCase))
                     {
-                        throw new ObjectCorruptException(CurrentObject,
+                        throw new ObjectCorruptException(objectKey,
                             $"file /{RelativeName(entry.Name)} in it does not match the checksum recorded at backup-push (XXH128 {actual}, recorded {recorded})");
                     }
                 }
@@ -347,9 +361,9 @@ public sealed class BackupFetcher
             UnixFiles.SetMode(destination, (entry.Mode & (UnixFileMode)0x1FF) | UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
             File.SetLastWriteTimeUtc(destination, entry.ModificationTime.UtcDateTime);
-            Files++;
-            Bytes += entry.Length;
-            progress?.Report(new TransferProgress(Bytes, expectedBytes, entry.Name));
+            Interlocked.Increment(ref _files);
+            var bytes = Interlocked.Add(ref _bytes, entry.Length);
+            progress?.Report(new TransferProgress(bytes, expectedBytes, entry.Name));
         }
 
         private static string RelativeName(string name)

@@ -84,11 +84,28 @@ public sealed class BackupPusher
             totals.Pages = verifyPages
                 ? new PageChecksumVerifier(start.Lsn.Value, session.Server.BlockSize, (uint)session.Server.BlocksPerSegment)
                 : null;
-            var partitions = Partition(entries, _options.TarSizeThreshold);
-            for (var i = 0; i < partitions.Count; i++)
+            var workers = PartitionWorkers(_options.UploadConcurrency);
+            var partitions = Partition(entries, BalancedThreshold(_options.TarSizeThreshold, totals.ExpectedBytes, workers));
+            using (var diskGate = new SemaphoreSlim(_options.UploadDiskConcurrency, _options.UploadDiskConcurrency))
             {
-                var tarName = string.Create(CultureInfo.InvariantCulture, $"part_{i + 1:D3}.tar");
-                await UploadTarAsync(name, tarName, compressor, partitions[i], files, totals, cancellationToken).ConfigureAwait(false);
+                totals.DiskGate = diskGate;
+                var uploaded = await PartitionPipeline.RunAsync(partitions.Count, workers, async (i, ct) =>
+                {
+                    var tarName = string.Create(CultureInfo.InvariantCulture, $"part_{i + 1:D3}.tar");
+                    var partFiles = new FilesMetadata();
+                    var partTotals = totals.ForPartition();
+                    await UploadTarAsync(name, tarName, compressor, partitions[i], partFiles, partTotals, ct).ConfigureAwait(false);
+                    return (partFiles, partTotals);
+                }, cancellationToken).ConfigureAwait(false);
+
+                // Merged in partition order, not completion order: files_metadata.json comes out the same either way.
+                foreach (var (partFiles, partTotals) in uploaded)
+                {
+                    files.Merge(partFiles);
+                    totals.Merge(partTotals);
+                }
+
+                totals.DiskGate = null;
             }
 
             var pgControl = new DataDirectoryEntry(PgControlPath, Path.Combine(dataDirectory, "global", "pg_control"), false, 0);
@@ -174,7 +191,7 @@ public sealed class BackupPusher
         {
             foreach (var entry in entries)
             {
-                var written = await TarEntries.WriteAsync(writer, entry, totals.Pages, ct).ConfigureAwait(false);
+                var written = await TarEntries.WriteAsync(writer, entry, totals.Pages, ct, totals.DiskGate).ConfigureAwait(false);
                 if (written is null)
                 {
                     Log.FileVanished(_logger, entry.TarPath);
@@ -200,7 +217,7 @@ public sealed class BackupPusher
                         totals.CorruptFiles.Add(new CorruptFile(entry.TarPath, written.CorruptBlocks));
                     }
 
-                    totals.Progress?.Report(new TransferProgress(totals.FileBytes, totals.ExpectedBytes, entry.TarPath));
+                    totals.Progress?.Report(new TransferProgress(totals.Shared.AddBytes(entry.Size), totals.ExpectedBytes, entry.TarPath));
                 }
             }
         }, cancellationToken).ConfigureAwait(false);
@@ -275,6 +292,30 @@ public sealed class BackupPusher
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(value, typeInfo);
         return _store.PutAsync(key, new MemoryStream(bytes), PutMode.Overwrite, cancellationToken);
+    }
+
+    /// <summary>
+    /// Partitions in flight: at most <paramref name="uploadConcurrency"/>, and no more than there are processors,
+    /// since each one tars and compresses; more would only add buffers.
+    /// </summary>
+    internal static int PartitionWorkers(int uploadConcurrency) => Math.Max(1, Math.Min(uploadConcurrency, Environment.ProcessorCount));
+
+    /// <summary>
+    /// The size partitions are cut at. With one worker it is the configured threshold; with more, partitions are
+    /// made smaller (about four per worker, never under 64 MiB nor over the threshold) so that the workers share
+    /// the data directory evenly instead of one compressing a 1 GiB partition while the others idle.
+    /// The result depends only on the settings and the directory's sizes, so partitioning stays deterministic.
+    /// </summary>
+    internal static long BalancedThreshold(long threshold, long totalBytes, int workers)
+    {
+        if (workers <= 1)
+        {
+            return threshold;
+        }
+
+        const long minimum = 64L << 20;
+        var share = totalBytes / (workers * 4L) + 1;
+        return Math.Min(threshold, Math.Max(minimum, share));
     }
 
     private static List<IReadOnlyList<DataDirectoryEntry>> Partition(List<DataDirectoryEntry> entries, long threshold)
@@ -363,6 +404,21 @@ public sealed class BackupPusher
         public readonly List<CorruptFile> CorruptFiles = [];
         public long ExpectedBytes;
         public IProgress<TransferProgress>? Progress;
+        public SemaphoreSlim? DiskGate;
+        public SharedProgress Shared = new();
+
+        /// <summary>Counters of one partition; what is shared (progress, page verifier, disk gate) stays shared.</summary>
+        public Totals ForPartition() => new() { ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, Shared = Shared };
+
+        public void Merge(Totals partition)
+        {
+            TarBytes += partition.TarBytes;
+            StoredBytes += partition.StoredBytes;
+            FileBytes += partition.FileBytes;
+            Files += partition.Files;
+            PagesVerified += partition.PagesVerified;
+            CorruptFiles.AddRange(partition.CorruptFiles);
+        }
 
         public void Add(long tarBytes, long storedBytes)
         {
@@ -371,5 +427,12 @@ public sealed class BackupPusher
             PgArchiveTelemetry.BytesUncompressed.Add(tarBytes);
             PgArchiveTelemetry.BytesUploaded.Add(storedBytes);
         }
+    }
+
+    private sealed class SharedProgress
+    {
+        private long _bytes;
+
+        public long AddBytes(long bytes) => Interlocked.Add(ref _bytes, bytes);
     }
 }

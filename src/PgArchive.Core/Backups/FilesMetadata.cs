@@ -18,6 +18,26 @@ public sealed class FilesMetadata
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Dictionary<string, StoredChecksum>? TarChecksums { get; set; }
+
+    /// <summary>Adds what <paramref name="other"/> recorded (one partition's files), in its order.</summary>
+    internal void Merge(FilesMetadata other)
+    {
+        foreach (var (path, description) in other.Files)
+        {
+            Files[path] = description;
+        }
+
+        foreach (var (tar, paths) in other.TarFileSets)
+        {
+            TarFileSets[tar] = paths;
+        }
+
+        foreach (var (tar, checksum) in other.TarChecksums ?? [])
+        {
+            TarChecksums ??= new(StringComparer.Ordinal);
+            TarChecksums[tar] = checksum;
+        }
+    }
 }
 
 /// <summary>One file of a backup, as WAL-G describes it.</summary>

@@ -10,8 +10,10 @@ internal static class TarEntries
     /// <summary>
     /// Writes one entry; returns null when a file vanished before it could be opened. A file's bytes are hashed
     /// (XXH128) and, when <paramref name="pages"/> is given, their page checksums verified as they stream in.
+    /// When <paramref name="diskGate"/> is given, every read of the file takes one of its slots.
     /// </summary>
-    public static async Task<WrittenEntry?> WriteAsync(TarWriter writer, DataDirectoryEntry entry, PageChecksumVerifier? pages, CancellationToken cancellationToken)
+    public static async Task<WrittenEntry?> WriteAsync(TarWriter writer, DataDirectoryEntry entry, PageChecksumVerifier? pages, CancellationToken cancellationToken,
+        SemaphoreSlim? diskGate = null)
     {
         if (entry.IsDirectory)
         {
@@ -36,7 +38,9 @@ internal static class TarEntries
         }
 
         var pageCheck = pages?.Begin(entry.TarPath, entry.FullPath);
-        var content = new InspectingReadStream(new FixedLengthReadStream(file, file.Length), pageCheck);
+        var length = file.Length;
+        var source = diskGate is null ? (Stream)file : new GatedReadStream(file, diskGate);
+        var content = new InspectingReadStream(new FixedLengthReadStream(source, length), pageCheck);
         await using (content.ConfigureAwait(false))
         {
             var tarEntry = new GnuTarEntry(TarEntryType.RegularFile, entry.TarPath)

@@ -19,6 +19,21 @@ internal sealed class PgArchiveOptionsValidator : IValidateOptions<PgArchiveOpti
             failures.Add($"PgArchive:TarSizeThreshold (WALG_TAR_SIZE_THRESHOLD) must be at least 1 MiB (1048576), not {options.TarSizeThreshold}.");
         }
 
+        if (options.UploadConcurrency < 1)
+        {
+            failures.Add($"PgArchive:UploadConcurrency (WALG_UPLOAD_CONCURRENCY) must be at least 1, not {options.UploadConcurrency}.");
+        }
+
+        if (options.UploadDiskConcurrency < 1)
+        {
+            failures.Add($"PgArchive:UploadDiskConcurrency (WALG_UPLOAD_DISK_CONCURRENCY) must be at least 1, not {options.UploadDiskConcurrency}.");
+        }
+
+        if (options.DownloadConcurrency < 1)
+        {
+            failures.Add($"PgArchive:DownloadConcurrency (WALG_DOWNLOAD_CONCURRENCY) must be at least 1, not {options.DownloadConcurrency}.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

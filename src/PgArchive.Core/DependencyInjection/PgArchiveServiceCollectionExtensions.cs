@@ -54,6 +54,8 @@ public static class PgArchiveServiceCollectionExtensions
         services.TryAddSingleton<CompressorRegistry>();
         services.TryAddSingleton<ObjectCodec>();
         services.TryAddSingleton<WalArchiver>();
+        services.TryAddSingleton<WalReadyUploader>();
+        services.TryAddSingleton<WalPrefetcher>();
         services.TryAddSingleton<BackupCatalog>();
         services.TryAddSingleton<BackupPusher>();
         services.TryAddSingleton<BackupFetcher>();

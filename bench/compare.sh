@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: pgarchive vs pgBackRest vs pg_basebackup on one pgbench database.
+#
+#   sudo bench/compare.sh [--scale N] [--segments N] [--backlog-seconds N] [--out FILE.md] [--skip-backlog]
+#
+# Runs as root (installs pgbackrest and GNU time with apt; PostgreSQL and the tools run as OS user
+# postgres). Starts its own PostgreSQL 15 (shared/recipes/start-postgres.sh) on a free port, builds the
+# pgbench database (scale 100 by default, about 1.5 GB), then, one after another in the same run:
+#   backup:  pgarchive backup-push | pgbackrest backup --type=full (lz4, process-max=2) | pg_basebackup -Ft -z | -Ft
+#   restore: pgarchive backup-fetch | pgbackrest restore | tar -x of pg_basebackup's output
+#   wal-push per-call latency over N segments (default 200) vs pgbackrest archive-push
+#   archive backlog (.ready count, pg_stat_archiver) while pgbench runs flat out with each archive_command
+#   peak RSS of our commands (/usr/bin/time -v)
+# and prints one table of ratios (ours / theirs) with the raw figures, also written as Markdown.
+# Every figure comes from this one run: the machines are noisy, only ratios taken side by side mean much.
+# The repository is the local filesystem. (pgBackRest talks S3 only over TLS, which the s3rver emulator
+# does not serve, so no S3 comparison is made here.)
+set -euo pipefail
+
+scale=100 segments=200 backlog_seconds=60 out="" skip_backlog=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --scale) scale=$2; shift 2 ;;
+    --segments) segments=$2; shift 2 ;;
+    --backlog-seconds) backlog_seconds=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --skip-backlog) skip_backlog=1; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ $(id -u) == 0 ]] || { echo "run as root (apt, and the tools run as OS user postgres)" >&2; exit 1; }
+
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
+recipes=$repo_root/../shared/recipes
+[[ -d $recipes ]] || recipes=/work/shared/recipes
+out=${out:-$repo_root/bench/results-scale$scale.md}
+
+# --- tools ------------------------------------------------------------------------------
+if ! command -v pgbackrest >/dev/null || [[ ! -x /usr/bin/time ]]; then
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest time >&2
+fi
+
+work=$(mktemp -d -t pgarchive-bench.XXXXXX)
+chmod 0755 "$work"
+port=${BENCH_PGPORT:-$((56000 + RANDOM % 1000))}
+log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+
+cli=${PGARCHIVE_CLI:-}
+if [[ -z $cli ]]; then
+  log "publishing pgarchive (Release, linux-x64: ReadyToRun)"
+  dotnet publish "$repo_root/samples/PgArchive.Cli/PgArchive.Cli.csproj" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
+  cli=$work/cli/pgarchive
+fi
+chmod -R a+rX "$(dirname "$cli")"
+
+cleanup() {
+  PG_STOP_TIMEOUT=10 "$recipes/start-postgres.sh" --stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+as_pg() { runuser -u postgres -- "$@"; }
+
+# --- cluster ------------------------------------------------------------------------------
+log "starting PostgreSQL on 127.0.0.1:$port"
+eval "$(PGPORT=$port ARCHIVE_TIMEOUT=0 PG_EXTRA_CONF="max_wal_size = 4GB
+checkpoint_timeout = 30min" "$recipes/start-postgres.sh" "$work/pg")"
+pgdir=$PGARCHIVE_PG_DIR
+psqlq() { as_pg psql -h "$pgdir" -p "$port" -U postgres -d postgres -Atqc "$1"; }
+log "pgbench -i -s $scale"
+as_pg pgbench -h "$pgdir" -p "$port" -U postgres -i -s "$scale" -q postgres >&2
+db_bytes=$(du -sb "$PGDATA" | cut -f1)
+log "data directory: $((db_bytes >> 20)) MiB"
+
+# --- settings of each tool -------------------------------------------------------------------
+mkdir -p "$work/walg" "$work/pgbr/repo" "$work/pgbr/log" "$work/pgbr/lock" "$work/pgbr/spool" "$work/out"
+chown -R postgres: "$work/walg" "$work/pgbr" "$work/out"
+walg_env=(WALG_FILE_PREFIX="$work/walg" WALG_COMPRESSION_METHOD=lz4 PGHOST="$pgdir" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres HOME=/var/lib/postgresql)
+cat >"$work/pgbr/pgbackrest.conf" <<EOF
+[global]
+repo1-path=$work/pgbr/repo
+log-path=$work/pgbr/log
+lock-path=$work/pgbr/lock
+spool-path=$work/pgbr/spool
+compress-type=lz4
+process-max=2
+start-fast=y
+archive-check=n
+log-level-console=warn
+log-level-file=off
+
+[bench]
+pg1-path=$PGDATA
+pg1-port=$port
+pg1-socket-path=$pgdir
+EOF
+chown postgres: "$work/pgbr/pgbackrest.conf"
+pgbr=(pgbackrest --config="$work/pgbr/pgbackrest.conf" --stanza=bench)
+as_pg "${pgbr[@]}" stanza-create >&2
+
+# timed NAME CMD...: runs CMD as postgres under /usr/bin/time -v; records wall seconds and peak RSS (KiB)
+declare -A wall rss
+timed() {
+  local name=$1; shift
+  local tv="$work/out/$name.time"
+  sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+  if ! /usr/bin/time -v -o "$tv" runuser -u postgres -- "$@" >"$work/out/$name.log" 2>&1; then
+    echo "$name failed:" >&2; tail -20 "$work/out/$name.log" >&2; exit 1
+  fi
+  wall[$name]=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$tv")
+  rss[$name]=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tv")
+  log "$name: ${wall[$name]} s, peak RSS $((rss[$name] / 1024)) MiB"
+}
+
+# --- backups -----------------------------------------------------------------------------------
+log "backups"
+psqlq "CHECKPOINT" >/dev/null
+timed ours_backup env "${walg_env[@]}" "$cli" backup-push "$PGDATA"
+psqlq "SELECT pg_switch_wal()" >/dev/null
+timed pgbr_backup "${pgbr[@]}" backup --type=full
+psqlq "SELECT pg_switch_wal()" >/dev/null
+timed pgbb_gz pg_basebackup -h "$pgdir" -p "$port" -U postgres -D "$work/out/pgbb_gz" -Ft -z --checkpoint=fast -X fetch
+timed pgbb_tar pg_basebackup -h "$pgdir" -p "$port" -U postgres -D "$work/out/pgbb_tar" -Ft --checkpoint=fast -X fetch
+size_ours=$(du -sb "$work/walg/basebackups_005" | cut -f1)
+size_pgbr=$(du -sb "$work/pgbr/repo/backup" | cut -f1)
+size_gz=$(du -sb "$work/out/pgbb_gz" | cut -f1)
+
+# --- restores ---------------------------------------------------------------------------------
+log "restores"
+restore_dir=$work/restore
+fresh() { rm -rf "$restore_dir"; install -d -o postgres -m 0700 "$restore_dir"; }
+fresh; timed ours_restore env "${walg_env[@]}" "$cli" backup-fetch "$restore_dir" LATEST
+fresh; timed pgbr_restore "${pgbr[@]}" restore --pg1-path="$restore_dir"
+fresh; timed pgbb_untar_gz tar -xzf "$work/out/pgbb_gz/base.tar.gz" -C "$restore_dir"
+fresh; timed pgbb_untar tar -xf "$work/out/pgbb_tar/base.tar" -C "$restore_dir"
+rm -rf "$restore_dir" "$work/out/pgbb_gz" "$work/out/pgbb_tar"
+
+# --- wal-push latency -------------------------------------------------------------------------
+# $segments names, all hard links to one real segment of this cluster (pgBackRest checks the WAL header's
+# system identifier), in a pg_wal-like directory with archive_status/NAME.ready as PostgreSQL leaves them.
+# Each call is timed as PostgreSQL's archiver runs it: in name order, .ready renamed .done on success.
+log "wal-push latency over $segments segments"
+psqlq "SELECT pg_switch_wal()" >/dev/null
+sample=$(ls "$PGDATA/pg_wal" | grep -E '^[0-9A-F]{24}$' | sort | head -1)
+latency() {   # NAME DIR CMD... (the segment path is appended)
+  local name=$1 dir=$2; shift 2
+  rm -rf "$dir"; install -d -o postgres "$dir" "$dir/archive_status"
+  cp "$PGDATA/pg_wal/$sample" "$dir/.sample"
+  local i seg
+  for ((i = 0; i < segments; i++)); do
+    seg=$(printf '0000000A%08X%08X' $((i / 256)) $((i % 256)))
+    ln "$dir/.sample" "$dir/$seg"
+    touch "$dir/archive_status/$seg.ready"
+  done
+  chown -R postgres: "$dir"
+  : >"$work/out/$name.lat"
+  local maxrss=0
+  for ((i = 0; i < segments; i++)); do
+    seg=$(printf '0000000A%08X%08X' $((i / 256)) $((i % 256)))
+    local t0 t1
+    t0=$(date +%s%N)
+    /usr/bin/time -f '%M' -o "$work/out/$name.rss" runuser -u postgres -- "$@" "$dir/$seg" >>"$work/out/$name.log" 2>&1 \
+      || { echo "$name failed on $seg" >&2; tail -5 "$work/out/$name.log" >&2; exit 1; }
+    t1=$(date +%s%N)
+    mv "$dir/archive_status/$seg.ready" "$dir/archive_status/$seg.done"
+    echo $(((t1 - t0) / 1000)) >>"$work/out/$name.lat"
+    local r; r=$(cat "$work/out/$name.rss"); ((r > maxrss)) && maxrss=$r
+  done
+  rss[$name]=$maxrss
+  wall[${name}_p50]=$(sort -n "$work/out/$name.lat" | awk '{ a[NR] = $1 } END { printf "%.1f", a[int(NR * 0.50 + 0.5)] / 1000 }')
+  wall[${name}_p99]=$(sort -n "$work/out/$name.lat" | awk '{ a[NR] = $1 } END { i = int(NR * 0.99 + 0.5); if (i < 1) i = 1; printf "%.1f", a[i] / 1000 }')
+  wall[${name}_total]=$(awk '{ s += $1 } END { printf "%.2f", s / 1e6 }' "$work/out/$name.lat")
+  log "$name: p50 ${wall[${name}_p50]} ms, p99 ${wall[${name}_p99]} ms, total ${wall[${name}_total]} s, peak RSS $((maxrss / 1024)) MiB"
+  rm -rf "$dir"
+}
+latency ours_walpush "$work/walpush" env "${walg_env[@]}" "$cli" wal-push
+latency ours_walpush1 "$work/walpush" env "${walg_env[@]}" WALG_UPLOAD_CONCURRENCY=1 "$cli" wal-push
+latency pgbr_walpush "$work/walpush" "${pgbr[@]}" archive-push
+
+# cold start alone: a command that touches no store
+startup() {   # NAME CMD...
+  local name=$1; shift
+  local t0 t1 i
+  : >"$work/out/$name.lat"
+  for ((i = 0; i < 30; i++)); do
+    t0=$(date +%s%N); runuser -u postgres -- "$@" >/dev/null 2>&1 || true; t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000)) >>"$work/out/$name.lat"
+  done
+  wall[$name]=$(sort -n "$work/out/$name.lat" | awk '{ a[NR] = $1 } END { printf "%.1f", a[int(NR * 0.5 + 0.5)] / 1000 }')
+  log "$name: median ${wall[$name]} ms"
+}
+startup ours_version env "${walg_env[@]}" "$cli" --version
+startup pgbr_version pgbackrest version
+
+# --- archive backlog under pgbench -------------------------------------------------------------
+backlog() {   # NAME ARCHIVE_COMMAND
+  local name=$1 command=$2
+  psqlq "ALTER SYSTEM SET archive_command = '$(sed "s/'/''/g" <<<"$command")'" >/dev/null
+  psqlq "SELECT pg_reload_conf()" >/dev/null
+  psqlq "SELECT pg_switch_wal()" >/dev/null
+  sleep 2
+  psqlq "SELECT pg_stat_reset_shared('archiver')" >/dev/null
+  local before_wal; before_wal=$(psqlq "SELECT pg_current_wal_lsn()")
+  as_pg pgbench -h "$pgdir" -p "$port" -U postgres -c 4 -j 2 -T "$backlog_seconds" -n postgres >"$work/out/$name.pgbench" 2>&1 &
+  local bench_pid=$! max_ready=0 ready
+  while kill -0 "$bench_pid" 2>/dev/null; do
+    ready=$(find "$PGDATA/pg_wal/archive_status" -name '*.ready' | wc -l)
+    ((ready > max_ready)) && max_ready=$ready
+    sleep 1
+  done
+  wait "$bench_pid" || true
+  ready=$(find "$PGDATA/pg_wal/archive_status" -name '*.ready' | wc -l)
+  local stats; stats=$(psqlq "SELECT archived_count || ' ' || failed_count FROM pg_stat_archiver")
+  local wal_mib; wal_mib=$(psqlq "SELECT (pg_current_wal_lsn() - '$before_wal'::pg_lsn) / 1048576")
+  local tps; tps=$(awk '/^tps/ { print int($3); exit }' "$work/out/$name.pgbench")
+  wall[${name}_max_ready]=$max_ready
+  wall[${name}_end_ready]=$ready
+  wall[${name}_archived]=${stats% *}
+  wall[${name}_failed]=${stats#* }
+  wall[${name}_tps]=$tps
+  wall[${name}_wal]=${wal_mib%.*}
+  log "$name: max .ready $max_ready, at end $ready, archived ${stats% *}, failed ${stats#* }, $tps tps, ${wal_mib%.*} MiB WAL"
+  # drain before the next tool
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [[ $(find "$PGDATA/pg_wal/archive_status" -name '*.ready' | wc -l) == 0 ]] && break
+    sleep 1
+  done
+}
+if ((skip_backlog == 0)); then
+  log "archive backlog, pgbench -c 4 -j 2 -T $backlog_seconds with each archive_command"
+  envs=$(printf '%q ' "${walg_env[@]}")
+  backlog ours_backlog "env $envs $cli wal-push %p"
+  backlog pgbr_backlog "pgbackrest --config=$work/pgbr/pgbackrest.conf --stanza=bench archive-push %p"
+  psqlq "ALTER SYSTEM SET archive_command = 'true'" >/dev/null
+  psqlq "SELECT pg_reload_conf()" >/dev/null
+fi
+
+# --- table ------------------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+mib() { echo $(( $1 / 1024 )); }
+{
+  echo "## pgarchive benchmark: scale $scale ($((db_bytes >> 20)) MiB data directory), local filesystem repository"
+  echo
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r); pgbackrest $(pgbackrest version | awk '{ print $2 }'), PostgreSQL 15. Lower is better; ratio = ours / theirs."
+  echo
+  echo "| measure | pgarchive | compared with | theirs | ratio |"
+  echo "| --- | ---: | --- | ---: | ---: |"
+  echo "| backup wall (s) | ${wall[ours_backup]} | pgbackrest backup --type=full, lz4, process-max=2 | ${wall[pgbr_backup]} | $(ratio "${wall[ours_backup]}" "${wall[pgbr_backup]}") |"
+  echo "| backup wall (s) | ${wall[ours_backup]} | pg_basebackup -Ft -z | ${wall[pgbb_gz]} | $(ratio "${wall[ours_backup]}" "${wall[pgbb_gz]}") |"
+  echo "| backup wall (s) | ${wall[ours_backup]} | pg_basebackup -Ft (uncompressed) | ${wall[pgbb_tar]} | $(ratio "${wall[ours_backup]}" "${wall[pgbb_tar]}") |"
+  echo "| backup size (MiB) | $((size_ours >> 20)) | pgbackrest / pg_basebackup -z | $((size_pgbr >> 20)) / $((size_gz >> 20)) | $(ratio "$size_ours" "$size_pgbr") |"
+  echo "| restore wall (s) | ${wall[ours_restore]} | pgbackrest restore | ${wall[pgbr_restore]} | $(ratio "${wall[ours_restore]}" "${wall[pgbr_restore]}") |"
+  echo "| restore wall (s) | ${wall[ours_restore]} | tar -xzf (pg_basebackup -z) | ${wall[pgbb_untar_gz]} | $(ratio "${wall[ours_restore]}" "${wall[pgbb_untar_gz]}") |"
+  echo "| restore wall (s) | ${wall[ours_restore]} | tar -xf (pg_basebackup) | ${wall[pgbb_untar]} | $(ratio "${wall[ours_restore]}" "${wall[pgbb_untar]}") |"
+  echo "| wal-push p50 (ms), $segments .ready segments | ${wall[ours_walpush_p50]} | pgbackrest archive-push | ${wall[pgbr_walpush_p50]} | $(ratio "${wall[ours_walpush_p50]}" "${wall[pgbr_walpush_p50]}") |"
+  echo "| wal-push p99 (ms) | ${wall[ours_walpush_p99]} | pgbackrest archive-push | ${wall[pgbr_walpush_p99]} | $(ratio "${wall[ours_walpush_p99]}" "${wall[pgbr_walpush_p99]}") |"
+  echo "| wal-push total for $segments (s) | ${wall[ours_walpush_total]} | pgbackrest archive-push | ${wall[pgbr_walpush_total]} | $(ratio "${wall[ours_walpush_total]}" "${wall[pgbr_walpush_total]}") |"
+  echo "| wal-push p50 (ms), WALG_UPLOAD_CONCURRENCY=1 | ${wall[ours_walpush1_p50]} | pgbackrest archive-push | ${wall[pgbr_walpush_p50]} | $(ratio "${wall[ours_walpush1_p50]}" "${wall[pgbr_walpush_p50]}") |"
+  echo "| wal-push p99 (ms), WALG_UPLOAD_CONCURRENCY=1 | ${wall[ours_walpush1_p99]} | pgbackrest archive-push | ${wall[pgbr_walpush_p99]} | $(ratio "${wall[ours_walpush1_p99]}" "${wall[pgbr_walpush_p99]}") |"
+  echo "| cold start, median of 30 (ms) | ${wall[ours_version]} (pgarchive --version) | pgbackrest version | ${wall[pgbr_version]} | $(ratio "${wall[ours_version]}" "${wall[pgbr_version]}") |"
+  if ((skip_backlog == 0)); then
+    echo "| archive backlog: max .ready during ${backlog_seconds} s pgbench | ${wall[ours_backlog_max_ready]} | pgbackrest archive-push | ${wall[pgbr_backlog_max_ready]} | |"
+    echo "| archive backlog: .ready when pgbench ends | ${wall[ours_backlog_end_ready]} | pgbackrest archive-push | ${wall[pgbr_backlog_end_ready]} | |"
+    echo "| pg_stat_archiver archived / failed | ${wall[ours_backlog_archived]} / ${wall[ours_backlog_failed]} | pgbackrest archive-push | ${wall[pgbr_backlog_archived]} / ${wall[pgbr_backlog_failed]} | |"
+    echo "| pgbench tps / WAL written (MiB) | ${wall[ours_backlog_tps]} / ${wall[ours_backlog_wal]} | pgbackrest archive-push | ${wall[pgbr_backlog_tps]} / ${wall[pgbr_backlog_wal]} | |"
+  fi
+  echo "| peak RSS backup-push (MiB) | $(mib "${rss[ours_backup]}") | pgbackrest backup | $(mib "${rss[pgbr_backup]}") | $(ratio "${rss[ours_backup]}" "${rss[pgbr_backup]}") |"
+  echo "| peak RSS backup-fetch (MiB) | $(mib "${rss[ours_restore]}") | pgbackrest restore | $(mib "${rss[pgbr_restore]}") | $(ratio "${rss[ours_restore]}" "${rss[pgbr_restore]}") |"
+  echo "| peak RSS wal-push (MiB) | $(mib "${rss[ours_walpush]}") | pgbackrest archive-push | $(mib "${rss[pgbr_walpush]}") | $(ratio "${rss[ours_walpush]}" "${rss[pgbr_walpush]}") |"
+  echo
+  echo "Peak RSS is /usr/bin/time -v's maximum resident set size: that of the largest single process of the command's tree (pgBackRest's process-max workers are separate processes)."
+} | tee "$out"
+log "written to $out"
