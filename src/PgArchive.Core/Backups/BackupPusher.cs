@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using PgArchive.Backups.Delta;
 using PgArchive.Compression;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
@@ -65,14 +66,22 @@ public sealed class BackupPusher
         await using (session.ConfigureAwait(false))
         {
             CheckSameDirectory(dataDirectory, session.Server.DataDirectory);
+            var deltaBase = await DeltaBase.SelectAsync(new BackupCatalog(_store), _options, request, cancellationToken).ConfigureAwait(false);
+            deltaBase = Usable(deltaBase, request, b => b.CheckCluster(session.Server.SystemIdentifier, session.Server.BlockSize));
             var startTime = _time.GetUtcNow();
-            var (start, name) = await StartAsync(session, cancellationToken).ConfigureAwait(false);
+            var (start, name) = await StartAsync(session, dataDirectory, request, deltaBase, cancellationToken).ConfigureAwait(false);
+            deltaBase = name.Contains("_D_", StringComparison.Ordinal) ? deltaBase : null;
             Log.BackupStarted(_logger, name, start.Lsn.ToString(), start.Timeline);
 
             var compressor = _codec.Compressors.Default;
             var files = new FilesMetadata();
             var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath).ToList();
-            var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size) };
+            var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase };
+            if (deltaBase is not null)
+            {
+                entries = DeltaFiles.LeaveOutUnchanged(entries, deltaBase, files, out totals.SkippedFiles);
+            }
+
             var verifyPages = request.VerifyPageChecksums ?? _options.VerifyPageChecksums;
             if (verifyPages && !session.Server.DataChecksums)
             {
@@ -113,6 +122,10 @@ public sealed class BackupPusher
                 Hostname = Environment.MachineName,
                 DataDir = dataDirectory,
                 IsPermanent = request.Permanent,
+                DeltaLsn = deltaBase?.Lsn,
+                DeltaFrom = deltaBase?.Name,
+                DeltaFullName = deltaBase?.FullName,
+                DeltaCount = deltaBase?.Count,
             };
             var metadata = new BackupMetadata
             {
@@ -146,15 +159,25 @@ public sealed class BackupPusher
                 PageChecksumsVerified = verifyPages,
                 PagesVerified = totals.PagesVerified,
                 CorruptFiles = [.. totals.CorruptFiles.OrderBy(f => f.Path, StringComparer.Ordinal)],
+                DeltaFrom = deltaBase?.Name,
+                IncrementedFiles = totals.IncrementedFiles,
+                SkippedFiles = totals.SkippedFiles,
             };
         }
     }
 
-    private async Task<(BackupStart Start, string Name)> StartAsync(PostgresBackupSession session, CancellationToken cancellationToken)
+    private async Task<(BackupStart Start, string Name)> StartAsync(PostgresBackupSession session, string dataDirectory, BackupPushRequest request,
+        DeltaBase? deltaBase, CancellationToken cancellationToken)
     {
         var label = "pgarchive " + _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
         var start = await session.StartAsync(label, cancellationToken).ConfigureAwait(false);
         var name = BackupName.ForFull(WalSegment.Containing(start.Lsn, start.Timeline, session.Server.WalSegmentSize).FileName);
+        deltaBase = Usable(deltaBase, request, b => b.CheckHistory(dataDirectory, start.Timeline, start.Lsn));
+        if (deltaBase is not null)
+        {
+            name = BackupName.ForDelta(name, deltaBase.StartWalFile);
+        }
+
         if (await _store.GetInfoAsync(ArchiveLayout.SentinelKey(name), cancellationToken).ConfigureAwait(false) is not null)
         {
             throw new PgArchiveException(
@@ -163,6 +186,26 @@ public sealed class BackupPusher
         }
 
         return (start, name);
+    }
+
+    /// <summary>The base when <paramref name="check"/> accepts it; null (a full backup) when it refuses and the request allows falling back.</summary>
+    private DeltaBase? Usable(DeltaBase? deltaBase, BackupPushRequest request, Action<DeltaBase> check)
+    {
+        if (deltaBase is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            check(deltaBase);
+            return deltaBase;
+        }
+        catch (PgArchiveException ex) when (request.FallBackToFull)
+        {
+            Log.DeltaFallBackToFull(_logger, ex.Message);
+            return null;
+        }
     }
 
     private async Task UploadTarAsync(string backupName, string tarName, ICompressor compressor, IReadOnlyList<DataDirectoryEntry> entries,
@@ -185,7 +228,10 @@ public sealed class BackupPusher
                     {
                         foreach (var entry in entries)
                         {
-                            var written = await TarEntries.WriteAsync(writer, entry, totals.Pages, ct).ConfigureAwait(false);
+                            var incremented = totals.Delta is { } delta && DeltaFiles.WasInBase(delta, entry)
+                                ? await IncrementTarEntry.WriteAsync(writer, entry, delta.Lsn, ct).ConfigureAwait(false)
+                                : null;
+                            var written = incremented?.Written ?? await TarEntries.WriteAsync(writer, entry, totals.Pages, ct).ConfigureAwait(false);
                             if (written is null)
                             {
                                 Log.FileVanished(_logger, entry.TarPath);
@@ -198,11 +244,13 @@ public sealed class BackupPusher
                                 PgArchiveTelemetry.BytesRead.Add(entry.Size);
                                 files.Files["/" + entry.TarPath] = new BackupFileDescription
                                 {
+                                    IsIncremented = incremented is not null,
                                     MTime = File.GetLastWriteTimeUtc(entry.FullPath),
                                     XxHash128 = written.XxHash128,
                                     CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, _options.StoreAllCorruptBlocks),
                                 };
                                 totals.FileBytes += entry.Size;
+                                totals.IncrementedFiles += incremented is null ? 0 : 1;
                                 totals.Files++;
                                 totals.PagesVerified += written.PagesVerified;
                                 if (written.CorruptBlocks.Count > 0)
@@ -355,6 +403,9 @@ public sealed class BackupPusher
         public PageChecksumVerifier? Pages;
         public readonly List<CorruptFile> CorruptFiles = [];
         public long ExpectedBytes;
+        public DeltaBase? Delta;
+        public int IncrementedFiles;
+        public int SkippedFiles;
         public IProgress<TransferProgress>? Progress;
 
         public void Add(long tarBytes, long storedBytes)
