@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using PgArchive.Backups.Delta;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
 using PgArchive.Storage;
@@ -72,30 +73,39 @@ public sealed class BackupFetcher
         }
 
         Log.FetchStarted(_logger, backup.Name, target);
-        var tars = await ListTarsAsync(backup.Name, cancellationToken).ConfigureAwait(false);
+        var chain = await DeltaChain.LoadAsync(_catalog, backup.Name, sentinel, request.ReverseUnpack, cancellationToken).ConfigureAwait(false);
+        if (chain.Steps.Count > 1)
+        {
+            Log.DeltaChain(_logger, backup.Name, string.Join(" → ", chain.Steps.Select(s => s.BackupName)));
+        }
+
         var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null);
         try
         {
-            foreach (var key in tars)
+            foreach (var step in chain.Steps)
             {
-                var content = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
-                await using (content.ConfigureAwait(false))
+                extractor.Filter = step.Filter;
+                foreach (var key in await ListTarsAsync(step.BackupName, cancellationToken).ConfigureAwait(false))
                 {
-                    try
+                    var content = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
+                    await using (content.ConfigureAwait(false))
                     {
-                        await extractor.ExtractAsync(content, cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            await extractor.ExtractAsync(content, cancellationToken).ConfigureAwait(false);
 
-                        // Read past the tar's end marker to the object's end, so that the decoders' end checks run
-                        // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) before the partition counts as good.
-                        await content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+                            // Read past the tar's end marker to the object's end, so that the decoders' end checks run
+                            // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) before the partition counts as good.
+                            await content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
+                        {
+                            throw new PgArchiveException($"'{key}' is corrupt or was not written with this configuration's encryption: {ex.Message}", ex);
+                        }
                     }
-                    catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
-                    {
-                        throw new PgArchiveException($"'{key}' is corrupt or was not written with this configuration's encryption: {ex.Message}", ex);
-                    }
+
+                    Log.PartitionExtracted(_logger, key);
                 }
-
-                Log.PartitionExtracted(_logger, key);
             }
         }
         catch
@@ -262,6 +272,9 @@ public sealed class BackupFetcher
     {
         public long Files { get; private set; }
 
+        /// <summary>How the files of the delta-chain step being extracted are written; null for a lone full backup.</summary>
+        public ChainFilter? Filter { get; set; }
+
         public long Bytes { get; private set; }
 
         public async Task ExtractAsync(Stream tar, CancellationToken cancellationToken)
@@ -295,12 +308,22 @@ public sealed class BackupFetcher
         private async Task WriteFileAsync(TarEntry entry, string destination, CancellationToken cancellationToken)
         {
             UnixFiles.CreatePrivateDirectory(Path.GetDirectoryName(destination)!);
-            var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            await using (file.ConfigureAwait(false))
+            if (Filter is not null)
             {
-                if (entry.DataStream is { } data)
+                if (!await Filter.WriteAsync(entry, destination, cancellationToken).ConfigureAwait(false))
                 {
-                    await data.CopyToAsync(file, 1 << 20, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+            }
+            else
+            {
+                var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                await using (file.ConfigureAwait(false))
+                {
+                    if (entry.DataStream is { } data)
+                    {
+                        await data.CopyToAsync(file, 1 << 20, cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
 
