@@ -82,8 +82,8 @@ public sealed class DeltaBackupTests(PgArchiveCli cli) : IAsyncLifetime
         Assert.True(Sentinel(delta1).GetProperty("CompressedSize").GetInt64() < Sentinel(full).GetProperty("CompressedSize").GetInt64() / 2,
             "delta 1 should store far less than the full backup");
         var filesMetadata = File.ReadAllText(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", delta1, "files_metadata.json"));
-        Assert.Contains("\"IsIncremented\":true", filesMetadata, StringComparison.Ordinal);
-        Assert.Contains("\"IsSkipped\":true", filesMetadata, StringComparison.Ordinal);
+        Assert.Matches("\"IsIncremented\":\\s*true", filesMetadata);
+        Assert.Matches("\"IsSkipped\":\\s*true", filesMetadata);
 
         await source.PgbenchAsync("-t", "100", "-n");
         await source.ExecuteAsync("INSERT INTO newtab SELECT g FROM generate_series(1, 10) g");
@@ -115,7 +115,8 @@ public sealed class DeltaBackupTests(PgArchiveCli cli) : IAsyncLifetime
             Assert.False(File.Exists(Path.Combine(directory, "data", droppedFile)), $"{droppedFile} was dropped before the restored backup and must not be restored");
         }
 
-        await using var restored = await PostgresCluster.StartAsync(directory, ArchiveCommand, _workspace.FileArchiveSettings);
+        // Restored clusters do not archive: a promoted one would put its timeline's history into the archive the next restore reads.
+        await using var restored = await PostgresCluster.StartAsync(directory, "true", _workspace.FileArchiveSettings);
         await restored.WaitUntilPromotedAsync(TimeSpan.FromMinutes(3));
         var state = await restored.ScalarAsync<string>(State);
         await restored.ExecuteAsync("SELECT count(*) FROM pgbench_accounts a JOIN pgbench_branches b USING (bid)"); // reads every page
