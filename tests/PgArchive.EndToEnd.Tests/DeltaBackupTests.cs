@@ -101,7 +101,23 @@ public sealed class DeltaBackupTests(PgArchiveCli cli) : IAsyncLifetime
         Assert.Equal(betweenState, await RestoreAsync("between", delta1, between, reverse: false, droppedFile: null));
         Assert.Equal(afterState, await RestoreAsync("after", delta2, after, reverse: false, dropped));
         Assert.Equal(afterState, await RestoreAsync("after-reverse", delta2, after, reverse: true, dropped));
+
+        // Retention and marks understand chains: keeping delta 2 but not its bases is refused; FULL counts chains.
+        string[] all = [full, delta1, delta2, next];
+        var retain2 = await cli.RunAsync(Settings, "delete", "retain", "2", "--confirm");
+        Assert.NotEqual(0, retain2.ExitCode);
+        (await cli.RunAsync(Settings, "delete", "retain", "FULL", "2", "--confirm")).EnsureSuccess("delete retain FULL 2");
+        Assert.All(all, b => Assert.True(File.Exists(SentinelPath(b)), $"{b} must survive"));
+        (await cli.RunAsync(Settings, "backup-mark", delta2)).EnsureSuccess("backup-mark");
+        Assert.All([full, delta1, delta2], b => Assert.True(Metadata(b).GetProperty("is_permanent").GetBoolean(), $"{b} must be permanent"));
+        (await cli.RunAsync(Settings, "delete", "retain", "FULL", "1", "--confirm")).EnsureSuccess("delete retain FULL 1");
+        Assert.All(all, b => Assert.True(File.Exists(SentinelPath(b)), $"{b} must survive: its chain is permanent"));
     }
+
+    private string SentinelPath(string name) => Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", name + "_backup_stop_sentinel.json");
+
+    private JsonElement Metadata(string name) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", name, "metadata.json"))).RootElement;
 
     private async Task<string> RestoreAsync(string label, string backup, string targetTime, bool reverse, string? droppedFile)
     {

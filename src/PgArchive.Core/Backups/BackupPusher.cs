@@ -228,6 +228,8 @@ public sealed class BackupPusher
                     {
                         foreach (var entry in entries)
                         {
+                            // Taken before the read: a change made while the file is read must not look like "unchanged since" to the next delta.
+                            var modified = entry.IsDirectory ? default : ModifiedBeforeRead(entry.FullPath);
                             var incremented = totals.Delta is { } delta && DeltaFiles.WasInBase(delta, entry)
                                 ? await IncrementTarEntry.WriteAsync(writer, entry, delta.Lsn, ct).ConfigureAwait(false)
                                 : null;
@@ -245,7 +247,7 @@ public sealed class BackupPusher
                                 files.Files["/" + entry.TarPath] = new BackupFileDescription
                                 {
                                     IsIncremented = incremented is not null,
-                                    MTime = File.GetLastWriteTimeUtc(entry.FullPath),
+                                    MTime = modified,
                                     XxHash128 = written.XxHash128,
                                     CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, _options.StoreAllCorruptBlocks),
                                 };
@@ -272,6 +274,18 @@ public sealed class BackupPusher
         files.TarFileSets[objectName] = paths;
         totals.Add(tarBytes, stored);
         Log.PartitionUploaded(_logger, key, paths.Count, tarBytes, stored);
+    }
+
+    private static DateTime ModifiedBeforeRead(string path)
+    {
+        try
+        {
+            return File.GetLastWriteTimeUtc(path);
+        }
+        catch (IOException)
+        {
+            return default;
+        }
     }
 
     private async Task UploadLabelFilesAsync(string backupName, ICompressor compressor, BackupStop stop, FilesMetadata files, Totals totals,
