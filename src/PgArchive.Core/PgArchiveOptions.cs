@@ -26,6 +26,19 @@ public sealed class PgArchiveOptions
     /// </summary>
     public bool VerifyPageChecksums { get; set; } = true;
 
+    /// <summary>
+    /// Longest delta chain backup-push builds (<c>WALG_DELTA_MAX_STEPS</c>): while the base's chain is shorter, a
+    /// backup stores only the pages changed since its base; otherwise it is full.
+    /// <value>Default 0: every backup is full.</value>
+    /// </summary>
+    public int DeltaMaxSteps { get; set; }
+
+    /// <summary>
+    /// What a delta is built on (<c>WALG_DELTA_ORIGIN</c>): <c>LATEST</c> (the newest backup, default) or
+    /// <c>LATEST_FULL</c> (the full backup at the root of the newest backup's chain).
+    /// </summary>
+    public string DeltaOrigin { get; set; } = "LATEST";
+
     /// <summary>Record every corrupt block number instead of the first ten (<c>WALG_STORE_ALL_CORRUPT_BLOCKS</c>).</summary>
     public bool StoreAllCorruptBlocks { get; set; }
 

@@ -21,10 +21,12 @@ internal static class BackupCommands
     {
         var dataDirectory = new Argument<string?>("pgdata") { Description = "The data directory of the running cluster (default: PGDATA).", Arity = ArgumentArity.ZeroOrOne };
         var permanent = new Option<bool>("--permanent") { Description = "Never delete this backup by retention." };
-        var full = new Option<bool>("--full", "-f") { Description = "Take a full backup (the only kind this version takes)." };
+        var full = new Option<bool>("--full", "-f") { Description = "Take a full backup even when WALG_DELTA_MAX_STEPS allows a delta." };
+        var deltaFromName = new Option<string?>("--delta-from-name") { Description = "Take a delta backup on this backup." };
+        var fallBack = new Option<bool>("--delta-fallback-full") { Description = "When the delta's base is from another cluster or timeline history, take a full backup instead of failing." };
         var userData = new Option<string?>("--add-user-data") { Description = "JSON stored with the backup (also WALG_SENTINEL_USER_DATA)." };
         var verify = new Option<bool>("--verify") { Description = "Verify data-page checksums (on by default when the cluster has them; WALG_VERIFY_PAGE_CHECKSUMS=false turns it off)." };
-        var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.") { dataDirectory, permanent, full, userData, verify };
+        var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.") { dataDirectory, permanent, full, userData, verify, deltaFromName, fallBack };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
             {
@@ -37,6 +39,7 @@ internal static class BackupCommands
                     services.Get<BackupPusher>().PushAsync(new BackupPushRequest
                     {
                         DataDirectory = pgdata, Permanent = isPermanent, UserData = data, Progress = progress, VerifyPageChecksums = verifyPages,
+                        Full = parseResult.GetValue(full), DeltaFromName = parseResult.GetValue(deltaFromName), FallBackToFull = parseResult.GetValue(fallBack),
                     }, ct)).ConfigureAwait(false);
                 foreach (var corrupt in result.CorruptFiles)
                 {
@@ -60,10 +63,11 @@ internal static class BackupCommands
         var action = new Option<string?>("--recovery-target-action") { Description = "At the target: pause (PostgreSQL's default), promote or shutdown." };
         var timeline = new Option<string?>("--recovery-target-timeline") { Description = "latest (default), current or a timeline number." };
         var recovery = new Option<bool>("--recovery") { Description = "Configure recovery from the archive (restore_command, recovery.signal) even without a target." };
+        var reverseUnpack = new Option<bool>("--reverse-unpack") { Description = "For a delta: unpack the newest backup of the chain first, writing each page once." };
         var tablespaceMap = new Option<string[]>("--tablespace-map") { Description = "OID=DIR: restore that tablespace into DIR instead of where it was. Repeatable.", AllowMultipleArgumentsPerToken = false };
         var command = new Command("backup-fetch", "Restore a backup into an empty directory, optionally set up for point-in-time recovery.")
         {
-            target, name, time, lsn, restorePoint, action, timeline, recovery, tablespaceMap,
+            target, name, time, lsn, restorePoint, action, timeline, recovery, tablespaceMap, reverseUnpack,
         };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
@@ -97,6 +101,7 @@ internal static class BackupCommands
                         BackupName = parseResult.GetValue(name)!,
                         TablespaceMapping = mapping,
                         Recovery = recoveryOptions,
+                        ReverseUnpack = parseResult.GetValue(reverseUnpack),
                         Progress = progress,
                     }, ct)).ConfigureAwait(false);
                 if (wantsRecovery)

@@ -29,6 +29,18 @@ internal static class ArchiveSettingsMapper
             options.VerifyPageChecksums = verifyPages;
         }
 
+        if (settings.GetInt64("WALG_DELTA_MAX_STEPS") is { } maxSteps)
+        {
+            options.DeltaMaxSteps = maxSteps is >= 0 and <= int.MaxValue
+                ? (int)maxSteps
+                : throw new PgArchiveConfigurationException($"WALG_DELTA_MAX_STEPS must be 0 or more, not {maxSteps}.");
+        }
+
+        if (settings.Get("WALG_DELTA_ORIGIN") is { } origin)
+        {
+            options.DeltaOrigin = origin;
+        }
+
         if (settings.GetBoolean("WALG_STORE_ALL_CORRUPT_BLOCKS") is { } storeAll)
         {
             options.StoreAllCorruptBlocks = storeAll;

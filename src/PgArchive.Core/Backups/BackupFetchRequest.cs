@@ -15,6 +15,12 @@ public sealed class BackupFetchRequest
     /// <summary>When set, the restored cluster is configured to recover from the archive on start.</summary>
     public RecoveryOptions? Recovery { get; init; }
 
+    /// <summary>
+    /// For a delta backup, extract the newest backup of the chain first and write each page once, as WAL-G's
+    /// <c>--reverse-unpack</c>; otherwise the full backup is extracted and each increment applied in order.
+    /// </summary>
+    public bool ReverseUnpack { get; init; }
+
     /// <summary>Told the bytes of files written so far, against the backup's size.</summary>
     public IProgress<Diagnostics.TransferProgress>? Progress { get; init; }
 }

@@ -5,6 +5,7 @@ using System.IO.Hashing;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using PgArchive.Backups.Delta;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
 using PgArchive.Storage;
@@ -79,22 +80,37 @@ public sealed class BackupFetcher
             $"pgarchive backup-fetch of {backup.Name} started at {_time.GetUtcNow():O} and has not finished: do not start PostgreSQL here.",
             cancellationToken).ConfigureAwait(false);
         Log.FetchStarted(_logger, backup.Name, target);
-        var tars = await ListTarsAsync(backup.Name, cancellationToken).ConfigureAwait(false);
-        var files = await _catalog.ReadFilesMetadataAsync(backup.Name, cancellationToken).ConfigureAwait(false);
-        var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null, files);
+        var chain = await DeltaChain.LoadAsync(_catalog, backup.Name, sentinel, request.ReverseUnpack, cancellationToken).ConfigureAwait(false);
+        if (chain.Steps.Count > 1)
+        {
+            Log.DeltaChain(_logger, backup.Name, string.Join(" → ", chain.Steps.Select(s => s.BackupName)));
+        }
+
+        var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null);
         try
         {
-            // The partitions hold disjoint files: they are downloaded, decoded and extracted side by side.
-            // pg_control comes last, alone, once everything else is in place.
-            var prefix = ArchiveLayout.TarPartitionsPrefix(backup.Name);
-            StoredChecksum? Recorded(string key) => files?.TarChecksums?.GetValueOrDefault(key[prefix.Length..]);
-            var pgControl = tars[^1];
-            await PartitionPipeline.RunAsync(tars.Count - 1, _downloadConcurrency, async (i, ct) =>
+            Partition? pgControl = null;
+            foreach (var step in chain.Steps)
             {
-                await ExtractPartitionAsync(extractor, tars[i], Recorded(tars[i]), ct).ConfigureAwait(false);
-                return true;
-            }, cancellationToken).ConfigureAwait(false);
-            await ExtractPartitionAsync(extractor, pgControl, Recorded(pgControl), cancellationToken).ConfigureAwait(false);
+                var files = await _catalog.ReadFilesMetadataAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
+                var tars = await ListTarsAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
+                var partitions = tars.Select(key => new Partition(key, step.BackupName, files, step.Filter)).ToList();
+
+                // A backup's partitions hold disjoint files: they are downloaded, decoded and extracted side by side. The
+                // steps of a delta chain write through one shared page map: one partition at a time.
+                await PartitionPipeline.RunAsync(partitions.Count - 1, step.Filter is null ? _downloadConcurrency : 1, async (i, ct) =>
+                {
+                    await ExtractPartitionAsync(extractor, partitions[i], ct).ConfigureAwait(false);
+                    return true;
+                }, cancellationToken).ConfigureAwait(false);
+                if (step.BackupName == backup.Name)
+                {
+                    pgControl = partitions[^1] with { Filter = null };
+                }
+            }
+
+            // pg_control last, alone, once everything else is in place: the restored backup's own (never an increment).
+            await ExtractPartitionAsync(extractor, pgControl!, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -142,14 +158,15 @@ public sealed class BackupFetcher
         return new BackupFetchResult(backup.Name, extractor.Files, extractor.Bytes);
     }
 
-    private async Task ExtractPartitionAsync(Extractor extractor, string key, StoredChecksum? recorded, CancellationToken cancellationToken)
+    private async Task ExtractPartitionAsync(Extractor extractor, Partition partition, CancellationToken cancellationToken)
     {
-        var decoded = await _codec.OpenVerifiedAsync(_store, key, recorded, cancellationToken).ConfigureAwait(false);
+        var key = partition.Key;
+        var decoded = await _codec.OpenVerifiedAsync(_store, key, partition.StoredChecksum, cancellationToken).ConfigureAwait(false);
         await using (decoded.ConfigureAwait(false))
         {
             try
             {
-                await extractor.ExtractAsync(decoded.Content, key, cancellationToken).ConfigureAwait(false);
+                await extractor.ExtractAsync(decoded.Content, partition, cancellationToken).ConfigureAwait(false);
 
                 // Read past the tar's end marker to the object's end, so that the decoders' end checks run
                 // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) and the stored bytes are checked
@@ -294,8 +311,7 @@ public sealed class BackupFetcher
     }
 
     /// <summary>Writes tar entries under the target, refusing any path that would leave it.</summary>
-    private sealed class Extractor(string target, IReadOnlyDictionary<string, string> tablespaces, IProgress<TransferProgress>? progress, long? expectedBytes,
-        FilesMetadata? files)
+    private sealed class Extractor(string target, IReadOnlyDictionary<string, string> tablespaces, IProgress<TransferProgress>? progress, long? expectedBytes)
     {
         private long _files;
         private long _bytes;
@@ -304,8 +320,8 @@ public sealed class BackupFetcher
 
         public long Bytes => Interlocked.Read(ref _bytes);
 
-        /// <summary>Extracts the tar read from <paramref name="objectKey"/> (named in errors).</summary>
-        public async Task ExtractAsync(Stream tar, string objectKey, CancellationToken cancellationToken)
+        /// <summary>Extracts the tar of <paramref name="partition"/>, checking its files against what its backup recorded.</summary>
+        public async Task ExtractAsync(Stream tar, Partition partition, CancellationToken cancellationToken)
         {
             var reader = new TarReader(tar, leaveOpen: true);
             await using (reader.ConfigureAwait(false))
@@ -324,7 +340,7 @@ public sealed class BackupFetcher
                             UnixFiles.CreatePrivateDirectory(destination);
                             break;
                         case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                            await WriteFileAsync(entry, destination, objectKey, cancellationToken).ConfigureAwait(false);
+                            await WriteFileAsync(entry, destination, partition, cancellationToken).ConfigureAwait(false);
                             break;
                         default:
                             break; // links and devices are never part of a backup we write
@@ -333,29 +349,46 @@ public sealed class BackupFetcher
             }
         }
 
-        private async Task WriteFileAsync(TarEntry entry, string destination, string objectKey, CancellationToken cancellationToken)
+        private async Task WriteFileAsync(TarEntry entry, string destination, Partition partition, CancellationToken cancellationToken)
         {
             UnixFiles.CreatePrivateDirectory(Path.GetDirectoryName(destination)!);
-            var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            await using (file.ConfigureAwait(false))
+            var recorded = partition.Files?.Files.GetValueOrDefault("/" + RelativeName(entry.Name))?.XxHash128;
+            var hash = recorded is null ? null : new XxHash128();
+            var data = entry.DataStream is { } raw ? PassThroughStream.Wrap(raw, leaveOpen: true, hash) : null;
+            var written = true;
+            await using (data)
             {
-                if (entry.DataStream is { } data)
+                if (partition.Filter is not null)
                 {
-                    var recorded = files?.Files.GetValueOrDefault("/" + RelativeName(entry.Name))?.XxHash128;
-                    var hash = recorded is null ? null : new XxHash128();
-                    var hashed = PassThroughStream.Wrap(data, leaveOpen: true, hash);
-                    await using (hashed.ConfigureAwait(false))
+                    written = await partition.Filter.WriteAsync(entry, data, destination, cancellationToken).ConfigureAwait(false);
+                    if (data is not null)
                     {
-                        await hashed.CopyToAsync(file, 1 << 20, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    if (hash is not null && Convert.ToHexStringLower(hash.GetCurrentHash()) is var actual
-                        && !string.Equals(actual, recorded, StringComparison.OrdinalIgnoreCase))
-                    {
-                        throw new ObjectCorruptException(objectKey,
-                            $"file /{RelativeName(entry.Name)} in it does not match the checksum recorded at backup-push (XXH128 {actual}, recorded {recorded})");
+                        await data.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false); // what the filter skipped, so all of it is checked
                     }
                 }
+                else
+                {
+                    var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                    await using (file.ConfigureAwait(false))
+                    {
+                        if (data is not null)
+                        {
+                            await data.CopyToAsync(file, 1 << 20, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                }
+            }
+
+            if (hash is not null && Convert.ToHexStringLower(hash.GetCurrentHash()) is var actual
+                && !string.Equals(actual, recorded, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ObjectCorruptException(partition.Key,
+                    $"file /{RelativeName(entry.Name)} in it does not match the checksum recorded at backup-push (XXH128 {actual}, recorded {recorded})");
+            }
+
+            if (!written)
+            {
+                return; // not restored from this step: deleted since, or already written by a newer one
             }
 
             UnixFiles.SetMode(destination, (entry.Mode & (UnixFileMode)0x1FF) | UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -412,4 +445,16 @@ public sealed class BackupFetcher
             return full;
         }
     }
+}
+
+/// <summary>One tar partition to extract, with what its backup recorded of it and how a delta-chain step writes its files.</summary>
+/// <param name="Key">The object.</param>
+/// <param name="BackupName">The backup it belongs to.</param>
+/// <param name="Files">That backup's files_metadata.json, when it has one.</param>
+/// <param name="Filter">How a delta-chain step writes its files; null to write them whole.</param>
+internal sealed record Partition(string Key, string BackupName, FilesMetadata? Files, ChainFilter? Filter)
+{
+    /// <summary>The size and XXH128 of the stored object, when backup-push recorded them.</summary>
+    public StoredChecksum? StoredChecksum =>
+        Files?.TarChecksums?.GetValueOrDefault(Key[ArchiveLayout.TarPartitionsPrefix(BackupName).Length..]);
 }

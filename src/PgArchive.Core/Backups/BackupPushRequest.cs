@@ -17,6 +17,15 @@ public sealed class BackupPushRequest
     /// <summary>Overrides <see cref="PgArchiveOptions.VerifyPageChecksums"/> for this backup (<c>--verify</c>).</summary>
     public bool? VerifyPageChecksums { get; init; }
 
+    /// <summary>Take a full backup even when <see cref="PgArchiveOptions.DeltaMaxSteps"/> allows a delta (<c>--full</c>).</summary>
+    public bool Full { get; init; }
+
+    /// <summary>Build a delta on this backup (<c>--delta-from-name</c>), whatever <see cref="PgArchiveOptions.DeltaOrigin"/> says.</summary>
+    public string? DeltaFromName { get; init; }
+
+    /// <summary>When the delta's base cannot be used (another cluster, a timeline it cannot follow), take a full backup instead of failing.</summary>
+    public bool FallBackToFull { get; init; }
+
     /// <summary>Told the bytes of files read so far, against the data directory's size.</summary>
     public IProgress<Diagnostics.TransferProgress>? Progress { get; init; }
 }
@@ -36,6 +45,15 @@ public sealed record BackupPushResult(string BackupName, Wal.Lsn StartLsn, Wal.L
 
     /// <summary>Pages whose checksum was compared.</summary>
     public long PagesVerified { get; init; }
+
+    /// <summary>The backup a delta is built on; null for a full backup.</summary>
+    public string? DeltaFrom { get; init; }
+
+    /// <summary>Relation files stored as page increments.</summary>
+    public int IncrementedFiles { get; init; }
+
+    /// <summary>Files left out because unchanged since the base (same modification time).</summary>
+    public int SkippedFiles { get; init; }
 
     /// <summary>Files with blocks whose page checksum failed; empty when none.</summary>
     public IReadOnlyList<CorruptFile> CorruptFiles { get; init; } = [];

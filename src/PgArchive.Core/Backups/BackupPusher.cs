@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using PgArchive.Backups.Delta;
 using PgArchive.Compression;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
@@ -66,14 +67,22 @@ public sealed class BackupPusher
         await using (session.ConfigureAwait(false))
         {
             CheckSameDirectory(dataDirectory, session.Server.DataDirectory);
+            var deltaBase = await DeltaBase.SelectAsync(new BackupCatalog(_store), _options, request, cancellationToken).ConfigureAwait(false);
+            deltaBase = Usable(deltaBase, request, b => b.CheckCluster(session.Server.SystemIdentifier, session.Server.BlockSize));
             var startTime = _time.GetUtcNow();
-            var (start, name) = await StartAsync(session, cancellationToken).ConfigureAwait(false);
+            var (start, name) = await StartAsync(session, dataDirectory, request, deltaBase, cancellationToken).ConfigureAwait(false);
+            deltaBase = name.Contains("_D_", StringComparison.Ordinal) ? deltaBase : null;
             Log.BackupStarted(_logger, name, start.Lsn.ToString(), start.Timeline);
 
             var compressor = _codec.Compressors.Default;
             var files = new FilesMetadata();
             var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath).ToList();
-            var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size) };
+            var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase };
+            if (deltaBase is not null)
+            {
+                entries = DeltaFiles.LeaveOutUnchanged(entries, deltaBase, files, out totals.SkippedFiles);
+            }
+
             var verifyPages = request.VerifyPageChecksums ?? _options.VerifyPageChecksums;
             if (verifyPages && !session.Server.DataChecksums)
             {
@@ -131,6 +140,10 @@ public sealed class BackupPusher
                 Hostname = Environment.MachineName,
                 DataDir = dataDirectory,
                 IsPermanent = request.Permanent,
+                DeltaLsn = deltaBase?.Lsn,
+                DeltaFrom = deltaBase?.Name,
+                DeltaFullName = deltaBase?.FullName,
+                DeltaCount = deltaBase?.Count,
             };
             var metadata = new BackupMetadata
             {
@@ -164,15 +177,25 @@ public sealed class BackupPusher
                 PageChecksumsVerified = verifyPages,
                 PagesVerified = totals.PagesVerified,
                 CorruptFiles = [.. totals.CorruptFiles.OrderBy(f => f.Path, StringComparer.Ordinal)],
+                DeltaFrom = deltaBase?.Name,
+                IncrementedFiles = totals.IncrementedFiles,
+                SkippedFiles = totals.SkippedFiles,
             };
         }
     }
 
-    private async Task<(BackupStart Start, string Name)> StartAsync(PostgresBackupSession session, CancellationToken cancellationToken)
+    private async Task<(BackupStart Start, string Name)> StartAsync(PostgresBackupSession session, string dataDirectory, BackupPushRequest request,
+        DeltaBase? deltaBase, CancellationToken cancellationToken)
     {
         var label = "pgarchive " + _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
         var start = await session.StartAsync(label, cancellationToken).ConfigureAwait(false);
         var name = BackupName.ForFull(WalSegment.Containing(start.Lsn, start.Timeline, session.Server.WalSegmentSize).FileName);
+        deltaBase = Usable(deltaBase, request, b => b.CheckHistory(dataDirectory, start.Timeline, start.Lsn));
+        if (deltaBase is not null)
+        {
+            name = BackupName.ForDelta(name, deltaBase.StartWalFile);
+        }
+
         if (await _store.GetInfoAsync(ArchiveLayout.SentinelKey(name), cancellationToken).ConfigureAwait(false) is not null)
         {
             throw new PgArchiveException(
@@ -183,6 +206,26 @@ public sealed class BackupPusher
         return (start, name);
     }
 
+    /// <summary>The base when <paramref name="check"/> accepts it; null (a full backup) when it refuses and the request allows falling back.</summary>
+    private DeltaBase? Usable(DeltaBase? deltaBase, BackupPushRequest request, Action<DeltaBase> check)
+    {
+        if (deltaBase is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            check(deltaBase);
+            return deltaBase;
+        }
+        catch (PgArchiveException ex) when (request.FallBackToFull)
+        {
+            Log.DeltaFallBackToFull(_logger, ex.Message);
+            return null;
+        }
+    }
+
     private async Task UploadTarAsync(string backupName, string tarName, ICompressor compressor, IReadOnlyList<DataDirectoryEntry> entries,
         FilesMetadata files, Totals totals, CancellationToken cancellationToken)
     {
@@ -191,7 +234,12 @@ public sealed class BackupPusher
         {
             foreach (var entry in entries)
             {
-                var written = await TarEntries.WriteAsync(writer, entry, totals.Pages, ct, totals.DiskGate).ConfigureAwait(false);
+                // Taken before the read: a change made while the file is read must not look like "unchanged since" to the next delta.
+                var modified = entry.IsDirectory ? default : ModifiedBeforeRead(entry.FullPath);
+                var incremented = totals.Delta is { } delta && DeltaFiles.WasInBase(delta, entry)
+                    ? await IncrementTarEntry.WriteAsync(writer, entry, delta.Lsn, ct).ConfigureAwait(false)
+                    : null;
+                var written = incremented?.Written ?? await TarEntries.WriteAsync(writer, entry, totals.Pages, ct, totals.DiskGate).ConfigureAwait(false);
                 if (written is null)
                 {
                     Log.FileVanished(_logger, entry.TarPath);
@@ -204,11 +252,13 @@ public sealed class BackupPusher
                     PgArchiveTelemetry.BytesRead.Add(entry.Size);
                     files.Files["/" + entry.TarPath] = new BackupFileDescription
                     {
-                        MTime = File.GetLastWriteTimeUtc(entry.FullPath),
+                        IsIncremented = incremented is not null,
+                        MTime = modified,
                         XxHash128 = written.XxHash128,
                         CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, _options.StoreAllCorruptBlocks),
                     };
                     totals.FileBytes += entry.Size;
+                    totals.IncrementedFiles += incremented is null ? 0 : 1;
                     totals.Files++;
                     totals.PagesVerified += written.PagesVerified;
                     if (written.CorruptBlocks.Count > 0)
@@ -224,6 +274,18 @@ public sealed class BackupPusher
 
         totals.Add(tarBytes, stored);
         Log.PartitionUploaded(_logger, key, paths.Count, tarBytes, stored);
+    }
+
+    private static DateTime ModifiedBeforeRead(string path)
+    {
+        try
+        {
+            return File.GetLastWriteTimeUtc(path);
+        }
+        catch (IOException)
+        {
+            return default;
+        }
     }
 
     private async Task UploadLabelFilesAsync(string backupName, ICompressor compressor, BackupStop stop, FilesMetadata files, Totals totals,
@@ -403,12 +465,15 @@ public sealed class BackupPusher
         public PageChecksumVerifier? Pages;
         public readonly List<CorruptFile> CorruptFiles = [];
         public long ExpectedBytes;
+        public DeltaBase? Delta;
+        public int IncrementedFiles;
+        public int SkippedFiles;
         public IProgress<TransferProgress>? Progress;
         public SemaphoreSlim? DiskGate;
         public SharedProgress Shared = new();
 
         /// <summary>Counters of one partition; what is shared (progress, page verifier, disk gate) stays shared.</summary>
-        public Totals ForPartition() => new() { ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, Shared = Shared };
+        public Totals ForPartition() => new() { ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, Shared = Shared, Delta = Delta };
 
         public void Merge(Totals partition)
         {
@@ -417,6 +482,8 @@ public sealed class BackupPusher
             FileBytes += partition.FileBytes;
             Files += partition.Files;
             PagesVerified += partition.PagesVerified;
+            IncrementedFiles += partition.IncrementedFiles;
+            SkippedFiles += partition.SkippedFiles;
             CorruptFiles.AddRange(partition.CorruptFiles);
         }
 

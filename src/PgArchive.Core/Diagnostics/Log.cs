@@ -38,6 +38,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "data_checksums is off in this cluster: page checksums cannot be verified")]
     public static partial void PageChecksumsUnavailable(ILogger logger);
 
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "{Reason} Taking a full backup instead, as asked")]
+    public static partial void DeltaFallBackToFull(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Backup {BackupName} is a delta: restoring the chain {Chain}")]
+    public static partial void DeltaChain(ILogger logger, string backupName, string chain);
+
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Restoring backup {BackupName} into {TargetDirectory}")]
     public static partial void FetchStarted(ILogger logger, string backupName, string targetDirectory);
 

@@ -1,0 +1,185 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace PgArchive.Backups.Delta;
+
+/// <summary>
+/// The page increment of one relation file, produced as a stream so the tar writer learns its size up front:
+/// a first pass over the file picks the pages changed since the base backup's start LSN (only their block
+/// numbers are kept in memory), then the stream yields the header and re-reads those pages one by one.
+/// </summary>
+internal sealed class IncrementReadStream : Stream
+{
+    private readonly SafeFileHandle _file;
+    private readonly byte[] _header;
+    private readonly IReadOnlyList<uint> _blocks;
+    private readonly byte[] _page = new byte[PageIncrement.PageSize];
+    private long _position;
+    private int _pageInBuffer = -1;
+
+    private IncrementReadStream(SafeFileHandle file, long fileSize, IReadOnlyList<uint> blocks)
+    {
+        _file = file;
+        _blocks = blocks;
+        _header = new byte[PageIncrement.FixedHeaderSize + (4 * blocks.Count)];
+        PageIncrement.WriteHeader(_header, (ulong)fileSize, blocks);
+        Length = PageIncrement.SizeOf(blocks.Count);
+    }
+
+    /// <summary>Pages the increment holds.</summary>
+    public int PageCount => _blocks.Count;
+
+    /// <summary>
+    /// Scans <paramref name="path"/> (its first <paramref name="fileSize"/> bytes) and returns its increment over
+    /// <paramref name="baseLsn"/>, or null when a page has an invalid header (the file is then stored whole,
+    /// as WAL-G does) or the file vanished.
+    /// </summary>
+    public static async Task<IncrementReadStream?> OpenAsync(string path, long fileSize, ulong baseLsn, CancellationToken cancellationToken)
+    {
+        SafeFileHandle file;
+        try
+        {
+            file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+
+        try
+        {
+            var blocks = new List<uint>();
+            var buffer = new byte[64 * PageIncrement.PageSize];
+            long offset = 0;
+            while (offset < fileSize)
+            {
+                var want = (int)Math.Min(buffer.Length, fileSize - offset);
+                var read = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, want), offset, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break; // truncated while we read: what is gone needs no page; WAL replay truncates it too
+                }
+
+                var whole = read - (read % PageIncrement.PageSize);
+                for (var at = 0; at < whole; at += PageIncrement.PageSize)
+                {
+                    switch (PageIncrement.Classify(buffer.AsSpan(at, PageIncrement.PageSize), baseLsn))
+                    {
+                        case PageIncrement.PageState.Changed:
+                            blocks.Add((uint)((offset + at) / PageIncrement.PageSize));
+                            break;
+                        case PageIncrement.PageState.Invalid:
+                            file.Dispose();
+                            return null;
+                        default:
+                            break;
+                    }
+                }
+
+                if (whole == 0)
+                {
+                    break;
+                }
+
+                offset += whole;
+            }
+
+            return new IncrementReadStream(file, fileSize, blocks);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => true; // reads are positional: seeking is free
+    public override bool CanWrite => false;
+    public override long Length { get; }
+
+    public override long Position
+    {
+        get => _position;
+        set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) =>
+        ReadAsync(buffer.AsMemory(offset, count), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_position >= Length || buffer.Length == 0)
+        {
+            return 0;
+        }
+
+        if (_position < _header.Length)
+        {
+            var n = (int)Math.Min(buffer.Length, _header.Length - _position);
+            _header.AsMemory((int)_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        var intoPages = _position - _header.Length;
+        var index = (int)(intoPages / PageIncrement.PageSize);
+        var within = (int)(intoPages % PageIncrement.PageSize);
+        if (_pageInBuffer != index)
+        {
+            await ReadPageAsync(_blocks[index], cancellationToken).ConfigureAwait(false);
+            _pageInBuffer = index;
+        }
+
+        var count = Math.Min(buffer.Length, PageIncrement.PageSize - within);
+        _page.AsMemory(within, count).CopyTo(buffer);
+        _position += count;
+        return count;
+    }
+
+    private async Task ReadPageAsync(uint block, CancellationToken cancellationToken)
+    {
+        var filled = 0;
+        var offset = (long)block * PageIncrement.PageSize;
+        while (filled < _page.Length)
+        {
+            var read = await RandomAccess.ReadAsync(_file, _page.AsMemory(filled), offset + filled, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            filled += read;
+        }
+
+        // Truncated since the scan: the size recorded still says where the file ends; WAL replay truncates it again.
+        _page.AsSpan(filled).Clear();
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+    {
+        SeekOrigin.Begin => offset,
+        SeekOrigin.Current => _position + offset,
+        _ => Length + offset,
+    };
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _file.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
