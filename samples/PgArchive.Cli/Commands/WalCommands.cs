@@ -14,8 +14,8 @@ internal static class WalCommands
         var command = new Command("wal-push", "Archive one WAL file: archive_command = 'pgarchive wal-push %p'. Exits 0 only once it is durably stored.") { path };
         command.SetAction((parseResult, cancellationToken) =>
         {
-            // The fast path: a segment an earlier call uploaded ahead, unchanged since, needs neither configuration nor store.
-            if (WalUploadMarkers.TryConsume(parseResult.GetValue(path)!))
+            // The fast path: a segment an earlier call uploaded ahead to the same archive, unchanged since, needs no store.
+            if (FastPathScope(parseResult, global) is { } scope && WalUploadMarkers.TryConsume(parseResult.GetValue(path)!, scope))
             {
                 return Task.FromResult(ExitCodes.Success);
             }
@@ -24,11 +24,42 @@ internal static class WalCommands
                 async (services, settings, ct) =>
                 {
                     var concurrency = ArchiveSettingsMapper.WalUploadConcurrency(settings);
-                    await services.Get<WalReadyUploader>().PushAsync(parseResult.GetValue(path)!, concurrency, cancellationToken: ct).ConfigureAwait(false);
+                    await services.Get<WalReadyUploader>().PushAsync(parseResult.GetValue(path)!, concurrency,
+                        scope: ArchiveScope(settings), cancellationToken: ct).ConfigureAwait(false);
                     return ExitCodes.Success;
                 }, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// Names the archive the settings reach: a hash of the archive settings (storage, compression, encryption),
+    /// leaving out the values of secrets (keys, passwords, tokens), so a marker never carries them.
+    /// </summary>
+    internal static string ArchiveScope(WalgSettings settings)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var (name, value) in settings.ArchiveSettings())
+        {
+            var secret = name.Contains("KEY", StringComparison.Ordinal) || name.Contains("SECRET", StringComparison.Ordinal)
+                || name.Contains("PASSWORD", StringComparison.Ordinal) || name.Contains("TOKEN", StringComparison.Ordinal)
+                || name.Contains("PASSPHRASE", StringComparison.Ordinal);
+            text.Append(name).Append('=').Append(secret ? "" : value).Append('\n');
+        }
+
+        return "archive:" + Convert.ToHexStringLower(System.IO.Hashing.XxHash128.Hash(System.Text.Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    private static string? FastPathScope(ParseResult parseResult, GlobalOptions global)
+    {
+        try
+        {
+            return ArchiveScope(WalgSettings.Load(parseResult.GetValue(global.Config), parseResult.GetValue(global.EnvDirectory)));
+        }
+        catch (PgArchiveConfigurationException)
+        {
+            return null; // the normal path reports it
+        }
     }
 
     public static Command Fetch(GlobalOptions global)

@@ -29,14 +29,18 @@ public sealed partial class WalReadyUploader
     /// <summary>
     /// Archives <paramref name="walFilePath"/> (returning only once it is durably stored, or it was uploaded
     /// ahead unchanged) and uploads up to <paramref name="concurrency"/> − 1 ready segments beside it.
+    /// <paramref name="scope"/> names the archive (see <see cref="WalUploadMarkers"/>): a marker written under
+    /// one scope never passes under another.
     /// </summary>
-    public async Task<WalPushResult> PushAsync(string walFilePath, int concurrency, int aheadLimit = DefaultAheadLimit, CancellationToken cancellationToken = default)
+    public async Task<WalPushResult> PushAsync(string walFilePath, int concurrency, int aheadLimit = DefaultAheadLimit, string scope = "",
+        CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(scope);
         ArgumentException.ThrowIfNullOrEmpty(walFilePath);
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
         var full = Path.GetFullPath(walFilePath);
         var name = Path.GetFileName(full);
-        if (WalUploadMarkers.TryConsume(full))
+        if (WalUploadMarkers.TryConsume(full, scope))
         {
             LogMessages.UploadedAhead(_logger, name);
             return new WalPushResult(name, "", AlreadyArchived: true, 0);
@@ -56,13 +60,13 @@ public sealed partial class WalReadyUploader
                 return await _archiver.PushAsync(full, ct).ConfigureAwait(false);
             }
 
-            await UploadAheadAsync(ahead[i - 1], ct).ConfigureAwait(false);
+            await UploadAheadAsync(ahead[i - 1], scope, ct).ConfigureAwait(false);
             return null;
         }, cancellationToken).ConfigureAwait(false);
         return results[0]!;
     }
 
-    private async Task UploadAheadAsync(string path, CancellationToken cancellationToken)
+    private async Task UploadAheadAsync(string path, string scope, CancellationToken cancellationToken)
     {
         var name = Path.GetFileName(path);
         try
@@ -76,7 +80,7 @@ public sealed partial class WalReadyUploader
                 return;
             }
 
-            await WalUploadMarkers.WriteAsync(path, after, cancellationToken).ConfigureAwait(false);
+            await WalUploadMarkers.WriteAsync(path, after, scope, cancellationToken).ConfigureAwait(false);
             LogMessages.MarkedUploaded(_logger, name);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

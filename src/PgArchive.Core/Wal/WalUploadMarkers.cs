@@ -10,7 +10,9 @@ namespace PgArchive.Wal;
 /// durable write, and holds the size and XXH128 of the bytes uploaded, so that a file that changed since
 /// (another timeline reusing nothing but a name would have another name; a <c>.partial</c> file rewritten,
 /// a restored data directory carrying old markers) never passes: its archive_command call finds a marker
-/// that does not match and pushes normally. A marker is consumed (deleted) when it is used.
+/// that does not match and pushes normally. A marker also names the archive it was stored in (a scope the
+/// caller derives from its settings), so that pointing archive_command at another archive never skips a
+/// segment that archive lacks. A marker is consumed (deleted) when it is used.
 /// </summary>
 public static class WalUploadMarkers
 {
@@ -22,8 +24,9 @@ public static class WalUploadMarkers
     /// it archived without touching the store. The marker is removed either way once looked at; any doubt
     /// (unreadable marker, different size or hash, I/O error) is false and the caller pushes normally.
     /// </summary>
-    public static bool TryConsume(string walFilePath)
+    public static bool TryConsume(string walFilePath, string scope = "")
     {
+        ArgumentNullException.ThrowIfNull(scope);
         try
         {
             var full = Path.GetFullPath(walFilePath);
@@ -40,7 +43,7 @@ public static class WalUploadMarkers
             }
 
             var recorded = File.ReadAllText(marker).Trim();
-            var matches = recorded.Length > 0 && File.Exists(full) && string.Equals(recorded, Describe(full), StringComparison.Ordinal);
+            var matches = recorded.Length > 0 && File.Exists(full) && string.Equals(recorded, Record(Describe(full), scope), StringComparison.Ordinal);
             File.Delete(marker);
             return matches;
         }
@@ -75,12 +78,14 @@ public static class WalUploadMarkers
     }
 
     /// <summary>Records that <paramref name="walFilePath"/>, described by <paramref name="description"/>, is durably stored.</summary>
-    internal static async Task WriteAsync(string walFilePath, string description, CancellationToken cancellationToken)
+    internal static async Task WriteAsync(string walFilePath, string description, string scope, CancellationToken cancellationToken)
     {
         var full = Path.GetFullPath(walFilePath);
         var directory = DirectoryFor(Path.GetDirectoryName(full)!);
         UnixFiles.CreatePrivateDirectory(directory);
-        using var content = new MemoryStream(System.Text.Encoding.ASCII.GetBytes(description + "\n"));
+        using var content = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(Record(description, scope) + "\n"));
         await AtomicFile.WriteAsync(Path.Combine(directory, Path.GetFileName(full)), content, "marker", cancellationToken).ConfigureAwait(false);
     }
+
+    private static string Record(string description, string scope) => scope.Length == 0 ? description : description + " " + scope;
 }

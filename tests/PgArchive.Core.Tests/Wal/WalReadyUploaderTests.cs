@@ -123,4 +123,20 @@ public sealed class WalReadyUploaderTests : IDisposable
         File.WriteAllText(Marker(Segment(3) + ".partial"), WalUploadMarkers.Describe(partial));
         Assert.False(WalUploadMarkers.TryConsume(partial));
     }
+
+    [Fact]
+    public async Task A_marker_written_for_one_archive_never_passes_for_another()
+    {
+        var first = WriteReady(Segment(1), 1);
+        var second = WriteReady(Segment(2), 2);
+        await _uploader.PushAsync(first, concurrency: 2, scope: "archive:a", cancellationToken: Token);
+        Assert.True(File.Exists(Marker(Segment(2))));
+
+        Assert.False(WalUploadMarkers.TryConsume(second, "archive:b"));
+        Assert.False(File.Exists(Marker(Segment(2))));
+
+        WriteReady(Segment(3), 3);
+        await _uploader.PushAsync(second, concurrency: 2, scope: "archive:a", cancellationToken: Token);
+        Assert.True(WalUploadMarkers.TryConsume(Path.Combine(_pgWal, Segment(3)), "archive:a"));
+    }
 }
