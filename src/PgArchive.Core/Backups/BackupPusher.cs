@@ -21,7 +21,7 @@ namespace PgArchive.Backups;
 /// <c>tablespace_map</c> from <c>pg_backup_stop</c>, the metadata, and last the sentinel that makes the
 /// backup visible.
 /// </summary>
-public sealed class BackupPusher
+public sealed partial class BackupPusher
 {
     private const string PgControlPath = "global/pg_control";
     private readonly IObjectStore _store;
@@ -88,14 +88,15 @@ public sealed class BackupPusher
             for (var i = 0; i < partitions.Count; i++)
             {
                 var tarName = string.Create(CultureInfo.InvariantCulture, $"part_{i + 1:D3}.tar");
-                await UploadTarAsync(name, tarName, compressor, partitions[i], files, totals, cancellationToken).ConfigureAwait(false);
+                var partition = partitions[i];
+                await RetryPartitionAsync(totals, ct => UploadTarAsync(name, tarName, compressor, partition, files, totals, ct), cancellationToken).ConfigureAwait(false);
             }
 
             var pgControl = new DataDirectoryEntry(PgControlPath, Path.Combine(dataDirectory, "global", "pg_control"), false, 0);
-            await UploadTarAsync(name, "pg_control.tar", compressor, [pgControl], files, totals, cancellationToken).ConfigureAwait(false);
+            await RetryPartitionAsync(totals, ct => UploadTarAsync(name, "pg_control.tar", compressor, [pgControl], files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             var stop = await session.StopAsync(cancellationToken).ConfigureAwait(false);
-            await UploadLabelFilesAsync(name, compressor, stop, files, totals, cancellationToken).ConfigureAwait(false);
+            await RetryPartitionAsync(totals, ct => UploadLabelFilesAsync(name, compressor, stop, files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             var finishTime = _time.GetUtcNow();
             var sentinel = new BackupSentinel
@@ -352,7 +353,7 @@ public sealed class BackupPusher
         }
     }
 
-    private sealed class Totals
+    private sealed partial class Totals
     {
         public long TarBytes;
         public long StoredBytes;
