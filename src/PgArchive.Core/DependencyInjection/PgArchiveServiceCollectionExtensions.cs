@@ -65,6 +65,7 @@ public static class PgArchiveServiceCollectionExtensions
         AddOverRetryingStore<RetentionPlanner>(services);
         AddOverRetryingStore<WalTimelineReporter>(services);
         AddOverRetryingStore<WalVerifier>(services);
+        services.TryAddSingleton<PgArchive.Drill.RestoreDrill>();
         return new PgArchiveBuilder(services);
     }
 
