@@ -25,10 +25,17 @@ internal static class DrillCommands
             {
                 // The restored server's restore_command is this program's wal-fetch; the settings (credentials included)
                 // reach it through the server's environment, never its command line.
+                var backup = parseResult.GetValue(name) ?? "LATEST";
+                if (backup != PgArchive.Backups.BackupName.Latest && !PgArchive.Backups.BackupName.IsValid(backup))
+                {
+                    throw new PgArchiveConfigurationException(
+                        $"restore-drill: '{backup}' is neither LATEST nor a backup name (base_ and 24 hexadecimal digits).");
+                }
+
                 var environment = new Dictionary<string, string>(settings.ArchiveSettings(), StringComparer.Ordinal);
                 var result = await services.Get<RestoreDrill>().RunAsync(new RestoreDrillRequest
                 {
-                    BackupName = parseResult.GetValue(name) ?? "LATEST",
+                    BackupName = backup,
                     RestoreCommand = $"{BackupCommands.SelfCommand()} wal-fetch \"%f\" \"%p\"",
                     Environment = environment,
                     PgBinDirectory = parseResult.GetValue(pgBin) ?? settings.Get("PGBIN"),
