@@ -13,7 +13,7 @@ public sealed partial class BackupPusher
 
     private async Task RetryPartitionAsync(Totals totals, Func<CancellationToken, Task> upload, CancellationToken cancellationToken)
     {
-        _partitionRetry ??= StoreRetry.Build(_options, _time, _logger);
+        _partitionRetry ??= StoreRetry.Build(_options, _time, _logger, _store);
         await _partitionRetry.ExecuteAsync(async ct =>
         {
             var before = totals.Snapshot();

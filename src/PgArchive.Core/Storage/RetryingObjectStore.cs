@@ -10,7 +10,8 @@ namespace PgArchive.Storage;
 /// <summary>
 /// Retries store operations that failed transiently (<see cref="ObjectStoreException.IsTransient"/>), with
 /// exponential backoff (<see cref="PgArchiveOptions.StoreRetries"/>, <see cref="PgArchiveOptions.StoreRetryDelay"/>).
-/// Registered by <c>AddPgArchive</c> in front of whatever store is configured, for every PgArchive service.
+/// Registered by <c>AddPgArchive</c> in front of whatever store is configured, for every PgArchive service;
+/// it passes calls straight through to a store that retries itself (<see cref="ISelfRetryingObjectStore"/>).
 /// </summary>
 /// <remarks>
 /// Only operations that are safe to repeat are repeated: info, delete (idempotent), list (resumed after the last
@@ -31,8 +32,8 @@ public sealed class RetryingObjectStore : IObjectStore
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
         ArgumentNullException.ThrowIfNull(options);
         _logger = logger ?? NullLogger<RetryingObjectStore>.Instance;
-        _retries = options.Value.StoreRetries;
-        _pipeline = StoreRetry.Build(options.Value, timeProvider ?? TimeProvider.System, _logger);
+        _retries = StoreRetry.Applies(inner) ? options.Value.StoreRetries : 0;
+        _pipeline = StoreRetry.Build(options.Value, timeProvider ?? TimeProvider.System, _logger, inner);
     }
 
     /// <summary>The store the operations go to.</summary>

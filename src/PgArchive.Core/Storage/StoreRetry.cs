@@ -8,11 +8,14 @@ namespace PgArchive.Storage;
 /// <summary>The one retry policy for object store operations: transient <see cref="ObjectStoreException"/>s only, exponential backoff with jitter.</summary>
 internal static class StoreRetry
 {
-    public static ResiliencePipeline Build(PgArchiveOptions options, TimeProvider time, ILogger logger)
+    /// <summary>Whether PgArchive retries calls to <paramref name="store"/> (not when the store, under any retry layer, retries itself).</summary>
+    public static bool Applies(IObjectStore store) => (store is RetryingObjectStore r ? r.Inner : store) is not ISelfRetryingObjectStore;
+
+    public static ResiliencePipeline Build(PgArchiveOptions options, TimeProvider time, ILogger logger, IObjectStore? store = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(options.StoreRetries, "PgArchive:StoreRetries");
         var builder = new ResiliencePipelineBuilder { TimeProvider = time };
-        if (options.StoreRetries > 0)
+        if (options.StoreRetries > 0 && (store is null || Applies(store)))
         {
             builder.AddRetry(new RetryStrategyOptions
             {

@@ -27,7 +27,7 @@ public sealed class WalArchiver
         _codec = codec ?? throw new ArgumentNullException(nameof(codec));
         _logger = logger ?? NullLogger<WalArchiver>.Instance;
         // The upload streams the file through the codec and cannot be rewound: a transient failure re-runs it.
-        _retry = StoreRetry.Build(options?.Value ?? new PgArchiveOptions(), timeProvider ?? TimeProvider.System, _logger);
+        _retry = StoreRetry.Build(options?.Value ?? new PgArchiveOptions(), timeProvider ?? TimeProvider.System, _logger, _store);
     }
 
     /// <summary>

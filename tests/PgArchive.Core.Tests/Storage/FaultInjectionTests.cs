@@ -152,6 +152,52 @@ public sealed class FaultInjectionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_store_that_retries_itself_is_not_retried_again()
+    {
+        var down = new DownStore();
+        var retrying = new RetryingObjectStore(down, Microsoft.Extensions.Options.Options.Create(new PgArchiveOptions { StoreRetries = 5, StoreRetryDelay = TimeSpan.Zero }));
+
+        await Assert.ThrowsAsync<ObjectStoreException>(() => retrying.GetInfoAsync("k", Token));
+
+        Assert.Equal(1, down.Calls);
+    }
+
+    [Fact]
+    public async Task Transient_failures_are_retried_and_permanent_ones_are_not()
+    {
+        var flaky = new FaultInjectingObjectStore(_store, new FaultInjectionOptions { FailureRate = 1, Operations = FaultOperations.Info });
+        var refusing = new FaultInjectingObjectStore(_store, new FaultInjectionOptions { Permanent = true, Operations = FaultOperations.Info });
+        var options = Microsoft.Extensions.Options.Options.Create(new PgArchiveOptions { StoreRetries = 3, StoreRetryDelay = TimeSpan.Zero });
+
+        await Assert.ThrowsAsync<ObjectStoreException>(() => new RetryingObjectStore(flaky, options).GetInfoAsync("k", Token));
+        await Assert.ThrowsAsync<ObjectStoreException>(() => new RetryingObjectStore(refusing, options).GetInfoAsync("k", Token));
+
+        Assert.Equal(4, flaky.InjectedFaults);
+        Assert.Equal(1, refusing.InjectedFaults);
+    }
+
+    private sealed class DownStore : IObjectStore, ISelfRetryingObjectStore
+    {
+        public int Calls;
+
+        public Task PutAsync(string key, Stream content, PutMode mode = PutMode.Overwrite, CancellationToken cancellationToken = default) => throw Down(key);
+
+        public Task<Stream> OpenReadAsync(string key, ByteRange? range = null, CancellationToken cancellationToken = default) => throw Down(key);
+
+        public Task<ObjectInfo?> GetInfoAsync(string key, CancellationToken cancellationToken = default) => throw Down(key);
+
+        public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => throw Down(prefix);
+
+        public Task DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default) => throw Down("");
+
+        private ObjectStoreException Down(string key)
+        {
+            Calls++;
+            return new ObjectStoreException(ObjectStoreErrorKind.Unavailable, key, "down after the SDK's own retries");
+        }
+    }
+
+    [Fact]
     public void Diagnostic_setting_parses_rate_seed_and_operations()
     {
         var options = FaultInjectionOptions.Parse("0.25:7:put,read");
