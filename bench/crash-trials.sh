@@ -94,7 +94,7 @@ stop_pgbench() {
 
 state_sql="SELECT md5(string_agg(aid || ':' || abalance, ',' ORDER BY aid)) || '/' || (SELECT count(*) FROM pgbench_history) || '/' || (SELECT coalesce(sum(delta),0) FROM pgbench_history) FROM pgbench_accounts"
 
-failures=0
+failures=0 retried=0
 started=$(date +%s)
 push_time=4
 for trial in $(seq 1 "$trials"); do
@@ -167,11 +167,12 @@ for trial in $(seq 1 "$trials"); do
   else
     fail "backup-fetch: $(tail -1 "$work/fetch.err")"
   fi
+  retried=$((retried + $(cat "$work/push.err" "$work/fetch.err" "$work/verify.err" 2>/dev/null | grep -c "Injected\|transient storage failure")))
   log "trial $trial done ($name, backup-push ${push_time}s, wal-push killed: $killed_wal)"
   # Keep the archive small: only the newest backup and the WAL it needs.
   pgarchive delete retain FULL 1 --confirm >/dev/null 2>&1
 done
 
 elapsed=$(( $(date +%s) - started ))
-echo "trials: $trials failures: $failures faults: ${faults:-none} elapsed: ${elapsed}s"
+echo "trials: $trials failures: $failures faults: ${faults:-none} retries logged by backup-push/fetch/verify: $retried elapsed: ${elapsed}s"
 [[ $failures == 0 ]]
