@@ -23,6 +23,7 @@ internal static class Program
         root.Subcommands.Add(VerifyCommands.BackupVerify(global));
         root.Subcommands.Add(VerifyCommands.WalShow(global));
         root.Subcommands.Add(VerifyCommands.WalVerify(global));
+        root.Subcommands.Add(DrillCommands.RestoreDrill(global));
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {

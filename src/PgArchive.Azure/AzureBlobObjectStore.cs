@@ -34,7 +34,7 @@ namespace PgArchive.Storage;
 /// <c>l</c> list). The store never creates or deletes containers.
 /// </para>
 /// </remarks>
-public sealed class AzureBlobObjectStore : IObjectStore
+public sealed class AzureBlobObjectStore : IObjectStore, ISelfRetryingObjectStore
 {
     private readonly BlobContainerClient _container;
     private readonly string _root;

@@ -69,4 +69,15 @@ public sealed class PgArchiveOptions
     /// environment variables (<c>PGHOST</c>, <c>PGPORT</c>, <c>PGUSER</c>, <c>PGPASSWORD</c>, <c>PGDATABASE</c>).
     /// </summary>
     public string ConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// How many times a store operation that failed transiently (<see cref="Storage.ObjectStoreException.IsTransient"/>:
+    /// throttling, service unavailable, connection reset) is retried, with exponential backoff and jitter
+    /// (<c>PGARCHIVE_STORE_RETRIES</c>). Puts of streamed content (tar partitions, WAL files) are retried by
+    /// re-running their producer. 0 turns retries off. <value>Default 5.</value>
+    /// </summary>
+    public int StoreRetries { get; set; } = 5;
+
+    /// <summary>The first retry's delay; each next one doubles, up to 30 s (<c>PGARCHIVE_STORE_RETRY_DELAY</c>, seconds). <value>Default 0.5 s.</value></summary>
+    public TimeSpan StoreRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 }

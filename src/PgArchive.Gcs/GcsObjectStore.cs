@@ -37,7 +37,7 @@ namespace PgArchive.Storage;
 /// <c>list</c>, <c>delete</c>). The store never creates or deletes buckets.
 /// </para>
 /// </remarks>
-public sealed class GcsObjectStore : IObjectStore
+public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
 {
     private const string ContentType = "application/octet-stream";
 

@@ -30,7 +30,7 @@ namespace PgArchive.Storage;
 /// <c>s3:ListBucket</c> (listing and telling a missing object from a missing bucket), and
 /// <c>s3:AbortMultipartUpload</c>; <c>kms:GenerateDataKey</c>/<c>kms:Decrypt</c> with SSE-KMS.</para>
 /// </remarks>
-public sealed class S3ObjectStore : IObjectStore, IDisposable
+public sealed class S3ObjectStore : IObjectStore, ISelfRetryingObjectStore, IDisposable
 {
     private const int MaxParts = 10_000;
     private const int DeleteBatchSize = 1_000;

@@ -30,7 +30,7 @@ namespace PgArchive.Storage;
 /// <para>The token is fetched on first use and again when Swift answers 401; throttling (429, 498), 408, 5xx and
 /// connection failures are retried with exponential backoff and jitter (Polly).</para>
 /// </remarks>
-public sealed class SwiftObjectStore : IObjectStore, IDisposable
+public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, IDisposable
 {
     private const int MaxSegments = 1_000;
     private const int ListPageSize = 1_000;

@@ -222,6 +222,93 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
         AssertCleanFailure(result, 2, "WALG_VERIFY_PAGE_CHECKSUMS must be true or false");
     }
 
+    /// <summary>
+    /// The growing list of bad inputs that need no server: name → (environment, arguments, exit code, expected
+    /// text). <c>{ws}</c> stands for the test's workspace; every case runs with WALG_FILE_PREFIX={ws}/archive
+    /// unless its environment sets that to "".
+    /// </summary>
+    private static readonly Dictionary<string, (Dictionary<string, string?> Env, string[] Args, int Exit, string Expected)> Cases = new()
+    {
+        ["restore-drill: bad backup name"] = ([], ["restore-drill", "base_zzz"], 2, "'base_zzz' is neither LATEST nor a backup name"),
+        ["restore-drill: unknown option"] = ([], ["restore-drill", "--bogus"], 2, "'--bogus' is neither LATEST nor a backup name"),
+        ["restore-drill: no backup"] = ([], ["restore-drill"], 1, "restore-drill failed: There is no backup in the archive yet"),
+        ["restore-drill: backup that does not exist"] = ([], ["restore-drill", "base_000000010000000000000099"], 1, "Backup 'base_000000010000000000000099' does not exist"),
+        ["fault injection: rate above 1"] = (new() { ["PGARCHIVE_FAULT_INJECTION"] = "2" }, ["backup-list"], 2, "PGARCHIVE_FAULT_INJECTION '2' must be RATE[:SEED[:OPS]]"),
+        ["fault injection: unknown operation"] = (new() { ["PGARCHIVE_FAULT_INJECTION"] = "0.1:1:fly" }, ["backup-list"], 2, "operation 'fly' must be one of"),
+        ["store retries negative"] = (new() { ["PGARCHIVE_STORE_RETRIES"] = "-1" }, ["backup-list"], 2, "PGARCHIVE_STORE_RETRIES must be 0 or more"),
+        ["store retry delay not a number"] = (new() { ["PGARCHIVE_STORE_RETRY_DELAY"] = "abc" }, ["backup-list"], 2, "PGARCHIVE_STORE_RETRY_DELAY 'abc' must be a number of seconds"),
+        ["backup-fetch: bad LSN"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--recovery-target-lsn", "zz"], 2, "--recovery-target-lsn 'zz' is not an LSN"),
+        ["backup-fetch: bad target action"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--recovery-target-action", "explode"], 2, "--recovery-target-action 'explode' must be pause, promote or shutdown"),
+        ["backup-fetch: bad tablespace map"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--tablespace-map", "abc"], 2, "--tablespace-map 'abc' must be OID=DIRECTORY"),
+        ["wal-fetch: bad WAL name"] = ([], ["wal-fetch", "not-a-wal", "{ws}/x"], 1, "'not-a-wal' is not a WAL file name"),
+        ["backup-push: malformed user data JSON"] = ([], ["backup-push", "--add-user-data", "{bad", "{ws}"], 2, "--add-user-data (WALG_SENTINEL_USER_DATA) is not valid JSON"),
+        ["tar size threshold too small"] = (new() { ["WALG_TAR_SIZE_THRESHOLD"] = "5" }, ["backup-list"], 2, "WALG_TAR_SIZE_THRESHOLD) must be at least 1 MiB"),
+        ["unknown log level"] = (new() { ["WALG_LOG_LEVEL"] = "LOUD" }, ["backup-list"], 2, "WALG_LOG_LEVEL 'LOUD' must be NORMAL, DEVEL or ERROR"),
+        ["unknown .NET log level"] = (new() { ["PGARCHIVE_LOG_LEVEL"] = "chatty" }, ["backup-list"], 2, "PGARCHIVE_LOG_LEVEL 'chatty' must be one of"),
+        ["zstd level without zstd"] = (new() { ["WALG_ZSTD_LEVEL"] = "3" }, ["backup-list"], 2, "WALG_ZSTD_LEVEL is set but WALG_COMPRESSION_METHOD is 'lz4'"),
+        ["libsodium key too short"] = (new() { ["WALG_LIBSODIUM_KEY"] = "short" }, ["backup-list"], 2, "The libsodium key in WALG_LIBSODIUM_KEY is 5 bytes long"),
+        ["PGP key file missing"] = (new() { ["WALG_PGP_KEY_PATH"] = "{ws}/nokey", ["WALG_PGP_KEY_PASSPHRASE"] = "pp-never-printed" }, ["backup-list"], 2, "Cannot read the OpenPGP key file"),
+        ["PGP key file missing: names the reason"] = (new() { ["WALG_PGP_KEY_PATH"] = "{ws}/nokey" }, ["backup-list"], 2, "(WALG_PGP_KEY_PATH): it does not exist."),
+        ["libsodium key file missing"] = (new() { ["WALG_LIBSODIUM_KEY_PATH"] = "{ws}/nokey" }, ["backup-list"], 2, "(WALG_LIBSODIUM_KEY_PATH): it does not exist."),
+        ["S3 prefix that is not a URL"] = (new() { ["WALG_FILE_PREFIX"] = "", ["WALG_S3_PREFIX"] = "notaurl" }, ["backup-list"], 2, "WALG_S3_PREFIX must look like s3://"),
+        ["config file missing"] = ([], ["--config", "{ws}/none.json", "backup-list"], 2, "Cannot read config file"),
+        ["envdir missing"] = ([], ["--envdir", "{ws}/none", "backup-list"], 2, "is not a directory"),
+        ["extra argument"] = ([], ["backup-list", "--json", "extra"], 2, "Unrecognized command or argument 'extra'"),
+        ["missing argument"] = ([], ["backup-mark"], 2, "Required argument 'backup_name' missing"),
+        ["wal-verify: unknown check"] = ([], ["wal-verify", "timeline", "--bogus"], 2, "'--bogus' is not a check"),
+    };
+
+    public static TheoryData<string> CaseNames => [.. Cases.Keys];
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public async Task Bad_input_fails_with_one_clear_line(string name)
+    {
+        var (env, args, exit, expected) = Cases[name];
+        string Fill(string s) => s.Replace("{ws}", _workspace.Root, StringComparison.Ordinal);
+        var settings = _workspace.FileArchiveSettings;
+        foreach (var (key, value) in env)
+        {
+            settings[key] = value is "" ? null : value is null ? null : Fill(value);
+        }
+
+        var result = await cli.RunAsync(settings, [.. args.Select(Fill)]);
+
+        AssertCleanFailure(result, exit, expected);
+        Assert.DoesNotContain("pp-never-printed", result.Stderr + result.Stdout, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_workspace.PathFor("t")), "nothing may be half-written");
+        Assert.False(Directory.Exists(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005")), "nothing may be half-written");
+    }
+
+    [Fact]
+    public async Task Full_disk_fails_wal_push_and_wal_fetch_cleanly_leaving_no_partial_file()
+    {
+        Assert.SkipUnless(ProcessRunner.IsRoot, "mounting a tmpfs needs root");
+        var small = _workspace.PathFor("small");
+        Directory.CreateDirectory(small);
+        var mount = await ProcessRunner.RunAsync("mount", ["-t", "tmpfs", "-o", "size=1m,mode=0777", "tmpfs", small], asOsUser: false);
+        mount.EnsureSuccess("mount tmpfs");
+        try
+        {
+            var segment = _workspace.PathFor("000000010000000000000001");
+            await File.WriteAllBytesAsync(segment, System.Security.Cryptography.RandomNumberGenerator.GetBytes(3 << 20), TestContext.Current.CancellationToken);
+            ProcessRunner.GiveToOsUser(segment);
+
+            var push = await cli.RunAsync(new Dictionary<string, string?> { ["WALG_FILE_PREFIX"] = Path.Combine(small, "archive") }, "wal-push", segment);
+            AssertCleanFailure(push, 1, "No space left on the device");
+            Assert.Empty(Directory.EnumerateFiles(small, "*", SearchOption.AllDirectories));
+
+            (await cli.RunAsync(_workspace.FileArchiveSettings, "wal-push", segment)).EnsureSuccess("wal-push");
+            var fetch = await cli.RunAsync(_workspace.FileArchiveSettings, "wal-fetch", "000000010000000000000001", Path.Combine(small, "RECOVERYXLOG"));
+            AssertCleanFailure(fetch, 1, "No space left on device");
+            Assert.Empty(Directory.EnumerateFiles(small, "*", SearchOption.AllDirectories));
+        }
+        finally
+        {
+            await ProcessRunner.RunAsync("umount", [small], asOsUser: false);
+        }
+    }
+
     private async Task<string> FakeDataDirectoryAsync()
     {
         var pgdata = _workspace.PathFor("pgdata");

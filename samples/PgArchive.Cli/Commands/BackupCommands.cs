@@ -196,7 +196,7 @@ internal static class BackupCommands
     }
 
     /// <summary>This very program, as a shell command PostgreSQL can run.</summary>
-    private static string SelfCommand()
+    internal static string SelfCommand()
     {
         var process = Environment.ProcessPath ?? throw new PgArchiveException("Cannot tell this program's path to write restore_command.");
         var self = string.Equals(Path.GetFileNameWithoutExtension(process), "dotnet", StringComparison.Ordinal)

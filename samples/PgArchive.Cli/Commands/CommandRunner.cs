@@ -39,6 +39,12 @@ internal static class CommandRunner
             await Console.Error.WriteLineAsync("pgarchive: error: " + ex.Message).ConfigureAwait(false);
             return ExitCodes.Failure;
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Local file trouble (disk full, permissions): the OS's message says what and where.
+            await Console.Error.WriteLineAsync("pgarchive: error: " + ex.Message.ReplaceLineEndings(" ")).ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await Console.Error.WriteLineAsync("pgarchive: interrupted").ConfigureAwait(false);

@@ -49,6 +49,19 @@ internal static class ArchiveSettingsMapper
         options.UploadConcurrency = PositiveInt(settings, "WALG_UPLOAD_CONCURRENCY") ?? options.UploadConcurrency;
         options.UploadDiskConcurrency = PositiveInt(settings, "WALG_UPLOAD_DISK_CONCURRENCY") ?? options.UploadDiskConcurrency;
         options.DownloadConcurrency = PositiveInt(settings, "WALG_DOWNLOAD_CONCURRENCY") ?? options.DownloadConcurrency;
+
+        if (GetInt32(settings, "PGARCHIVE_STORE_RETRIES") is { } retries)
+        {
+            options.StoreRetries = retries >= 0 ? retries : throw new PgArchiveConfigurationException($"PGARCHIVE_STORE_RETRIES must be 0 or more, not {retries}.");
+        }
+
+        if (settings.Get("PGARCHIVE_STORE_RETRY_DELAY") is { } delay)
+        {
+            options.StoreRetryDelay = double.TryParse(delay, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                && seconds is >= 0 and <= 60
+                    ? TimeSpan.FromSeconds(seconds)
+                    : throw new PgArchiveConfigurationException($"PGARCHIVE_STORE_RETRY_DELAY '{delay}' must be a number of seconds between 0 and 60.");
+        }
     }
 
     /// <summary>
@@ -84,7 +97,18 @@ internal static class ArchiveSettingsMapper
         return ((int)delayed, (int)uploading);
     }
 
-    public static void ConfigureStorage(IPgArchiveBuilder builder, WalgSettings settings) => StorageBackends.Configure(builder, settings);
+    /// <summary>
+    /// The configured backend, plus — for testing only — <c>PGARCHIVE_FAULT_INJECTION=RATE[:SEED[:OPS]]</c> or
+    /// <c>permanent[:OPS]</c>, which wraps it in a <see cref="PgArchive.Storage.FaultInjectingObjectStore"/>.
+    /// </summary>
+    public static void ConfigureStorage(IPgArchiveBuilder builder, WalgSettings settings)
+    {
+        StorageBackends.Configure(builder, settings);
+        if (settings.Get("PGARCHIVE_FAULT_INJECTION") is { } faults)
+        {
+            builder.UseFaultInjection(PgArchive.Storage.FaultInjectionOptions.Parse(faults));
+        }
+    }
 
     /// <summary>
     /// Compression levels: <c>WALG_ZSTD_LEVEL</c> (WAL-G's names fastest | default | better | best, or 1-22), and

@@ -22,7 +22,7 @@ namespace PgArchive.Backups;
 /// <c>tablespace_map</c> from <c>pg_backup_stop</c>, the metadata, and last the sentinel that makes the
 /// backup visible.
 /// </summary>
-public sealed class BackupPusher
+public sealed partial class BackupPusher
 {
     private const string PgControlPath = "global/pg_control";
     private readonly IObjectStore _store;
@@ -103,7 +103,8 @@ public sealed class BackupPusher
                     var tarName = string.Create(CultureInfo.InvariantCulture, $"part_{i + 1:D3}.tar");
                     var partFiles = new FilesMetadata();
                     var partTotals = totals.ForPartition();
-                    await UploadTarAsync(name, tarName, compressor, partitions[i], partFiles, partTotals, ct).ConfigureAwait(false);
+                    var partition = partitions[i];
+                    await RetryPartitionAsync(partTotals, c => UploadTarAsync(name, tarName, compressor, partition, partFiles, partTotals, c), ct).ConfigureAwait(false);
                     return (partFiles, partTotals);
                 }, cancellationToken).ConfigureAwait(false);
 
@@ -118,10 +119,10 @@ public sealed class BackupPusher
             }
 
             var pgControl = new DataDirectoryEntry(PgControlPath, Path.Combine(dataDirectory, "global", "pg_control"), false, 0);
-            await UploadTarAsync(name, "pg_control.tar", compressor, [pgControl], files, totals, cancellationToken).ConfigureAwait(false);
+            await RetryPartitionAsync(totals, ct => UploadTarAsync(name, "pg_control.tar", compressor, [pgControl], files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             var stop = await session.StopAsync(cancellationToken).ConfigureAwait(false);
-            await UploadLabelFilesAsync(name, compressor, stop, files, totals, cancellationToken).ConfigureAwait(false);
+            await RetryPartitionAsync(totals, ct => UploadLabelFilesAsync(name, compressor, stop, files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             var finishTime = _time.GetUtcNow();
             var sentinel = new BackupSentinel
@@ -455,7 +456,7 @@ public sealed class BackupPusher
         }
     }
 
-    private sealed class Totals
+    private sealed partial class Totals
     {
         public long TarBytes;
         public long StoredBytes;

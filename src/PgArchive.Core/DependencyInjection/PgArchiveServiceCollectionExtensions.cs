@@ -53,17 +53,48 @@ public static class PgArchiveServiceCollectionExtensions
         services.TryAddSingleton<IEncryptor, NoEncryptor>();
         services.TryAddSingleton<CompressorRegistry>();
         services.TryAddSingleton<ObjectCodec>();
-        services.TryAddSingleton<WalArchiver>();
+        // Every service reaches the configured store through the retry layer (PgArchiveOptions.StoreRetries).
+        services.TryAddSingleton(sp => new RetryingObjectStore(
+            sp.GetRequiredService<IObjectStore>(), sp.GetRequiredService<IOptions<PgArchiveOptions>>(), sp.GetService<TimeProvider>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<RetryingObjectStore>>()));
+        AddOverRetryingStore<WalArchiver>(services);
         services.TryAddSingleton<WalReadyUploader>();
         services.TryAddSingleton<WalPrefetcher>();
-        services.TryAddSingleton<BackupCatalog>();
-        services.TryAddSingleton<BackupPusher>();
-        services.TryAddSingleton<BackupFetcher>();
-        services.TryAddSingleton<BackupVerifier>();
-        services.TryAddSingleton<RetentionPlanner>();
-        services.TryAddSingleton<WalTimelineReporter>();
-        services.TryAddSingleton<WalVerifier>();
+        AddOverRetryingStore<BackupCatalog>(services);
+        AddOverRetryingStore<BackupPusher>(services);
+        AddOverRetryingStore<BackupFetcher>(services);
+        AddOverRetryingStore<BackupVerifier>(services);
+        AddOverRetryingStore<RetentionPlanner>(services);
+        AddOverRetryingStore<WalTimelineReporter>(services);
+        AddOverRetryingStore<WalVerifier>(services);
+        services.TryAddSingleton<PgArchive.Drill.RestoreDrill>();
         return new PgArchiveBuilder(services);
+    }
+
+    private static void AddOverRetryingStore<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] T>(IServiceCollection services) where T : class =>
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<T>(sp, (IObjectStore)sp.GetRequiredService<RetryingObjectStore>()));
+
+    /// <summary>
+    /// Wraps the store configured so far (call after <c>UseLocalFileSystem</c>, <c>UseS3</c>, ...) in a
+    /// <see cref="FaultInjectingObjectStore"/>: for tests of how the archive rides out storage faults.
+    /// The wrapper is also registered as <see cref="FaultInjectingObjectStore"/> to read its counters.
+    /// </summary>
+    public static IPgArchiveBuilder UseFaultInjection(this IPgArchiveBuilder builder, FaultInjectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        var current = builder.Services.LastOrDefault(d => d.ServiceType == typeof(IObjectStore) && !d.IsKeyedService)
+            ?? throw new InvalidOperationException("Configure a store (UseLocalFileSystem, UseS3, ...) before UseFaultInjection.");
+        Func<IServiceProvider, IObjectStore> inner = current switch
+        {
+            { ImplementationInstance: IObjectStore instance } => _ => instance,
+            { ImplementationFactory: { } factory } => sp => (IObjectStore)factory(sp),
+            { ImplementationType: { } type } => sp => (IObjectStore)ActivatorUtilities.CreateInstance(sp, type),
+            _ => throw new InvalidOperationException("The configured store cannot be wrapped."),
+        };
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp => new FaultInjectingObjectStore(inner(sp), options)));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<FaultInjectingObjectStore>()));
+        return builder;
     }
 
     /// <summary>Stores the archive in a local directory (WAL-G's <c>WALG_FILE_PREFIX</c>).</summary>

@@ -29,7 +29,12 @@ internal static class LibsodiumKey
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {
                 throw new PgArchiveConfigurationException(
-                    $"Cannot read the libsodium key file '{options.KeyPath}' (WALG_LIBSODIUM_KEY_PATH): {ex.GetType().Name}.", ex);
+                    $"Cannot read the libsodium key file '{options.KeyPath}' (WALG_LIBSODIUM_KEY_PATH): " + ex switch
+                    {
+                        FileNotFoundException or DirectoryNotFoundException => "it does not exist.",
+                        UnauthorizedAccessException => "permission denied.",
+                        _ => "it is not a readable file.",
+                    }, ex);
             }
         }
         else

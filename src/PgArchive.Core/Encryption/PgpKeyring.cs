@@ -55,7 +55,12 @@ internal sealed class PgpKeyring
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {
                 throw new PgArchiveConfigurationException(
-                    $"Cannot read the OpenPGP key file '{options.KeyPath}' (WALG_PGP_KEY_PATH): {ex.GetType().Name}.", ex);
+                    $"Cannot read the OpenPGP key file '{options.KeyPath}' (WALG_PGP_KEY_PATH): " + ex switch
+                    {
+                        FileNotFoundException or DirectoryNotFoundException => "it does not exist.",
+                        UnauthorizedAccessException => "permission denied.",
+                        _ => "it is not a readable file.",
+                    }, ex);
             }
         }
         else

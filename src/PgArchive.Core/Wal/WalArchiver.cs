@@ -17,13 +17,17 @@ public sealed class WalArchiver
     private readonly IObjectStore _store;
     private readonly ObjectCodec _codec;
     private readonly ILogger _logger;
+    private readonly Polly.ResiliencePipeline _retry;
 
-    /// <summary>Creates the archiver.</summary>
-    public WalArchiver(IObjectStore store, ObjectCodec codec, ILogger<WalArchiver>? logger = null)
+    /// <summary>Creates the archiver. <paramref name="options"/> sets how a WAL file's upload is retried after a transient failure.</summary>
+    public WalArchiver(IObjectStore store, ObjectCodec codec, ILogger<WalArchiver>? logger = null,
+        Microsoft.Extensions.Options.IOptions<PgArchiveOptions>? options = null, TimeProvider? timeProvider = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _codec = codec ?? throw new ArgumentNullException(nameof(codec));
         _logger = logger ?? NullLogger<WalArchiver>.Instance;
+        // The upload streams the file through the codec and cannot be rewound: a transient failure re-runs it.
+        _retry = StoreRetry.Build(options?.Value ?? new PgArchiveOptions(), timeProvider ?? TimeProvider.System, _logger, _store);
     }
 
     /// <summary>
@@ -63,7 +67,7 @@ public sealed class WalArchiver
         var key = ArchiveLayout.WalKey(name, compressor.FileExtension);
         try
         {
-            var stored = await StreamingUpload.PutAsync(_store, key, PutMode.CreateNew, async (sink, ct) =>
+            var stored = await _retry.ExecuteAsync(async attempt => await StreamingUpload.PutAsync(_store, key, PutMode.CreateNew, async (sink, ct) =>
             {
                 var source = OpenLocal(walFilePath);
                 await using (source.ConfigureAwait(false))
@@ -77,7 +81,7 @@ public sealed class WalArchiver
                     PgArchiveTelemetry.BytesRead.Add(source.Length);
                     PgArchiveTelemetry.BytesUncompressed.Add(source.Length);
                 }
-            }, cancellationToken).ConfigureAwait(false);
+            }, attempt).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             Log.WalPushed(_logger, name, key, stored);
             return new WalPushResult(name, key, AlreadyArchived: false, stored);
         }

@@ -1,0 +1,217 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Polly;
+using PgArchive.Diagnostics;
+
+namespace PgArchive.Storage;
+
+/// <summary>
+/// Retries store operations that failed transiently (<see cref="ObjectStoreException.IsTransient"/>), with
+/// exponential backoff (<see cref="PgArchiveOptions.StoreRetries"/>, <see cref="PgArchiveOptions.StoreRetryDelay"/>).
+/// Registered by <c>AddPgArchive</c> in front of whatever store is configured, for every PgArchive service;
+/// it passes calls straight through to a store that retries itself (<see cref="ISelfRetryingObjectStore"/>).
+/// </summary>
+/// <remarks>
+/// Only operations that are safe to repeat are repeated: info, delete (idempotent), list (resumed after the last
+/// key yielded: keys come in ordinal order), open-for-read (a stream that fails part-way is re-opened at the byte
+/// it reached, objects being immutable) and puts of seekable content (rewound). A put of a stream that cannot be
+/// rewound is not retried here: its producer re-runs it (BackupPusher per tar partition, WalArchiver per WAL file).
+/// </remarks>
+public sealed class RetryingObjectStore : IObjectStore
+{
+    private readonly IObjectStore _inner;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly ILogger _logger;
+    private readonly int _retries;
+
+    /// <summary>Wraps <paramref name="inner"/>.</summary>
+    public RetryingObjectStore(IObjectStore inner, IOptions<PgArchiveOptions> options, TimeProvider? timeProvider = null, ILogger<RetryingObjectStore>? logger = null)
+    {
+        _inner = inner ?? throw new ArgumentNullException(nameof(inner));
+        ArgumentNullException.ThrowIfNull(options);
+        _logger = logger ?? NullLogger<RetryingObjectStore>.Instance;
+        _retries = StoreRetry.Applies(inner) ? options.Value.StoreRetries : 0;
+        _pipeline = StoreRetry.Build(options.Value, timeProvider ?? TimeProvider.System, _logger, inner);
+    }
+
+    /// <summary>The store the operations go to.</summary>
+    public IObjectStore Inner => _inner;
+
+    /// <inheritdoc />
+    public async Task PutAsync(string key, Stream content, PutMode mode = PutMode.Overwrite, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        if (!content.CanSeek)
+        {
+            await _inner.PutAsync(key, content, mode, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var start = content.Position;
+        var attempt = 0;
+        await _pipeline.ExecuteAsync(async ct =>
+        {
+            if (attempt++ > 0)
+            {
+                // A create-only put whose acknowledgement was lost now finds its own object: AlreadyExists goes to
+                // the caller, which compares contents (WalArchiver does).
+                content.Position = start;
+            }
+
+            await _inner.PutAsync(key, content, mode, ct).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<Stream> OpenReadAsync(string key, ByteRange? range = null, CancellationToken cancellationToken = default)
+    {
+        var stream = await _pipeline.ExecuteAsync(
+            async ct => await _inner.OpenReadAsync(key, range, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return _retries > 0 ? new ResumingReadStream(this, stream, key, range) : stream;
+    }
+
+    /// <inheritdoc />
+    public async Task<ObjectInfo?> GetInfoAsync(string key, CancellationToken cancellationToken = default) =>
+        await _pipeline.ExecuteAsync(async ct => await _inner.GetInfoAsync(key, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        string? last = null;
+        IAsyncEnumerator<ObjectInfo>? enumerator = null;
+        try
+        {
+            while (true)
+            {
+                var next = await _pipeline.ExecuteAsync(async ct =>
+                {
+                    enumerator ??= _inner.ListAsync(prefix, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                    try
+                    {
+                        while (await enumerator.MoveNextAsync().ConfigureAwait(false))
+                        {
+                            if (last is null || string.CompareOrdinal(enumerator.Current.Key, last) > 0)
+                            {
+                                return enumerator.Current;
+                            }
+                        }
+
+                        return null;
+                    }
+                    catch (ObjectStoreException ex) when (ex.IsTransient)
+                    {
+                        // Start the listing again; what was already yielded is skipped.
+                        var failed = enumerator;
+                        enumerator = null;
+                        await failed.DisposeAsync().ConfigureAwait(false);
+                        throw;
+                    }
+                }, cancellationToken).ConfigureAwait(false);
+                if (next is null)
+                {
+                    yield break;
+                }
+
+                last = next.Key;
+                yield return next;
+            }
+        }
+        finally
+        {
+            if (enumerator is not null)
+            {
+                await enumerator.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var list = keys.ToList();
+        await _pipeline.ExecuteAsync(async ct => await _inner.DeleteAsync(list, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A download that, when its connection fails transiently, re-opens the object at the byte it reached.</summary>
+    private sealed class ResumingReadStream(RetryingObjectStore owner, Stream inner, string key, ByteRange? range) : Stream
+    {
+        private Stream _inner = inner;
+        private long _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            ReadAsync(buffer.AsMemory(offset, count), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var failures = 0;
+            while (true)
+            {
+                try
+                {
+                    var n = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                    _position += n;
+                    return n;
+                }
+                catch (Exception ex) when (IsTransient(ex) && failures++ < owner._retries && !cancellationToken.IsCancellationRequested)
+                {
+                    Log.ReadResumed(owner._logger, key, _position, ex.Message);
+                    var offset = (range?.Offset ?? 0) + _position;
+                    long? length = range?.Length is { } l ? l - _position : null;
+                    var reopened = await owner.OpenReadAsync(key, new ByteRange(offset, length), cancellationToken).ConfigureAwait(false);
+                    await _inner.DisposeAsync().ConfigureAwait(false);
+                    _inner = reopened is ResumingReadStream nested ? nested.Detach() : reopened;
+                }
+            }
+        }
+
+        private Stream Detach()
+        {
+            var s = _inner;
+            _inner = Null;
+            return s;
+        }
+
+        private static bool IsTransient(Exception ex) =>
+            ex is ObjectStoreException { IsTransient: true } or IOException or HttpRequestException;
+
+        public override void Flush() { }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await _inner.DisposeAsync().ConfigureAwait(false);
+            await base.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
