@@ -5,14 +5,14 @@ namespace PgArchive.IO;
 /// from disk at once (WALG_UPLOAD_DISK_CONCURRENCY) while what is done with the bytes (compression, upload)
 /// runs unbounded by it.
 /// </summary>
-internal sealed class GatedReadStream(Stream inner, SemaphoreSlim gate) : ReadOnlyStream
+internal sealed class GatedReadStream(Stream inner, SemaphoreSlim gate) : ReadOnlyWrapperStream(inner)
 {
     public override int Read(Span<byte> buffer)
     {
         gate.Wait();
         try
         {
-            return inner.Read(buffer);
+            return Inner.Read(buffer);
         }
         finally
         {
@@ -25,27 +25,11 @@ internal sealed class GatedReadStream(Stream inner, SemaphoreSlim gate) : ReadOn
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             gate.Release();
         }
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -190,35 +190,22 @@ public sealed class FaultInjectingObjectStore : IObjectStore
         new(ObjectStoreErrorKind.Unavailable, key, $"Injected transient fault on '{key}': {what}.", new IOException(what));
 
     /// <summary>A read stream that delivers short reads and may die part-way, as a reset connection does.</summary>
-    private sealed class FaultyReadStream(Stream inner, string key, long resetAfter, bool shortReads, int seed) : Stream
+    private sealed class FaultyReadStream(Stream inner, string key, long resetAfter, bool shortReads, int seed) : IO.ReadOnlyWrapperStream(inner)
     {
         private readonly Random _random = new(seed);
         private long _position;
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
         public override long Position { get => _position; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
-            var n = inner.Read(buffer[..Limit(buffer.Length)]);
+            var n = Inner.Read(buffer[..Limit(buffer.Length)]);
             return Count(n);
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            var n = await inner.ReadAsync(buffer[..Limit(buffer.Length)], cancellationToken).ConfigureAwait(false);
+            var n = await Inner.ReadAsync(buffer[..Limit(buffer.Length)], cancellationToken).ConfigureAwait(false);
             return Count(n);
         }
 
@@ -247,30 +234,6 @@ public sealed class FaultInjectingObjectStore : IObjectStore
         {
             _position += n;
             return n;
-        }
-
-        public override void Flush() { }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await inner.DisposeAsync().ConfigureAwait(false);
-            await base.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgArchive.Backups;
@@ -15,7 +14,6 @@ namespace PgArchive.Wal;
 /// </summary>
 public sealed partial class WalPrefetcher
 {
-    private const ushort MinimumWalPageMagic = 0xD100;
     private readonly WalArchiver _archiver;
     private readonly ILogger _logger;
 
@@ -134,7 +132,7 @@ public sealed partial class WalPrefetcher
             return false;
         }
 
-        Span<byte> header = stackalloc byte[40];
+        Span<byte> header = stackalloc byte[WalLongPageHeader.Size];
         using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1))
         {
             if (file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length)
@@ -143,18 +141,9 @@ public sealed partial class WalPrefetcher
             }
         }
 
-        // XLogLongPageHeaderData: magic, info, tli, pageaddr, rem_len, (pad), sysid, seg_size, xlog_blcksz
-        var magic = BinaryPrimitives.ReadUInt16LittleEndian(header);
-        var timeline = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
-        var pageAddress = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
-        var segmentSize = BinaryPrimitives.ReadUInt32LittleEndian(header[32..]);
-        if (magic < MinimumWalPageMagic || segmentSize != length || timeline != expected.Timeline)
-        {
-            return false;
-        }
-
-        var sized = WalSegment.Parse(expected.FileName, length);
-        return pageAddress == sized.StartLsn.Value;
+        var parsed = WalLongPageHeader.Read(header);
+        // Stricter than wal-fetch's check: a prefetched file of an older timeline's pages is downloaded again, never guessed at.
+        return parsed.SegmentSize == length && parsed.Timeline == expected.Timeline && parsed.Mismatch(expected.FileName) is null;
     }
 
     private static void RemoveOlder(string prefetchDirectory, WalSegment wanted)

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Globalization;
 using PgArchive.IO;
 using PgArchive.Storage;
 
@@ -13,13 +11,9 @@ namespace PgArchive.Wal;
 /// </summary>
 internal sealed class WalSegmentCheckStream : ReadOnlyWrapperStream
 {
-    private const int LongHeaderSize = 40;
-    private const ushort LongHeaderFlag = 0x0002;
+    private const int LongHeaderSize = WalLongPageHeader.Size;
     private readonly string _name;
     private readonly string _key;
-    private readonly uint _timeline;
-    private readonly ulong _logId;
-    private readonly ulong _segmentInLog;
     private readonly byte[] _header = new byte[LongHeaderSize];
     private long _read;
     private long _segmentSize;
@@ -30,9 +24,6 @@ internal sealed class WalSegmentCheckStream : ReadOnlyWrapperStream
     {
         _name = name;
         _key = key;
-        _timeline = uint.Parse(name.AsSpan(0, 8), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-        _logId = ulong.Parse(name.AsSpan(8, 8), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-        _segmentInLog = ulong.Parse(name.AsSpan(16, 8), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -71,35 +62,13 @@ internal sealed class WalSegmentCheckStream : ReadOnlyWrapperStream
 
     private void CheckHeader()
     {
-        var magic = BinaryPrimitives.ReadUInt16LittleEndian(_header);
-        var info = BinaryPrimitives.ReadUInt16LittleEndian(_header.AsSpan(2));
-        var timeline = BinaryPrimitives.ReadUInt32LittleEndian(_header.AsSpan(4));
-        var pageAddress = BinaryPrimitives.ReadUInt64LittleEndian(_header.AsSpan(8));
-        var segmentSize = BinaryPrimitives.ReadUInt32LittleEndian(_header.AsSpan(32));
-        if ((magic >> 8) is not (0xD0 or 0xD1) || (info & LongHeaderFlag) == 0)
+        var header = WalLongPageHeader.Read(_header);
+        if (header.Mismatch(_name) is { } problem)
         {
-            throw Invalid($"it does not start with a WAL segment's long page header (magic {magic:X4}, info {info:X4})");
+            throw Invalid(problem);
         }
 
-        if (segmentSize < (1u << 20) || segmentSize > (1u << 30) || !uint.IsPow2(segmentSize))
-        {
-            throw Invalid($"its header gives an impossible segment size ({segmentSize})");
-        }
-
-        var start = (_logId << 32) + (_segmentInLog * segmentSize);
-        if (pageAddress != start)
-        {
-            throw Invalid(string.Create(CultureInfo.InvariantCulture,
-                $"it holds the WAL at {pageAddress >> 32:X}/{(uint)pageAddress:X8}, not at {start >> 32:X}/{(uint)start:X8} (another segment's content)"));
-        }
-
-        // The first segment of a new timeline begins with the old timeline's pages: older is fine, newer is not.
-        if (timeline == 0 || timeline > _timeline)
-        {
-            throw Invalid(string.Create(CultureInfo.InvariantCulture, $"its first page belongs to timeline {timeline}, after the name's {_timeline}"));
-        }
-
-        _segmentSize = segmentSize;
+        _segmentSize = header.SegmentSize;
     }
 
     private void CheckEnd()

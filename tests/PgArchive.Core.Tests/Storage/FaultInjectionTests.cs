@@ -45,9 +45,11 @@ public sealed class FaultInjectionTests : IDisposable
     private string WriteWal(string name, int seed)
     {
         var path = Path.Combine(_root, name);
-        File.WriteAllBytes(path, Codecs.Data(1 << 20, seed));
+        File.WriteAllBytes(path, Segment(name, seed));
         return path;
     }
+
+    private static byte[] Segment(string name, int seed) => WalSegments.Create(name, size => Codecs.Data(size, seed));
 
     [Fact]
     public async Task Wal_push_and_fetch_round_trip_byte_identical_through_ten_percent_faults()
@@ -64,7 +66,7 @@ public sealed class FaultInjectionTests : IDisposable
         {
             var restored = Path.Combine(_root, "restored-" + name);
             await archiver.FetchAsync(name, restored, Token);
-            Assert.Equal(Codecs.Data(1 << 20, i), await File.ReadAllBytesAsync(restored, Token));
+            Assert.Equal(Segment(name, i), await File.ReadAllBytesAsync(restored, Token));
         }
 
         var injected = services.GetRequiredService<FaultInjectingObjectStore>().InjectedFaults;
@@ -147,7 +149,7 @@ public sealed class FaultInjectionTests : IDisposable
             Assert.Equal(await EncodedLengthAsync(services, 2), _store.GetBytes(key).Length);
             var restored = Path.Combine(_root, "restored");
             await Services(new FaultInjectionOptions { FailureRate = 0 }).GetRequiredService<WalArchiver>().FetchAsync("000000010000000000000002", restored, Token);
-            Assert.Equal(Codecs.Data(1 << 20, 2), await File.ReadAllBytesAsync(restored, Token));
+            Assert.Equal(Segment("000000010000000000000002", 2), await File.ReadAllBytesAsync(restored, Token));
         }
     }
 
@@ -214,7 +216,7 @@ public sealed class FaultInjectionTests : IDisposable
         using var stored = new MemoryStream();
         await using (var encode = codec.Encode(stored, codec.Compressors.Default))
         {
-            await encode.WriteAsync(Codecs.Data(1 << 20, seed), Token);
+            await encode.WriteAsync(Segment("000000010000000000000002", seed), Token);
         }
 
         return stored.ToArray().Length;
