@@ -291,7 +291,7 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
         try
         {
             var segment = _workspace.PathFor("000000010000000000000001");
-            await File.WriteAllBytesAsync(segment, System.Security.Cryptography.RandomNumberGenerator.GetBytes(3 << 20), TestContext.Current.CancellationToken);
+            await File.WriteAllBytesAsync(segment, PgArchive.Support.WalSegments.Create("000000010000000000000001", System.Security.Cryptography.RandomNumberGenerator.GetBytes, size: 4 << 20), TestContext.Current.CancellationToken);
             ProcessRunner.GiveToOsUser(segment);
 
             var push = await cli.RunAsync(new Dictionary<string, string?> { ["WALG_FILE_PREFIX"] = Path.Combine(small, "archive") }, "wal-push", segment);

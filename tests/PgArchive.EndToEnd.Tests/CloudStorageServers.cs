@@ -39,9 +39,7 @@ public sealed class AzuriteServer : IAsyncLifetime
     {
         if (_server is not null)
         {
-            await _server.DisposeAsync();
-            // The server's state (up to a GiB of blobs) is of no use once it stopped.
-            Directory.Delete(_server.Directory, recursive: true);
+            await _server.DisposeAsync(); // stops the server and removes its state (up to a GiB of blobs)
         }
     }
 
@@ -80,9 +78,7 @@ public sealed class GcsEmulatorServer : IAsyncLifetime
         Client?.Dispose();
         if (_server is not null)
         {
-            await _server.DisposeAsync();
-            // The server's state (up to a GiB of blobs) is of no use once it stopped.
-            Directory.Delete(_server.Directory, recursive: true);
+            await _server.DisposeAsync(); // stops the server and removes its state (up to a GiB of blobs)
         }
     }
 
