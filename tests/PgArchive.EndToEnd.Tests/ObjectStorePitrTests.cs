@@ -185,9 +185,7 @@ public sealed class SwiftForPitr : IAsyncLifetime
         auth.Headers.Add("X-Auth-Key", Server["SWIFT_KEY"]);
         using var token = await http.SendAsync(auth);
         token.EnsureSuccessStatusCode();
-        using var create = new HttpRequestMessage(HttpMethod.Put, $"{Server["SWIFT_STORAGE_URL"]}/{Container}");
-        create.Headers.Add("X-Auth-Token", token.Headers.GetValues("X-Auth-Token").Single());
-        (await http.SendAsync(create)).EnsureSuccessStatusCode();
+        await PgArchive.Storage.Conformance.SwiftContainer.CreateAsync(http, Server["SWIFT_STORAGE_URL"], Container, token.Headers.GetValues("X-Auth-Token").Single());
     }
 
     public async ValueTask DisposeAsync()

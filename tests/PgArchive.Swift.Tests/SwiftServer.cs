@@ -39,10 +39,7 @@ public sealed class SwiftSaioFixture : IAsyncLifetime
             ["SWIFT_LOG_LEVEL"] = "WARNING",
         });
         Token = await NewTokenAsync();
-        using var create = new HttpRequestMessage(HttpMethod.Put, $"{StorageUrl}/{ContainerName}");
-        create.Headers.Add("X-Auth-Token", Token);
-        using var response = await Http.SendAsync(create);
-        response.EnsureSuccessStatusCode();
+        await Conformance.SwiftContainer.CreateAsync(Http, StorageUrl, ContainerName, Token);
     }
 
     /// <summary>A fresh tempauth token.</summary>
