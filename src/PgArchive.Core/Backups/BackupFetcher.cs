@@ -42,20 +42,13 @@ public sealed class BackupFetcher
     public async Task<BackupFetchResult> FetchAsync(BackupFetchRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using var activity = PgArchiveTelemetry.ActivitySource.StartActivity("backup-fetch");
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            var result = await FetchCoreAsync(request, cancellationToken).ConfigureAwait(false);
-            activity?.SetTag("pgarchive.backup", result.BackupName);
-            PgArchiveTelemetry.RestoreDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-            PgArchiveTelemetry.BytesRestored.Add(result.Bytes);
-            return result;
-        }
-        catch (Exception ex) when (PgArchiveTelemetry.RecordError("backup-fetch", ex, activity))
-        {
-            throw;
-        }
+        return await PgArchiveTelemetry.MeasureAsync("backup-fetch", PgArchiveTelemetry.RestoreDuration, null,
+            () => FetchCoreAsync(request, cancellationToken),
+            (result, activity) =>
+            {
+                activity?.SetTag("pgarchive.backup", result.BackupName);
+                PgArchiveTelemetry.BytesRestored.Add(result.Bytes);
+            }).ConfigureAwait(false);
     }
 
     private async Task<BackupFetchResult> FetchCoreAsync(BackupFetchRequest request, CancellationToken cancellationToken)

@@ -45,19 +45,9 @@ public sealed partial class BackupPusher
     public async Task<BackupPushResult> PushAsync(BackupPushRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using var activity = PgArchiveTelemetry.ActivitySource.StartActivity("backup-push");
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            var result = await PushCoreAsync(request, cancellationToken).ConfigureAwait(false);
-            activity?.SetTag("pgarchive.backup", result.BackupName);
-            PgArchiveTelemetry.BackupDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-            return result;
-        }
-        catch (Exception ex) when (PgArchiveTelemetry.RecordError("backup-push", ex, activity))
-        {
-            throw;
-        }
+        return await PgArchiveTelemetry.MeasureAsync("backup-push", PgArchiveTelemetry.BackupDuration, null,
+            () => PushCoreAsync(request, cancellationToken),
+            (result, activity) => activity?.SetTag("pgarchive.backup", result.BackupName)).ConfigureAwait(false);
     }
 
     private async Task<BackupPushResult> PushCoreAsync(BackupPushRequest request, CancellationToken cancellationToken)

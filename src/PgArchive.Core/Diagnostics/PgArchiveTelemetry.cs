@@ -48,6 +48,33 @@ public static class PgArchiveTelemetry
     internal static readonly Counter<long> Errors = Meter.CreateCounter<long>("pgarchive.errors", "{error}", "Failed operations, by operation and error kind.");
 
     /// <summary>Counts a failure of <paramref name="operation"/>; returns false so it can sit in an exception filter.</summary>
+    /// <summary>
+    /// Runs one operation inside its span: records its duration when it succeeds, lets <paramref name="completed"/>
+    /// add what it measured, and counts and marks the error when it fails (the exception passes unchanged).
+    /// </summary>
+    internal static async Task<T> MeasureAsync<T>(string operation, Histogram<double> duration, KeyValuePair<string, object?>? tag,
+        Func<Task<T>> run, Action<T, Activity?>? completed = null)
+    {
+        using var activity = ActivitySource.StartActivity(operation);
+        if (tag is { } given)
+        {
+            activity?.SetTag(given.Key, given.Value);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await run().ConfigureAwait(false);
+            duration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            completed?.Invoke(result, activity);
+            return result;
+        }
+        catch (Exception ex) when (RecordError(operation, ex, activity))
+        {
+            throw;
+        }
+    }
+
     internal static bool RecordError(string operation, Exception exception, Activity? activity)
     {
         var kind = exception switch

@@ -38,20 +38,10 @@ public sealed class WalArchiver
     public async Task<WalPushResult> PushAsync(string walFilePath, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(walFilePath);
-        using var activity = PgArchiveTelemetry.ActivitySource.StartActivity("wal-push");
-        activity?.SetTag("pgarchive.wal_file", Path.GetFileName(walFilePath));
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            var result = await PushCoreAsync(walFilePath, cancellationToken).ConfigureAwait(false);
-            PgArchiveTelemetry.WalPushDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-            PgArchiveTelemetry.BytesUploaded.Add(result.StoredBytes);
-            return result;
-        }
-        catch (Exception ex) when (PgArchiveTelemetry.RecordError("wal-push", ex, activity))
-        {
-            throw;
-        }
+        return await PgArchiveTelemetry.MeasureAsync("wal-push", PgArchiveTelemetry.WalPushDuration,
+            new("pgarchive.wal_file", Path.GetFileName(walFilePath)),
+            () => PushCoreAsync(walFilePath, cancellationToken),
+            (result, _) => PgArchiveTelemetry.BytesUploaded.Add(result.StoredBytes)).ConfigureAwait(false);
     }
 
     private async Task<WalPushResult> PushCoreAsync(string walFilePath, CancellationToken cancellationToken)
@@ -104,19 +94,9 @@ public sealed class WalArchiver
     /// <exception cref="WalFileNotFoundException">The archive does not hold the file.</exception>
     public async Task<string> FetchAsync(string walFileName, string destinationPath, CancellationToken cancellationToken = default)
     {
-        using var activity = PgArchiveTelemetry.ActivitySource.StartActivity("wal-fetch");
-        activity?.SetTag("pgarchive.wal_file", walFileName);
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            var key = await FetchCoreAsync(walFileName, destinationPath, cancellationToken).ConfigureAwait(false);
-            PgArchiveTelemetry.WalFetchDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-            return key;
-        }
-        catch (Exception ex) when (PgArchiveTelemetry.RecordError("wal-fetch", ex, activity))
-        {
-            throw;
-        }
+        return await PgArchiveTelemetry.MeasureAsync("wal-fetch", PgArchiveTelemetry.WalFetchDuration,
+            new("pgarchive.wal_file", walFileName),
+            () => FetchCoreAsync(walFileName, destinationPath, cancellationToken)).ConfigureAwait(false);
     }
 
     private async Task<string> FetchCoreAsync(string walFileName, string destinationPath, CancellationToken cancellationToken)
