@@ -83,6 +83,34 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Backup_push_returns_only_once_the_wal_it_needs_is_archived_even_by_a_slow_archive_command()
+    {
+        var settings = _workspace.FileArchiveSettings;
+        await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), $"sleep 1 && {ArchiveCommand}", settings);
+        await source.ExecuteAsync("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+
+        var name = (await cli.RunAsync(PitrScenario.Merge(settings, source.LibpqEnvironment), "backup-push", source.DataDirectory))
+            .EnsureSuccess("backup-push").Stdout.Trim();
+
+        // Looked at the moment backup-push has returned: nothing waited for the archiver in between.
+        var walDirectory = Path.Combine(_workspace.ArchiveDirectory, "wal_005");
+        var archived = Directory.GetFiles(walDirectory).Select(Path.GetFileName).ToList();
+        using var sentinel = System.Text.Json.JsonDocument.Parse(
+            await File.ReadAllTextAsync(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", name + "_backup_stop_sentinel.json"), TestContext.Current.CancellationToken));
+        var finish = sentinel.RootElement.GetProperty("FinishLSN").GetUInt64();
+        var lastNeeded = (finish - 1) / (16UL << 20);
+        var lastName = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name[5..13]}{lastNeeded >> 8:X8}{lastNeeded & 0xFF:X8}");
+        Assert.True(string.CompareOrdinal(lastName, name[5..]) >= 0, $"{lastName} should not precede the start segment {name[5..]}");
+        for (var segment = Convert.ToUInt64(name[13..21], 16) << 8 | Convert.ToUInt64(name[21..], 16); segment <= lastNeeded; segment++)
+        {
+            var file = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name[5..13]}{segment >> 8:X8}{segment & 0xFF:X8}");
+            Assert.Contains(archived, a => a!.StartsWith(file + ".", StringComparison.Ordinal));
+        }
+
+        Assert.Contains(archived, a => a!.StartsWith(name[5..] + ".", StringComparison.Ordinal) && a.Contains(".backup", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Tablespace_outside_pgdata_survives_the_round_trip()
     {
         var settings = _workspace.FileArchiveSettings;

@@ -38,6 +38,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "data_checksums is off in this cluster: page checksums cannot be verified")]
     public static partial void PageChecksumsUnavailable(ILogger logger);
 
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Warning,
+        Message = "Still waiting after {Seconds} s for PostgreSQL to archive WAL file {WalFile}, which the backup needs: check archive_command and pg_stat_archiver")]
+    public static partial void WaitingForArchive(ILogger logger, string walFile, int seconds);
+
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "{Reason} Taking a full backup instead, as asked")]
     public static partial void DeltaFallBackToFull(ILogger logger, string reason);
 

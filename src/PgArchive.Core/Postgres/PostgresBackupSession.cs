@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using Npgsql;
@@ -61,11 +62,17 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
         return new BackupStart(lsn, timeline);
     }
 
+    /// <summary>
+    /// Stops the backup. PostgreSQL's own wait for the archive (<c>wait_for_archive</c>) sleeps a whole second
+    /// between looks, so when this role may read <c>pg_wal/archive_status</c> the stop returns at once and
+    /// <see cref="WaitForArchiveAsync"/> does the same wait with short polls. Otherwise PostgreSQL waits.
+    /// </summary>
     public async Task<BackupStop> StopAsync(CancellationToken cancellationToken)
     {
+        var wait = Server.CanReadArchiveStatus ? "false" : "true";
         var sql = Server.VersionNum >= 150000
-            ? "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(true)"
-            : "SELECT lsn::text, labelfile, spcmapfile FROM pg_stop_backup(false, true)";
+            ? $"SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop({wait})"
+            : $"SELECT lsn::text, labelfile, spcmapfile FROM pg_stop_backup(false, {wait})";
         var command = new NpgsqlCommand(sql, _connection);
         await using var commandScope = command.ConfigureAwait(false);
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -76,6 +83,52 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
         }
 
         return new BackupStop(Lsn.Parse(reader.GetString(0)), reader.GetString(1), reader.IsDBNull(2) ? "" : reader.GetString(2));
+    }
+
+    /// <summary>
+    /// Waits, as <c>pg_backup_stop(wait_for_archive => true)</c> does, until the server has archived every WAL
+    /// segment up to the one holding <paramref name="stopLsn"/> (and the backup history file): no
+    /// <c>.ready</c> file at or before it is left in <c>pg_wal/archive_status</c>. Returns at once when the
+    /// server archives nothing (archive_mode off, or a standby without <c>archive_mode = always</c>), when
+    /// PostgreSQL already waited in <see cref="StopAsync"/>, or for a stop LSN at a segment's very start.
+    /// </summary>
+    /// <param name="stopLsn">The stop LSN returned by <see cref="StopAsync"/>.</param>
+    /// <param name="stillWaiting">Called about once a minute while the archiver has not caught up, with the segment awaited.</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    public async Task WaitForArchiveAsync(Lsn stopLsn, Action<string, TimeSpan>? stillWaiting, CancellationToken cancellationToken)
+    {
+        var archives = Server.ArchiveMode == "always" || (Server.ArchiveMode == "on" && !Server.IsInRecovery);
+        if (!Server.CanReadArchiveStatus || !archives || stopLsn.Value == 0)
+        {
+            return;
+        }
+
+        // The last segment the backup needs is the one holding the byte before the stop LSN (XLByteToPrevSeg).
+        var last = WalSegment.Containing(new Lsn(stopLsn.Value - 1), 1, Server.WalSegmentSize).FileName[8..];
+        const string sql = """
+            SELECT min(name) FROM pg_ls_archive_statusdir()
+            WHERE name LIKE '%.ready' AND name ~ '^[0-9A-F]{24}' AND substr(name, 9, 16) <= $1
+            """;
+        var started = Stopwatch.StartNew();
+        var nextReport = TimeSpan.FromSeconds(60);
+        var delay = TimeSpan.FromMilliseconds(5);
+        while (true)
+        {
+            var pending = await ScalarAsync<object>(sql, last, cancellationToken).ConfigureAwait(false);
+            if (pending is not string name)
+            {
+                return;
+            }
+
+            if (started.Elapsed >= nextReport)
+            {
+                stillWaiting?.Invoke(name[..^".ready".Length], started.Elapsed);
+                nextReport += TimeSpan.FromSeconds(60);
+            }
+
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
+        }
     }
 
     public ValueTask DisposeAsync() => _connection.DisposeAsync();
@@ -90,7 +143,9 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
                    pg_is_in_recovery(),
                    current_setting('data_checksums') = 'on',
                    (SELECT database_block_size FROM pg_control_init()),
-                   (SELECT blocks_per_segment FROM pg_control_init())
+                   (SELECT blocks_per_segment FROM pg_control_init()),
+                   current_setting('archive_mode'),
+                   COALESCE(has_function_privilege(to_regprocedure('pg_catalog.pg_ls_archive_statusdir()'), 'EXECUTE'), false)
             """;
         var command = new NpgsqlCommand(sql, connection);
         await using var commandScope = command.ConfigureAwait(false);
@@ -105,7 +160,9 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
             reader.GetBoolean(4),
             reader.GetBoolean(5),
             reader.GetInt32(6),
-            reader.GetInt32(7));
+            reader.GetInt32(7),
+            reader.GetString(8),
+            reader.GetBoolean(9));
     }
 
     private async Task<T> ScalarAsync<T>(string sql, string? parameter, CancellationToken cancellationToken)
@@ -118,7 +175,7 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
         }
 
         var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return (T)result!;
+        return result is DBNull ? default! : (T)result!;
     }
 
     private static string Describe(NpgsqlConnection connection)
@@ -130,7 +187,7 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
 
 /// <summary>What backup-push learns of the server.</summary>
 internal sealed record ServerInfo(int VersionNum, string DataDirectory, ulong SystemIdentifier, long WalSegmentSize, bool IsInRecovery, bool DataChecksums,
-    int BlockSize, int BlocksPerSegment);
+    int BlockSize, int BlocksPerSegment, string ArchiveMode, bool CanReadArchiveStatus);
 
 /// <summary>The result of starting a backup.</summary>
 internal sealed record BackupStart(Lsn Lsn, uint Timeline);
