@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Delta vs full backup-push: size stored and time taken, on a pgbench database (default scale 50)
 # with 1% of pgbench_accounts' rows updated between the backups.
-#   sudo bench/delta-bench.sh [SCALE]     (run as root: the server runs as user postgres)
+#   sudo bench/delta-bench.sh [SCALE]     (run as root: the server runs as user postgres; RUNS=N pairs, default 3)
 # Uses ../shared/recipes/start-postgres.sh for a throwaway cluster on 127.0.0.1 (PGPORT, default 55471);
 # everything lives under a new /tmp/pgarchive-delta-bench.* directory, removed at the end.
 set -euo pipefail
@@ -14,8 +14,8 @@ export PGPORT=${PGPORT:-55471}
 cleanup() { "$recipes/start-postgres.sh" --stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "publishing the CLI (Release)..." >&2
-dotnet publish "$repo/samples/PgArchive.Cli" -c Release -o "$work/cli" --nologo -v quiet >&2
+echo "publishing the CLI (Release, ReadyToRun as compare.sh does)..." >&2
+dotnet publish "$repo/samples/PgArchive.Cli" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
 cli="$work/cli/pgarchive"
 
 eval "$(ARCHIVE_COMMAND=true "$recipes/start-postgres.sh" "$work/pg")"
@@ -30,24 +30,37 @@ echo "pgbench -i -s $scale..." >&2
 data="$work/pg/data"
 
 now() { date +%s.%N; }
-t0=$(now); full=$("$cli" backup-push "$data" 2>/dev/null); t1=$(now)
-
 rows=$(( scale * 100000 / 100 ))
-"$psql" -qAt -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= $rows" >/dev/null
-"$psql" -qAt -c "CHECKPOINT" >/dev/null
-t2=$(now); delta=$("$cli" backup-push "$data" 2>/dev/null); t3=$(now)
+runs=${RUNS:-3}
+# Each run: a full backup, then 1% of the rows updated (a different 1% each run), then a delta on that full.
+# The machine is noisy: the ratios are taken from the medians of the runs, side by side.
+results=()
+for run in $(seq 1 "$runs"); do
+  t0=$(now); full=$("$cli" backup-push --full "$data" 2>/dev/null); t1=$(now)
+  first=$(( (run - 1) * rows + 1 ))
+  "$psql" -qAt -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid BETWEEN $first AND $(( first + rows - 1 ))" >/dev/null
+  "$psql" -qAt -c "CHECKPOINT" >/dev/null
+  t2=$(now); delta=$(WALG_DELTA_ORIGIN=LATEST_FULL "$cli" backup-push "$data" 2>/dev/null); t3=$(now)
+  results+=("$full $t0 $t1 $delta $t2 $t3")
+done
 
-size() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['CompressedSize'], d['UncompressedSize'], d.get('DeltaFrom'))" "$WALG_FILE_PREFIX/basebackups_005/$1_backup_stop_sentinel.json"; }
-read -r fullStored fullTar _ <<<"$(size "$full")"
-read -r deltaStored deltaTar deltaFrom <<<"$(size "$delta")"
 dbsize=$("$psql" -qAt -c "SELECT pg_database_size('postgres')")
-python3 - "$scale" "$rows" "$dbsize" "$full" "$fullStored" "$fullTar" "$t0" "$t1" "$delta" "$deltaFrom" "$deltaStored" "$deltaTar" "$t2" "$t3" <<'PY'
-import sys
-scale, rows, db, full, fs, ft, t0, t1, delta, dfrom, ds, dt, t2, t3 = sys.argv[1:]
-fs, ft, ds, dt, db = map(int, (fs, ft, ds, dt, db))
-tf, td = float(t1) - float(t0), float(t3) - float(t2)
-print(f"pgbench scale {scale}, database {db/2**20:.0f} MiB, {rows} rows (1%) updated between the backups")
-print(f"full  {full}: stored {fs/2**20:.1f} MiB (tar {ft/2**20:.1f} MiB) in {tf:.1f} s")
-print(f"delta {delta} (on {dfrom}): stored {ds/2**20:.2f} MiB (tar {dt/2**20:.2f} MiB) in {td:.1f} s")
-print(f"delta/full: size {ds/fs:.3f} (target <= 0.10), time {td/tf:.3f} (target <= 0.30)")
+python3 - "$scale" "$rows" "$dbsize" "$WALG_FILE_PREFIX/basebackups_005" "${results[@]}" <<'PY'
+import json, statistics, sys
+scale, rows, db, folder = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def sentinel(name):
+    return json.load(open(f"{folder}/{name}_backup_stop_sentinel.json"))
+print(f"pgbench scale {scale}, database {db/2**20:.0f} MiB, {rows} rows (1%) updated before each delta")
+fulls, deltas, sizes = [], [], []
+for i, line in enumerate(sys.argv[5:], 1):
+    full, t0, t1, delta, t2, t3 = line.split()
+    f, d = sentinel(full), sentinel(delta)
+    assert d.get("DeltaFrom") == full, f"{delta} is not a delta on {full}"
+    tf, td = float(t1) - float(t0), float(t3) - float(t2)
+    fulls.append(tf); deltas.append(td); sizes.append(d["CompressedSize"] / f["CompressedSize"])
+    print(f"run {i}: full {full} stored {f['CompressedSize']/2**20:.1f} MiB (tar {f['UncompressedSize']/2**20:.1f} MiB) in {tf:.2f} s; "
+          f"delta stored {d['CompressedSize']/2**20:.2f} MiB (tar {d['UncompressedSize']/2**20:.2f} MiB) in {td:.2f} s; time ratio {td/tf:.3f}")
+mf, md, ms = statistics.median(fulls), statistics.median(deltas), statistics.median(sizes)
+print(f"median of {len(fulls)}: full {mf:.2f} s, delta {md:.2f} s")
+print(f"delta/full: size {ms:.3f} (target <= 0.10), time {md/mf:.3f} (target <= 0.30)")
 PY

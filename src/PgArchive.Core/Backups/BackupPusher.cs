@@ -53,11 +53,23 @@ public sealed partial class BackupPusher
     private async Task<BackupPushResult> PushCoreAsync(BackupPushRequest request, CancellationToken cancellationToken)
     {
         var dataDirectory = ValidateDataDirectory(request.DataDirectory);
-        var session = await PostgresBackupSession.OpenAsync(_options.ConnectionString, cancellationToken).ConfigureAwait(false);
+        // The delta base is looked up in the store while the connection opens: both are round trips.
+        var selectingBase = DeltaBase.SelectAsync(new BackupCatalog(_store), _options, request, cancellationToken);
+        PostgresBackupSession session;
+        try
+        {
+            session = await PostgresBackupSession.OpenAsync(_options.ConnectionString, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await ((Task)selectingBase).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
+
         await using (session.ConfigureAwait(false))
         {
+            var deltaBase = await selectingBase.ConfigureAwait(false);
             CheckSameDirectory(dataDirectory, session.Server.DataDirectory);
-            var deltaBase = await DeltaBase.SelectAsync(new BackupCatalog(_store), _options, request, cancellationToken).ConfigureAwait(false);
             deltaBase = Usable(deltaBase, request, b => b.CheckCluster(session.Server.SystemIdentifier, session.Server.BlockSize));
             var startTime = _time.GetUtcNow();
             var (start, name) = await StartAsync(session, dataDirectory, request, deltaBase, cancellationToken).ConfigureAwait(false);
@@ -112,6 +124,8 @@ public sealed partial class BackupPusher
             await RetryPartitionAsync(totals, ct => UploadTarAsync(name, "pg_control.tar", compressor, [pgControl], files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             var stop = await session.StopAsync(cancellationToken).ConfigureAwait(false);
+            await session.WaitForArchiveAsync(stop.Lsn, (segment, waited) => Log.WaitingForArchive(_logger, segment, (int)waited.TotalSeconds), cancellationToken)
+                .ConfigureAwait(false);
             await RetryPartitionAsync(totals, ct => UploadLabelFilesAsync(name, compressor, stop, files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             var finishTime = _time.GetUtcNow();

@@ -85,6 +85,54 @@ public sealed class PageIncrementTests : IDisposable
         Assert.Equal(expected, copy.ToArray());
     }
 
+    [Theory]
+    [InlineData(-1)] // an invalid page in the last range
+    [InlineData(0)] // none
+    public async Task A_large_file_scanned_in_parallel_ranges_yields_the_same_pages_in_order(int invalidAt)
+    {
+        const ulong baseLsn = 0x3_0000_0000;
+        var pageCount = (int)(IncrementReadStream.ParallelScanThreshold / Page) + 13; // not a multiple of the range count
+        var changed = new SortedSet<uint> { 0, 1, (uint)(pageCount / 4), (uint)(pageCount / 4) + 1, (uint)(pageCount / 2) - 1, (uint)(pageCount / 2), (uint)pageCount - 1 };
+        var random = new Random(42);
+        while (changed.Count < 40)
+        {
+            changed.Add((uint)random.Next(pageCount));
+        }
+
+        var path = Path.Combine(_directory, "16500");
+        await using (var file = File.Create(path))
+        {
+            var old = HeapPage(baseLsn - 1, 1);
+            var changedPage = HeapPage(baseLsn + 1, 2);
+            for (var i = 0; i < pageCount; i++)
+            {
+                await file.WriteAsync(changed.Contains((uint)i) ? changedPage : old, TestContext.Current.CancellationToken);
+            }
+
+            if (invalidAt < 0)
+            {
+                var broken = HeapPage(5, 1);
+                BinaryPrimitives.WriteUInt16LittleEndian(broken.AsSpan(18), 0x1234);
+                file.Position = (long)(pageCount - 2) * Page;
+                await file.WriteAsync(broken, TestContext.Current.CancellationToken);
+            }
+        }
+
+        using var increment = await IncrementReadStream.OpenAsync(path, (long)pageCount * Page, baseLsn, TestContext.Current.CancellationToken);
+
+        if (invalidAt < 0)
+        {
+            Assert.Null(increment);
+            return;
+        }
+
+        Assert.NotNull(increment);
+        var header = new byte[PageIncrement.FixedHeaderSize + (4 * changed.Count)];
+        await increment.ReadExactlyAsync(header, TestContext.Current.CancellationToken);
+        var blocks = Enumerable.Range(0, changed.Count).Select(i => BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(PageIncrement.FixedHeaderSize + (4 * i)))).ToArray();
+        Assert.Equal(changed.ToArray(), blocks);
+    }
+
     [Fact]
     public async Task A_file_with_an_invalid_page_is_not_incremented()
     {

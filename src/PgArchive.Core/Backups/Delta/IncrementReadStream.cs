@@ -47,42 +47,30 @@ internal sealed class IncrementReadStream : Stream
 
         try
         {
-            var blocks = new List<uint>();
-            var buffer = new byte[64 * PageIncrement.PageSize];
-            long offset = 0;
-            while (offset < fileSize)
+            // A large file is scanned in a few page-aligned ranges side by side: the scan is bound by memory
+            // bandwidth and page checks, not by one reader, and a delta's time is mostly this scan.
+            var pages = fileSize / PageIncrement.PageSize + (fileSize % PageIncrement.PageSize == 0 ? 0 : 1);
+            var ranges = fileSize < ParallelScanThreshold ? 1 : (int)Math.Min(Math.Min(Environment.ProcessorCount, 4), pages);
+            var perRange = (pages + ranges - 1) / ranges * PageIncrement.PageSize;
+            var scans = new Task<List<uint>?>[ranges];
+            for (var i = 0; i < ranges; i++)
             {
-                var want = (int)Math.Min(buffer.Length, fileSize - offset);
-                var read = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, want), offset, cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break; // truncated while we read: what is gone needs no page; WAL replay truncates it too
-                }
-
-                var whole = read - (read % PageIncrement.PageSize);
-                for (var at = 0; at < whole; at += PageIncrement.PageSize)
-                {
-                    switch (PageIncrement.Classify(buffer.AsSpan(at, PageIncrement.PageSize), baseLsn))
-                    {
-                        case PageIncrement.PageState.Changed:
-                            blocks.Add((uint)((offset + at) / PageIncrement.PageSize));
-                            break;
-                        case PageIncrement.PageState.Invalid:
-                            file.Dispose();
-                            return null;
-                        default:
-                            break;
-                    }
-                }
-
-                if (whole == 0)
-                {
-                    break;
-                }
-
-                offset += whole;
+                var from = i * perRange;
+                var to = Math.Min(fileSize, from + perRange);
+                scans[i] = ranges == 1
+                    ? ScanAsync(file, from, to, baseLsn, cancellationToken)
+                    : Task.Run(() => ScanAsync(file, from, to, baseLsn, cancellationToken), cancellationToken);
             }
 
+            // All ranges finish (or fail) before the handle can be closed.
+            var found = await Task.WhenAll(scans).ConfigureAwait(false);
+            if (found.Any(f => f is null))
+            {
+                file.Dispose();
+                return null;
+            }
+
+            var blocks = found.SelectMany(f => f!).ToList();
             return new IncrementReadStream(file, fileSize, blocks);
         }
         catch
@@ -90,6 +78,50 @@ internal sealed class IncrementReadStream : Stream
             file.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Files at least this large are scanned in parallel ranges.</summary>
+    internal const long ParallelScanThreshold = 64L * 1024 * 1024;
+
+    /// <summary>The changed pages' block numbers in [<paramref name="from"/>, <paramref name="to"/>), in order; null when a page is invalid.</summary>
+    private static async Task<List<uint>?> ScanAsync(SafeFileHandle file, long from, long to, ulong baseLsn, CancellationToken cancellationToken)
+    {
+        var blocks = new List<uint>();
+        var buffer = new byte[64 * PageIncrement.PageSize];
+        var offset = from;
+        while (offset < to)
+        {
+            var want = (int)Math.Min(buffer.Length, to - offset);
+            var read = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, want), offset, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break; // truncated while we read: what is gone needs no page; WAL replay truncates it too
+            }
+
+            var whole = read - (read % PageIncrement.PageSize);
+            for (var at = 0; at < whole; at += PageIncrement.PageSize)
+            {
+                switch (PageIncrement.Classify(buffer.AsSpan(at, PageIncrement.PageSize), baseLsn))
+                {
+                    case PageIncrement.PageState.Changed:
+                        blocks.Add((uint)((offset + at) / PageIncrement.PageSize));
+                        break;
+                    case PageIncrement.PageState.Invalid:
+                        return null;
+                    default:
+                        break;
+                }
+            }
+
+            if (whole == 0)
+            {
+                break;
+            }
+
+            offset += whole;
+        }
+
+        return blocks;
     }
 
     public override bool CanRead => true;
