@@ -92,16 +92,43 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
         var name = (await cli.RunAsync(PitrScenario.Merge(settings, source.LibpqEnvironment), "backup-push", source.DataDirectory))
             .EnsureSuccess("backup-push").Stdout.Trim();
 
-        // Looked at the moment backup-push has returned: nothing waited for the archiver in between.
-        var walDirectory = Path.Combine(_workspace.ArchiveDirectory, "wal_005");
-        var archived = Directory.GetFiles(walDirectory).Select(Path.GetFileName).ToList();
+        await AssertArchivedThroughStopAsync(name);
+    }
+
+    [Fact]
+    public async Task Backup_push_by_a_role_that_cannot_read_archive_status_leaves_the_archive_wait_to_PostgreSQL()
+    {
+        var settings = _workspace.FileArchiveSettings;
+        await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), $"sleep 1 && {ArchiveCommand}", settings);
+        await source.ExecuteAsync("""
+            CREATE ROLE backup_operator LOGIN;
+            GRANT pg_read_all_settings TO backup_operator;
+            GRANT EXECUTE ON FUNCTION pg_backup_start(text, boolean) TO backup_operator;
+            GRANT EXECUTE ON FUNCTION pg_backup_stop(boolean) TO backup_operator;
+            CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g;
+            """);
+        Assert.False(await source.ScalarAsync<bool>("SELECT has_function_privilege('backup_operator', 'pg_ls_archive_statusdir()', 'EXECUTE')"));
+        var push = PitrScenario.Merge(settings, source.LibpqEnvironment);
+        push["PGUSER"] = "backup_operator";
+
+        var name = (await cli.RunAsync(push, "backup-push", source.DataDirectory)).EnsureSuccess("backup-push as backup_operator").Stdout.Trim();
+
+        await AssertArchivedThroughStopAsync(name);
+    }
+
+    /// <summary>
+    /// Looked at the moment backup-push has returned, with nothing waiting for the archiver in between: every WAL
+    /// segment from the backup's start to its stop, and the backup history file, are in the archive.
+    /// </summary>
+    private async Task AssertArchivedThroughStopAsync(string name)
+    {
+        var archived = Directory.GetFiles(Path.Combine(_workspace.ArchiveDirectory, "wal_005")).Select(Path.GetFileName).ToList();
         using var sentinel = System.Text.Json.JsonDocument.Parse(
             await File.ReadAllTextAsync(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", name + "_backup_stop_sentinel.json"), TestContext.Current.CancellationToken));
-        var finish = sentinel.RootElement.GetProperty("FinishLSN").GetUInt64();
-        var lastNeeded = (finish - 1) / (16UL << 20);
-        var lastName = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name[5..13]}{lastNeeded >> 8:X8}{lastNeeded & 0xFF:X8}");
-        Assert.True(string.CompareOrdinal(lastName, name[5..]) >= 0, $"{lastName} should not precede the start segment {name[5..]}");
-        for (var segment = Convert.ToUInt64(name[13..21], 16) << 8 | Convert.ToUInt64(name[21..], 16); segment <= lastNeeded; segment++)
+        var lastNeeded = (sentinel.RootElement.GetProperty("FinishLSN").GetUInt64() - 1) / (16UL << 20);
+        var first = Convert.ToUInt64(name[13..21], 16) << 8 | Convert.ToUInt64(name[21..], 16);
+        Assert.True(lastNeeded >= first, $"the stop segment {lastNeeded:X} should not precede the start segment {name[5..]}");
+        for (var segment = first; segment <= lastNeeded; segment++)
         {
             var file = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name[5..13]}{segment >> 8:X8}{segment & 0xFF:X8}");
             Assert.Contains(archived, a => a!.StartsWith(file + ".", StringComparison.Ordinal));
