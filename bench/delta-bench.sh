@@ -4,6 +4,7 @@
 #   sudo bench/delta-bench.sh [SCALE]     (run as root: the server runs as user postgres; RUNS=N pairs, default 3)
 # Uses ../shared/recipes/start-postgres.sh for a throwaway cluster on 127.0.0.1 (PGPORT, default 55471);
 # everything lives under a new /tmp/pgarchive-delta-bench.* directory, removed at the end.
+# PGARCHIVE_CLI=/path/to/pgarchive benchmarks a given build (e.g. a Native AOT one) instead of publishing.
 set -euo pipefail
 scale=${1:-50}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,9 +15,12 @@ export PGPORT=${PGPORT:-55471}
 cleanup() { "$recipes/start-postgres.sh" --stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "publishing the CLI (Release, ReadyToRun as compare.sh does)..." >&2
-dotnet publish "$repo/samples/PgArchive.Cli" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
-cli="$work/cli/pgarchive"
+cli=${PGARCHIVE_CLI:-}
+if [[ -z $cli ]]; then
+  echo "publishing the CLI (Release, ReadyToRun as compare.sh does)..." >&2
+  dotnet publish "$repo/samples/PgArchive.Cli" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
+  cli="$work/cli/pgarchive"
+fi
 
 eval "$(ARCHIVE_COMMAND=true "$recipes/start-postgres.sh" "$work/pg")"
 export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=postgres
