@@ -104,6 +104,31 @@ public sealed class S3FaultProxyTests(S3rverFixture server, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_download_cut_short_every_time_fails_as_unavailable_after_the_retries()
+    {
+        await using var proxy = FaultProxy.Start(new Uri(server.Server["S3_ENDPOINT"]));
+        var (store, s3) = CreateStore(proxy, maxRetries: 2);
+        using var disposeS3 = s3;
+        await store.PutAsync("wal_005/always-cut", new MemoryStream(RandomNumberGenerator.GetBytes(1 << 20)), cancellationToken: Token);
+        proxy.TransientKinds = [ProxyFault.TruncatedBody];
+        proxy.TransientRate = 1;
+
+        var read = await store.OpenReadAsync("wal_005/always-cut", cancellationToken: Token);
+        var error = await Assert.ThrowsAsync<ObjectStoreException>(async () =>
+        {
+            await using (read)
+            {
+                await read.CopyToAsync(Stream.Null, Token);
+            }
+        });
+
+        output.WriteLine(proxy.Summary());
+        Assert.Equal(ObjectStoreErrorKind.Unavailable, error.Kind);
+        Assert.Contains("wal_005/always-cut", error.Message, StringComparison.Ordinal);
+        Assert.Equal(3, proxy.Faults.GetValueOrDefault(ProxyFault.TruncatedBody)); // the first GET and 2 resumed ones
+    }
+
+    [Fact]
     public async Task A_permanent_fault_fails_the_put_cleanly_and_stores_nothing()
     {
         await using var proxy = FaultProxy.Start(new Uri(server.Server["S3_ENDPOINT"]));
