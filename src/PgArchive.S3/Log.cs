@@ -16,4 +16,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4102, EventName = "S3AbortFailed", Level = LogLevel.Warning,
         Message = "Could not abort the failed multipart upload of {Key} ({Error}); a bucket lifecycle rule for incomplete uploads cleans such parts up")]
     public static partial void AbortFailed(ILogger logger, string key, string error);
+
+    [LoggerMessage(EventId = 4103, EventName = "S3ReadResumed", Level = LogLevel.Warning,
+        Message = "The download of {Key} broke off after {Offset} bytes ({Reason}); reading on from there")]
+    public static partial void ReadResumed(ILogger logger, string key, long offset, string reason);
 }
