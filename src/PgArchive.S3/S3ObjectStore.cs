@@ -41,7 +41,7 @@ public sealed class S3ObjectStore : IObjectStore, ISelfRetryingObjectStore, IDis
     private readonly S3ObjectStoreOptions _options;
     private readonly ILogger _logger;
     private readonly string _root;
-    private readonly ConcurrentBag<byte[]> _idleBuffers = [];
+    private readonly PartBufferPool _buffers;
     private readonly KeyedLocks _keyLocks = new();
     private volatile S3ConditionalWrites _conditionalWrites;
     private volatile bool _bucketExists;
@@ -73,6 +73,7 @@ public sealed class S3ObjectStore : IObjectStore, ISelfRetryingObjectStore, IDis
         _client = client;
         _ownsClient = ownsClient;
         _options = options;
+        _buffers = new PartBufferPool(options.PartSize);
         _logger = logger ?? NullLogger.Instance;
         var prefix = options.Prefix.Trim('/');
         _root = prefix.Length == 0 ? "" : prefix + "/";
@@ -173,7 +174,7 @@ public sealed class S3ObjectStore : IObjectStore, ISelfRetryingObjectStore, IDis
         }
 
         var ifNoneMatch = mode == PutMode.CreateNew && conditional != S3ConditionalWrites.CheckThenPut;
-        var first = RentBuffer();
+        var first = _buffers.Rent();
         try
         {
             var length = await FillAsync(content, first, cancellationToken).ConfigureAwait(false);
@@ -188,7 +189,7 @@ public sealed class S3ObjectStore : IObjectStore, ISelfRetryingObjectStore, IDis
         }
         finally
         {
-            ReturnBuffer(first);
+            _buffers.Return(first);
         }
     }
 
@@ -436,7 +437,7 @@ public sealed class S3ObjectStore : IObjectStore, ISelfRetryingObjectStore, IDis
 
                 if (rented.Count + 1 < _options.MaxConcurrentParts)
                 {
-                    buffer = RentBuffer();
+                    buffer = _buffers.Rent();
                     rented.Add(buffer);
                 }
                 else
@@ -505,7 +506,7 @@ public sealed class S3ObjectStore : IObjectStore, ISelfRetryingObjectStore, IDis
         {
             foreach (var buffer in rented)
             {
-                ReturnBuffer(buffer);
+                _buffers.Return(buffer);
             }
         }
 
@@ -694,19 +695,6 @@ public sealed class S3ObjectStore : IObjectStore, ISelfRetryingObjectStore, IDis
         }
 
         return filled;
-    }
-
-    private byte[] RentBuffer() => _idleBuffers.TryTake(out var buffer) && buffer.Length == _options.PartSize
-        ? buffer
-        : GC.AllocateUninitializedArray<byte>(_options.PartSize);
-
-    private void ReturnBuffer(byte[] buffer)
-    {
-        // Keep as many idle buffers as one upload can use: the next upload reuses them instead of allocating.
-        if (_idleBuffers.Count < _options.MaxConcurrentParts)
-        {
-            _idleBuffers.Add(buffer);
-        }
     }
 
     private static DateTimeOffset ToUtc(DateTime? value) => value is not { } v

@@ -44,7 +44,7 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
     private readonly ResiliencePipeline<HttpResponseMessage> _retry;
     private readonly SemaphoreSlim _authLock = new(1, 1);
     private readonly KeyedLocks _createLocks = new();
-    private readonly ConcurrentBag<byte[]> _idleBuffers = [];
+    private readonly PartBufferPool _buffers;
     private readonly string _root;
     private readonly string _segmentContainer;
     private SwiftSession? _session;
@@ -58,6 +58,7 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
         ArgumentException.ThrowIfNullOrEmpty(options.Container, nameof(options));
         ArgumentException.ThrowIfNullOrEmpty(options.AuthUrl, nameof(options));
         _options = options;
+        _buffers = new PartBufferPool(options.SegmentSize);
         _ownsHttp = httpClient is null;
         _http = httpClient ?? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
         {
@@ -114,7 +115,7 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
         // Swift checks If-None-Match when a PUT starts, so two PUTs of one key racing can both succeed (the later
         // wins): create-only puts of the same key are serialised within this process; across processes the race stays.
         using var createLock = createNew ? await _createLocks.LockAsync(_root + key, cancellationToken).ConfigureAwait(false) : null;
-        var first = RentBuffer();
+        var first = _buffers.Rent();
         try
         {
             var length = await FillAsync(content, first, cancellationToken).ConfigureAwait(false);
@@ -141,7 +142,7 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
         }
         finally
         {
-            ReturnBuffer(first);
+            _buffers.Return(first);
         }
     }
 
@@ -307,7 +308,7 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
 
                 if (rented.Count + 1 < _options.MaxConcurrentSegments)
                 {
-                    buffer = RentBuffer();
+                    buffer = _buffers.Rent();
                     rented.Add(buffer);
                 }
                 else
@@ -385,7 +386,7 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
         {
             foreach (var buffer in rented)
             {
-                ReturnBuffer(buffer);
+                _buffers.Return(buffer);
             }
         }
 
@@ -788,18 +789,6 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
         }
 
         return filled;
-    }
-
-    private byte[] RentBuffer() => _idleBuffers.TryTake(out var buffer) && buffer.Length == _options.SegmentSize
-        ? buffer
-        : GC.AllocateUninitializedArray<byte>(_options.SegmentSize);
-
-    private void ReturnBuffer(byte[] buffer)
-    {
-        if (_idleBuffers.Count < _options.MaxConcurrentSegments)
-        {
-            _idleBuffers.Add(buffer);
-        }
     }
 
     private sealed record Segment(string Path, string Etag, long Size);
