@@ -166,9 +166,14 @@ internal static class BackupResume
 
         foreach (var directory in partition.Directories)
         {
-            if (!directories.Contains(directory) || claimed.Contains(directory))
+            if (!directories.Contains(directory))
             {
                 return $"directory {directory} is no longer in the data directory";
+            }
+
+            if (claimed.Contains(directory))
+            {
+                return $"directory {directory} is in another partition reused already";
             }
         }
 
@@ -185,9 +190,14 @@ internal static class BackupResume
                 return $"{file.Path} was stored with corrupt pages or as a delta";
             }
 
-            if (!files.TryGetValue(file.Path, out var entry) || claimed.Contains(file.Path))
+            if (!files.TryGetValue(file.Path, out var entry))
             {
                 return $"{file.Path} is no longer in the data directory";
+            }
+
+            if (claimed.Contains(file.Path))
+            {
+                return $"{file.Path} is in another partition reused already";
             }
 
             if (entry.Size != file.Size)
