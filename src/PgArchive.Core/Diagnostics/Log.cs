@@ -53,7 +53,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 2204, Level = LogLevel.Information, Message = "Reused {Key} as {ObjectName}: {Files} files, {StoredBytes} bytes stored")]
     public static partial void PartitionReused(ILogger logger, string key, string objectName, int files, long storedBytes);
 
-    [LoggerMessage(EventId = 2205, Level = LogLevel.Information, Message = "Backup {BackupName} resumed: {ReusedPartitions} tar partitions ({ReusedBytes} bytes stored) reused from {PreviousBackup}, {WrittenPartitions} written ({WrittenBytes} bytes stored, pg_control and backup_label included)")]
+    [LoggerMessage(EventId = 2205, Level = LogLevel.Information, Message = "Backup {BackupName} resumed: {ReusedPartitions} tar partitions ({ReusedBytes} bytes stored) reused from {PreviousBackup}, {WrittenPartitions} read and written ({WrittenBytes} bytes stored, with pg_control and backup_label)")]
     public static partial void BackupResumed(ILogger logger, string backupName, int reusedPartitions, long reusedBytes, string previousBackup, int writtenPartitions, long writtenBytes);
 
     [LoggerMessage(EventId = 2206, Level = LogLevel.Warning, Message = "The progress record of {BackupName} could not be removed (harmless: the backup is complete): {Reason}")]

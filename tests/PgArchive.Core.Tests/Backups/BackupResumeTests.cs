@@ -325,6 +325,20 @@ public sealed class BackupResumeTests : IDisposable
         Assert.True(decision.Reusable, decision.Reason);
     }
 
+    [Fact]
+    public async Task An_incomplete_backup_with_a_progress_record_is_not_listed_until_its_sentinel_is_stored()
+    {
+        var store = new InMemoryObjectStore();
+        await PutProgressAsync(store, Progress(Previous, Partition("part_001.tar.lz4", ReadAt)));
+        await PutPartitionAsync(store, 1_000, seed: 2);
+        var catalog = new BackupCatalog(store);
+
+        Assert.Empty(await catalog.ListAsync(Token));
+
+        await store.PutAsync(ArchiveLayout.SentinelKey(Previous), new MemoryStream("{}"u8.ToArray()), cancellationToken: Token);
+        Assert.Equal([Previous], (await catalog.ListAsync(Token)).Select(b => b.Name));
+    }
+
     private static async Task PutProgressAsync(InMemoryObjectStore store, BackupProgress progress) =>
         await store.PutAsync(ArchiveLayout.ProgressKey(progress.BackupName),
             new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(progress, PgArchiveJsonContext.Default.BackupProgress)), cancellationToken: Token);
