@@ -30,9 +30,10 @@ namespace PgArchive.Storage;
 /// <c>s3:ListBucket</c> (listing and telling a missing object from a missing bucket), and
 /// <c>s3:AbortMultipartUpload</c>; <c>kms:GenerateDataKey</c>/<c>kms:Decrypt</c> with SSE-KMS.</para>
 /// </remarks>
-public sealed class S3ObjectStore : IObjectStore, ISelfRetryingObjectStore, IDisposable
+public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingObjectStore, IDisposable
 {
     private const int MaxParts = 10_000;
+    private const long MaxCopyObjectSize = 5L << 30;
     private const int DeleteBatchSize = 1_000;
     private const int DeleteParallelism = 8;
 
@@ -583,6 +584,55 @@ public sealed class S3ObjectStore : IObjectStore, ISelfRetryingObjectStore, IDis
         {
             throw Corrupt(key, $"the server's multipart ETag {etag} does not match the parts sent ({expectedEtag})");
         }
+    }
+
+    /// <inheritdoc />
+    public bool CanCopy => true;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// CopyObject within the bucket (needs <c>s3:GetObject</c> on the source and <c>s3:PutObject</c> on the destination),
+    /// with the store's storage class and server-side encryption; S3 makes the copy visible whole or not at all. An
+    /// object over 5 GiB, more than one CopyObject request copies, is streamed through this process instead.
+    /// </remarks>
+    public async Task CopyAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
+    {
+        ObjectKey.Validate(sourceKey);
+        ObjectKey.Validate(destinationKey);
+        var source = await HeadAsync(sourceKey, cancellationToken).ConfigureAwait(false) ?? throw ObjectStoreException.NotFound(sourceKey);
+        if (source.Size > MaxCopyObjectSize)
+        {
+            var content = await OpenReadAsync(sourceKey, null, cancellationToken).ConfigureAwait(false);
+            await using (content.ConfigureAwait(false))
+            {
+                await PutAsync(destinationKey, content, PutMode.Overwrite, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var request = new CopyObjectRequest
+        {
+            SourceBucket = _options.Bucket,
+            SourceKey = _root + sourceKey,
+            DestinationBucket = _options.Bucket,
+            DestinationKey = _root + destinationKey,
+        };
+        if (!string.IsNullOrEmpty(_options.StorageClass))
+        {
+            request.StorageClass = S3StorageClass.FindValue(_options.StorageClass);
+        }
+
+        if (!string.IsNullOrEmpty(_options.ServerSideEncryption))
+        {
+            request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(_options.ServerSideEncryption);
+            if (!string.IsNullOrEmpty(_options.SseKmsKeyId))
+            {
+                request.ServerSideEncryptionKeyManagementServiceKeyId = _options.SseKmsKeyId;
+            }
+        }
+
+        await CallAsync(destinationKey, "copy " + sourceKey + " to", () => _client.CopyObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken)

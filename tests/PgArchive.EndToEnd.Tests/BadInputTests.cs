@@ -235,6 +235,8 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
         ["restore-drill: backup that does not exist"] = ([], ["restore-drill", "base_000000010000000000000099"], 1, "Backup 'base_000000010000000000000099' does not exist"),
         ["fault injection: rate above 1"] = (new() { ["PGARCHIVE_FAULT_INJECTION"] = "2" }, ["backup-list"], 2, "PGARCHIVE_FAULT_INJECTION '2' must be RATE[:SEED[:OPS]]"),
         ["fault injection: unknown operation"] = (new() { ["PGARCHIVE_FAULT_INJECTION"] = "0.1:1:fly" }, ["backup-list"], 2, "operation 'fly' must be one of"),
+        ["fault injection: permanent after not a count"] = (new() { ["PGARCHIVE_FAULT_INJECTION"] = "permanent:put:soon" }, ["backup-list"], 2, "AFTER must be a number of calls"),
+        ["backup-push: resume setting not a boolean"] = (new() { ["PGARCHIVE_BACKUP_RESUME"] = "maybe" }, ["backup-push", "{ws}"], 2, "PGARCHIVE_BACKUP_RESUME must be true or false, not 'maybe'"),
         ["store retries negative"] = (new() { ["PGARCHIVE_STORE_RETRIES"] = "-1" }, ["backup-list"], 2, "PGARCHIVE_STORE_RETRIES must be 0 or more"),
         ["store retry delay not a number"] = (new() { ["PGARCHIVE_STORE_RETRY_DELAY"] = "abc" }, ["backup-list"], 2, "PGARCHIVE_STORE_RETRY_DELAY 'abc' must be a number of seconds"),
         ["backup-fetch: bad LSN"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--recovery-target-lsn", "zz"], 2, "--recovery-target-lsn 'zz' is not an LSN"),

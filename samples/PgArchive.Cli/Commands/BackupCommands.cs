@@ -26,7 +26,13 @@ internal static class BackupCommands
         var fallBack = new Option<bool>("--delta-fallback-full") { Description = "When the delta's base is from another cluster or timeline history, take a full backup instead of failing." };
         var userData = new Option<string?>("--add-user-data") { Description = "JSON stored with the backup (also WALG_SENTINEL_USER_DATA)." };
         var verify = new Option<bool>("--verify") { Description = "Verify data-page checksums (on by default when the cluster has them; WALG_VERIFY_PAGE_CHECKSUMS=false turns it off)." };
-        var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.") { dataDirectory, permanent, full, userData, verify, deltaFromName, fallBack };
+        var resume = new Option<bool>("--resume")
+        {
+            Description = "Reuse the tar partitions of an interrupted backup-push of this cluster whose files have not changed since they were read " +
+                "(same size and modification time, written at least 2 s before the read). Full backups only: a delta is taken fresh. " +
+                "The interrupted backup is left for 'delete garbage' (also PGARCHIVE_BACKUP_RESUME=true).",
+        };
+        var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.") { dataDirectory, permanent, full, userData, verify, deltaFromName, fallBack, resume };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
             {
@@ -35,12 +41,21 @@ internal static class BackupCommands
                 var isPermanent = parseResult.GetValue(permanent);
                 var data = ParseUserData(parseResult.GetValue(userData) ?? settings.Get("WALG_SENTINEL_USER_DATA"));
                 bool? verifyPages = parseResult.GetValue(verify) ? true : null;
+                var resumeInterrupted = parseResult.GetValue(resume) || settings.GetBoolean("PGARCHIVE_BACKUP_RESUME") == true;
                 var result = await TerminalProgress.RunAsync("backup-push", progress =>
                     services.Get<BackupPusher>().PushAsync(new BackupPushRequest
                     {
                         DataDirectory = pgdata, Permanent = isPermanent, UserData = data, Progress = progress, VerifyPageChecksums = verifyPages,
                         Full = parseResult.GetValue(full), DeltaFromName = parseResult.GetValue(deltaFromName), FallBackToFull = parseResult.GetValue(fallBack),
+                        Resume = resumeInterrupted,
                     }, ct)).ConfigureAwait(false);
+                if (result.ResumedFrom is { } from)
+                {
+                    await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"pgarchive: resumed from {from}: {result.ReusedPartitions} of {result.Partitions} tar partitions reused ({result.ReusedBytes} of {result.CompressedBytes} bytes stored)"))
+                        .ConfigureAwait(false);
+                }
+
                 foreach (var corrupt in result.CorruptFiles)
                 {
                     await Console.Error.WriteLineAsync(

@@ -26,6 +26,12 @@ public sealed class BackupPushRequest
     /// <summary>When the delta's base cannot be used (another cluster, a timeline it cannot follow), take a full backup instead of failing.</summary>
     public bool FallBackToFull { get; init; }
 
+    /// <summary>
+    /// Reuse the tar partitions of an interrupted backup of this cluster (<c>--resume</c>) whose files have not changed
+    /// since they were read, instead of reading them again. Full backups only: a delta is always taken fresh.
+    /// </summary>
+    public bool Resume { get; init; }
+
     /// <summary>Told the bytes of files read so far, against the data directory's size.</summary>
     public IProgress<Diagnostics.TransferProgress>? Progress { get; init; }
 }
@@ -54,6 +60,15 @@ public sealed record BackupPushResult(string BackupName, Wal.Lsn StartLsn, Wal.L
 
     /// <summary>Files left out because unchanged since the base (same modification time).</summary>
     public int SkippedFiles { get; init; }
+
+    /// <summary>The interrupted backup whose partitions were reused (<see cref="BackupPushRequest.Resume"/>); null when none was.</summary>
+    public string? ResumedFrom { get; init; }
+
+    /// <summary>Tar partitions copied from <see cref="ResumedFrom"/> (counted in <c>Partitions</c>).</summary>
+    public int ReusedPartitions { get; init; }
+
+    /// <summary>Stored bytes of those partitions (counted in <c>CompressedBytes</c>).</summary>
+    public long ReusedBytes { get; init; }
 
     /// <summary>Files with blocks whose page checksum failed; empty when none.</summary>
     public IReadOnlyList<CorruptFile> CorruptFiles { get; init; } = [];

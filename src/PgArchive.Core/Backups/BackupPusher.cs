@@ -92,21 +92,41 @@ public sealed partial class BackupPusher
                 verifyPages = false;
             }
 
+            using var progress = new ProgressRecorder(this, new BackupProgress
+            {
+                BackupName = name,
+                SystemIdentifier = session.Server.SystemIdentifier,
+                Timeline = start.Timeline,
+                StartLsn = start.Lsn.Value,
+                StartTime = startTime,
+                PgVersion = session.Server.VersionNum,
+                DataDir = dataDirectory,
+                CodecIdentity = CodecIdentity(compressor) ?? "",
+                PageChecksumsVerified = verifyPages,
+            });
+            var resumed = request.Resume ? await ResumeAsync(progress, deltaBase, entries, compressor, files, totals, cancellationToken).ConfigureAwait(false) : null;
+            if (resumed is not null)
+            {
+                entries = resumed.Remaining;
+            }
+
             totals.Pages = verifyPages
                 ? new PageChecksumVerifier(start.Lsn.Value, session.Server.BlockSize, (uint)session.Server.BlocksPerSegment)
                 : null;
             var workers = PartitionWorkers(_options.UploadConcurrency);
             var partitions = Partition(entries, BalancedThreshold(_options.TarSizeThreshold, totals.ExpectedBytes, workers));
+            var firstNumber = 1 + (resumed?.Partitions ?? 0);
             using (var diskGate = new SemaphoreSlim(_options.UploadDiskConcurrency, _options.UploadDiskConcurrency))
             {
                 totals.DiskGate = diskGate;
                 var uploaded = await PartitionPipeline.RunAsync(partitions.Count, workers, async (i, ct) =>
                 {
-                    var tarName = string.Create(CultureInfo.InvariantCulture, $"part_{i + 1:D3}.tar");
+                    var tarName = string.Create(CultureInfo.InvariantCulture, $"part_{i + firstNumber:D3}.tar");
                     var partFiles = new FilesMetadata();
                     var partTotals = totals.ForPartition();
                     var partition = partitions[i];
                     await RetryPartitionAsync(partTotals, c => UploadTarAsync(name, tarName, compressor, partition, partFiles, partTotals, c), ct).ConfigureAwait(false);
+                    await progress.AddAsync([partTotals.Recorded(partFiles)], ct).ConfigureAwait(false);
                     return (partFiles, partTotals);
                 }, cancellationToken).ConfigureAwait(false);
 
@@ -170,15 +190,24 @@ public sealed partial class BackupPusher
             await PutJsonAsync(ArchiveLayout.MetadataKey(name), metadata, PgArchiveJsonContext.Default.BackupMetadata, cancellationToken).ConfigureAwait(false);
             // Last: the sentinel makes the backup visible.
             await PutJsonAsync(ArchiveLayout.SentinelKey(name), sentinel, PgArchiveJsonContext.Default.BackupSentinel, cancellationToken).ConfigureAwait(false);
+            await progress.RemoveAsync(cancellationToken).ConfigureAwait(false);
 
             Log.BackupFinished(_logger, name, stop.Lsn.ToString(), totals.TarBytes, totals.StoredBytes);
+            if (resumed is not null)
+            {
+                Log.BackupResumed(_logger, name, resumed.Partitions, resumed.StoredBytes, resumed.From, partitions.Count, totals.StoredBytes - resumed.StoredBytes);
+            }
+
             if (totals.CorruptFiles.Count > 0)
             {
                 Log.CorruptPagesFound(_logger, name, totals.CorruptFiles.Sum(f => f.Blocks.Count), totals.CorruptFiles.Count);
             }
 
-            return new BackupPushResult(name, start.Lsn, stop.Lsn, totals.Files, totals.TarBytes, totals.StoredBytes, partitions.Count)
+            return new BackupPushResult(name, start.Lsn, stop.Lsn, totals.Files, totals.TarBytes, totals.StoredBytes, partitions.Count + (resumed?.Partitions ?? 0))
             {
+                ResumedFrom = resumed?.From,
+                ReusedPartitions = resumed?.Partitions ?? 0,
+                ReusedBytes = resumed?.StoredBytes ?? 0,
                 PageChecksumsVerified = verifyPages,
                 PagesVerified = totals.PagesVerified,
                 CorruptFiles = [.. totals.CorruptFiles.OrderBy(f => f.Path, StringComparer.Ordinal)],
@@ -235,6 +264,7 @@ public sealed partial class BackupPusher
         FilesMetadata files, Totals totals, CancellationToken cancellationToken)
     {
         var paths = new List<string>(entries.Count);
+        totals.BeginRead(_time.GetUtcNow());
         var (key, tarBytes, stored) = await PutTarAsync(backupName, tarName, compressor, files, paths, async (writer, ct) =>
         {
             foreach (var entry in entries)
@@ -251,17 +281,23 @@ public sealed partial class BackupPusher
                     continue;
                 }
 
-                if (!entry.IsDirectory)
+                if (entry.IsDirectory)
+                {
+                    totals.RecordedDirectories.Add(entry.TarPath);
+                }
+                else
                 {
                     paths.Add("/" + entry.TarPath);
                     PgArchiveTelemetry.BytesRead.Add(entry.Size);
-                    files.Files["/" + entry.TarPath] = new BackupFileDescription
+                    var description = new BackupFileDescription
                     {
                         IsIncremented = incremented is not null,
                         MTime = modified,
                         XxHash128 = written.XxHash128,
                         CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, _options.StoreAllCorruptBlocks),
                     };
+                    files.Files["/" + entry.TarPath] = description;
+                    totals.RecordedFiles.Add(new BackupProgressFile { Path = "/" + entry.TarPath, Size = written.Size, Description = description });
                     totals.FileBytes += entry.Size;
                     totals.IncrementedFiles += incremented is null ? 0 : 1;
                     totals.Files++;
@@ -278,6 +314,7 @@ public sealed partial class BackupPusher
         }, cancellationToken).ConfigureAwait(false);
 
         totals.Add(tarBytes, stored);
+        totals.PartitionTarBytes = tarBytes;
         Log.PartitionUploaded(_logger, key, paths.Count, tarBytes, stored);
     }
 
@@ -476,6 +513,37 @@ public sealed partial class BackupPusher
         public IProgress<TransferProgress>? Progress;
         public SemaphoreSlim? DiskGate;
         public SharedProgress Shared = new();
+
+        // What one partition's last attempt read, for the progress record.
+        public DateTimeOffset ReadStartedAt;
+        public long PartitionTarBytes;
+        public readonly List<BackupProgressFile> RecordedFiles = [];
+        public readonly List<string> RecordedDirectories = [];
+
+        /// <summary>Starts an attempt at a partition: what an earlier attempt recorded is dropped.</summary>
+        public void BeginRead(DateTimeOffset now)
+        {
+            ReadStartedAt = now;
+            PartitionTarBytes = 0;
+            RecordedFiles.Clear();
+            RecordedDirectories.Clear();
+        }
+
+        /// <summary>The progress record of the partition this counted, stored as <paramref name="partFiles"/> describes.</summary>
+        public BackupProgressPartition Recorded(FilesMetadata partFiles)
+        {
+            var (objectName, stored) = partFiles.TarChecksums!.Single();
+            return new BackupProgressPartition
+            {
+                ObjectName = objectName,
+                Stored = stored,
+                TarBytes = PartitionTarBytes,
+                ReadStartedAt = ReadStartedAt,
+                PagesVerified = PagesVerified,
+                Directories = [.. RecordedDirectories],
+                Files = [.. RecordedFiles],
+            };
+        }
 
         /// <summary>Counters of one partition; what is shared (progress, page verifier, disk gate) stays shared.</summary>
         public Totals ForPartition() => new() { ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, Shared = Shared, Delta = Delta };

@@ -7,6 +7,7 @@ namespace PgArchive.Backups;
 [JsonSerializable(typeof(BackupSentinel))]
 [JsonSerializable(typeof(BackupMetadata))]
 [JsonSerializable(typeof(FilesMetadata))]
+[JsonSerializable(typeof(BackupProgress))]
 [JsonSerializable(typeof(List<BackupListEntry>))]
 [JsonSerializable(typeof(List<BackupDetailEntry>))]
 [JsonSerializable(typeof(List<PgArchive.Wal.TimelineInfo>))]

@@ -50,7 +50,7 @@ internal static class TarEntries
                 ModificationTime = File.GetLastWriteTimeUtc(entry.FullPath),
             };
             await writer.WriteEntryAsync(tarEntry, cancellationToken).ConfigureAwait(false);
-            return new WrittenEntry(content.HashHex, pageCheck?.CorruptBlocks ?? [], pageCheck?.PagesVerified ?? 0);
+            return new WrittenEntry(content.HashHex, pageCheck?.CorruptBlocks ?? [], pageCheck?.PagesVerified ?? 0) { Size = length };
         }
     }
 
@@ -92,5 +92,8 @@ internal static class TarEntries
 /// <param name="PagesVerified">Pages whose checksum was compared.</param>
 internal sealed record WrittenEntry(string? XxHash128, IReadOnlyList<uint> CorruptBlocks, long PagesVerified)
 {
+    /// <summary>Bytes of the file stored in the tar (its length when opened).</summary>
+    public long Size { get; init; }
+
     public static readonly WrittenEntry Directory = new(null, [], 0);
 }

@@ -45,6 +45,24 @@ internal static partial class Log
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "{Reason} Taking a full backup instead, as asked")]
     public static partial void DeltaFallBackToFull(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Resuming from the interrupted backup {PreviousBackup}: {Reusable} of its {Partitions} tar partitions hold only files unchanged since they were read")]
+    public static partial void ResumeFound(ILogger logger, string previousBackup, int reusable, int partitions);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Nothing to resume: {Reason}; every file is read")]
+    public static partial void ResumeNotPossible(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Information, Message = "{Key} is not reused: {Reason}")]
+    public static partial void PartitionNotReused(ILogger logger, string key, string reason);
+
+    [LoggerMessage(EventId = 2204, Level = LogLevel.Information, Message = "Reused {Key} as {ObjectName}: {Files} files, {StoredBytes} bytes stored")]
+    public static partial void PartitionReused(ILogger logger, string key, string objectName, int files, long storedBytes);
+
+    [LoggerMessage(EventId = 2205, Level = LogLevel.Information, Message = "Backup {BackupName} resumed: {ReusedPartitions} tar partitions ({ReusedBytes} bytes stored) reused from {PreviousBackup}, {WrittenPartitions} read and written ({WrittenBytes} bytes stored, with pg_control and backup_label)")]
+    public static partial void BackupResumed(ILogger logger, string backupName, int reusedPartitions, long reusedBytes, string previousBackup, int writtenPartitions, long writtenBytes);
+
+    [LoggerMessage(EventId = 2206, Level = LogLevel.Warning, Message = "The progress record of {BackupName} could not be removed (harmless: the backup is complete): {Reason}")]
+    public static partial void ProgressNotRemoved(ILogger logger, string backupName, string reason);
+
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Backup {BackupName} is a delta: restoring the chain {Chain}")]
     public static partial void DeltaChain(ILogger logger, string backupName, string chain);
 

@@ -34,6 +34,9 @@ public sealed class PgpEncryptor : IEncryptor
         _keys = PgpKeyring.Load(options, timeProvider ?? TimeProvider.System);
     }
 
+    /// <summary>Names the public key(s) new objects are encrypted to, by fingerprint (public information).</summary>
+    internal string KeyIdentity => "pgp:" + string.Join(',', _keys.EncryptionKeys.Select(k => Convert.ToHexStringLower(k.GetFingerprint())).Order(StringComparer.Ordinal));
+
     /// <inheritdoc />
     /// <exception cref="PgArchiveConfigurationException">The key holds no key that can encrypt.</exception>
     public Stream CreateEncryptionStream(Stream destination, bool leaveOpen = false)

@@ -27,6 +27,12 @@ public static class ArchiveLayout
     /// <summary><c>basebackups_005/&lt;backup&gt;/files_metadata.json</c>.</summary>
     public static string FilesMetadataKey(string backupName) => BackupPrefix(backupName) + "files_metadata.json";
 
+    /// <summary>The object name of a backup's progress record, under its folder.</summary>
+    public const string ProgressObjectName = "pgarchive_progress.json";
+
+    /// <summary><c>basebackups_005/&lt;backup&gt;/pgarchive_progress.json</c>: what an unfinished backup-push stored so far.</summary>
+    public static string ProgressKey(string backupName) => BackupPrefix(backupName) + ProgressObjectName;
+
     /// <summary><c>wal_005/&lt;file&gt;[.ext]</c>.</summary>
     public static string WalKey(string walFileName, string extension) =>
         WalPrefix + (extension.Length == 0 ? walFileName : walFileName + "." + extension);

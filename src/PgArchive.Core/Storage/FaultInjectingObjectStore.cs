@@ -10,13 +10,14 @@ namespace PgArchive.Storage;
 /// mode every selected call fails. Faults never corrupt what is stored: a put either stores all of its content or nothing
 /// (except a lost acknowledgement, which stores everything and still throws).
 /// </summary>
-public sealed class FaultInjectingObjectStore : IObjectStore
+public sealed class FaultInjectingObjectStore : IObjectStore, IObjectCopier
 {
     private readonly IObjectStore _inner;
     private readonly FaultInjectionOptions _options;
     private readonly Random _random;
     private readonly Lock _lock = new();
     private int _injected;
+    private int _selected;
 
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     public FaultInjectingObjectStore(IObjectStore inner, FaultInjectionOptions options)
@@ -116,6 +117,22 @@ public sealed class FaultInjectingObjectStore : IObjectStore
         }
     }
 
+    /// <inheritdoc />
+    public bool CanCopy => _inner is IObjectCopier { CanCopy: true };
+
+    /// <inheritdoc />
+    /// <remarks>Disturbed as a put of <paramref name="destinationKey"/> (an error before the copy, or a lost acknowledgement after it).</remarks>
+    public async Task CopyAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
+    {
+        var copier = _inner as IObjectCopier is { CanCopy: true } c ? c : throw new NotSupportedException("The store cannot copy objects.");
+        var fault = await DrawAsync(FaultOperations.Put, destinationKey, cancellationToken).ConfigureAwait(false);
+        await copier.CopyAsync(sourceKey, destinationKey, cancellationToken).ConfigureAwait(false);
+        if (fault is Fault.Reset or Fault.LostAcknowledgement)
+        {
+            throw Transient(destinationKey, "the copy's acknowledgement was lost");
+        }
+    }
+
     private async Task<Fault> DrawAsync(FaultOperations operation, string key, CancellationToken cancellationToken)
     {
         if ((_options.Operations & operation) == 0 || (_options.KeyFilter is { } filter && !filter(key)))
@@ -123,10 +140,15 @@ public sealed class FaultInjectingObjectStore : IObjectStore
             return Fault.None;
         }
 
-        if (_options.Permanent)
+        if (_options.Permanent && Interlocked.Increment(ref _selected) > _options.PermanentAfter)
         {
             Interlocked.Increment(ref _injected);
             throw new ObjectStoreException(_options.PermanentErrorKind, key, $"Injected permanent fault: '{key}' cannot be reached.");
+        }
+
+        if (_options.Permanent)
+        {
+            return Fault.None; // one of the first PermanentAfter calls: it succeeds
         }
 
         Fault fault;

@@ -47,6 +47,12 @@ public sealed class FaultInjectionOptions
     /// </summary>
     public bool Permanent { get; set; }
 
+    /// <summary>
+    /// In <see cref="Permanent"/> mode, how many selected calls succeed before every following one fails: a store
+    /// that goes away part-way through a backup. Default 0 (from the first call).
+    /// </summary>
+    public int PermanentAfter { get; set; }
+
     /// <summary>The error of a permanent fault. Default <see cref="ObjectStoreErrorKind.Other"/> (not transient).</summary>
     public ObjectStoreErrorKind PermanentErrorKind { get; set; } = ObjectStoreErrorKind.Other;
 
@@ -58,7 +64,7 @@ public sealed class FaultInjectionOptions
 
     /// <summary>
     /// Parses the diagnostic form <c>RATE[:SEED[:OPS]]</c> (e.g. <c>0.1:42</c> or <c>0.1:42:put,read</c>) or
-    /// <c>permanent[:OPS]</c>, as used by the CLI's <c>PGARCHIVE_FAULT_INJECTION</c> (for testing only).
+    /// <c>permanent[:OPS[:AFTER]]</c> (e.g. <c>permanent:put:6</c>: the first 6 puts succeed, every later one fails), as used by the CLI's <c>PGARCHIVE_FAULT_INJECTION</c> (for testing only).
     /// </summary>
     public static FaultInjectionOptions Parse(string text)
     {
@@ -76,7 +82,7 @@ public sealed class FaultInjectionOptions
                  || (parts.Length > 1 && !int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out _)))
         {
             throw new PgArchiveConfigurationException(
-                $"PGARCHIVE_FAULT_INJECTION '{text}' must be RATE[:SEED[:OPS]] (RATE between 0 and 1, e.g. 0.1:42 or 0.1:42:put,read) or permanent[:OPS].");
+                $"PGARCHIVE_FAULT_INJECTION '{text}' must be RATE[:SEED[:OPS]] (RATE between 0 and 1, e.g. 0.1:42 or 0.1:42:put,read) or permanent[:OPS[:AFTER]].");
         }
         else
         {
@@ -85,6 +91,17 @@ public sealed class FaultInjectionOptions
             {
                 options.Seed = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
             }
+        }
+
+        if (options.Permanent && parts.Length == 3)
+        {
+            options.PermanentAfter = int.TryParse(parts[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var after)
+                ? after
+                : throw new PgArchiveConfigurationException($"PGARCHIVE_FAULT_INJECTION '{text}': AFTER must be a number of calls (0 or more).");
+        }
+        else if (options.Permanent && parts.Length > 3)
+        {
+            throw new PgArchiveConfigurationException($"PGARCHIVE_FAULT_INJECTION '{text}' has too many parts.");
         }
 
         if (parts.Length > opsIndex)

@@ -12,7 +12,7 @@ namespace PgArchive.Storage;
 /// For tests of failure handling, <see cref="FailNext"/> makes the next operations throw and
 /// <see cref="Latency"/> delays every operation.
 /// </remarks>
-public sealed class InMemoryObjectStore : IObjectStore
+public sealed class InMemoryObjectStore : IObjectStore, IObjectCopier
 {
     private readonly ConcurrentDictionary<string, StoredObject> _objects = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
@@ -26,7 +26,7 @@ public sealed class InMemoryObjectStore : IObjectStore
     /// <summary>A delay added to every operation (default none).</summary>
     public TimeSpan Latency { get; set; }
 
-    /// <summary>How many operations have run (put, read, info, list, delete), faults included.</summary>
+    /// <summary>How many operations have run (put, read, info, list, delete, copy), faults included.</summary>
     public int OperationCount => _operationCount;
 
     private int _operationCount;
@@ -34,7 +34,7 @@ public sealed class InMemoryObjectStore : IObjectStore
     /// <summary>
     /// Makes the next <paramref name="count"/> operations throw: by default an <see cref="ObjectStoreException"/>
     /// of kind <see cref="ObjectStoreErrorKind.Unavailable"/> (transient), or what <paramref name="failure"/>
-    /// returns for the operation name (<c>put</c>, <c>read</c>, <c>info</c>, <c>list</c>, <c>delete</c>) and key.
+    /// returns for the operation name (<c>put</c>, <c>read</c>, <c>info</c>, <c>list</c>, <c>delete</c>, <c>copy</c>) and key.
     /// </summary>
     public void FailNext(int count, Func<string, string?, Exception>? failure = null)
     {
@@ -126,6 +126,23 @@ public sealed class InMemoryObjectStore : IObjectStore
         {
             _objects.TryRemove(key, out _);
         }
+    }
+
+    /// <inheritdoc />
+    public bool CanCopy => true;
+
+    /// <inheritdoc />
+    public async Task CopyAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
+    {
+        ObjectKey.Validate(sourceKey);
+        ObjectKey.Validate(destinationKey);
+        await BeforeAsync("copy", destinationKey, cancellationToken).ConfigureAwait(false);
+        if (!_objects.TryGetValue(sourceKey, out var stored))
+        {
+            throw ObjectStoreException.NotFound(sourceKey);
+        }
+
+        _objects[destinationKey] = new StoredObject(stored.Data, _time.GetUtcNow());
     }
 
     private async Task BeforeAsync(string operation, string? key, CancellationToken cancellationToken)

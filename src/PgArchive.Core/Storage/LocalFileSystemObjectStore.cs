@@ -10,7 +10,7 @@ namespace PgArchive.Storage;
 /// directory is fsynced, so a crash leaves either the whole object or none (a stray temporary file at most,
 /// which listings ignore).
 /// </summary>
-public sealed class LocalFileSystemObjectStore : IObjectStore
+public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
 {
     private const string TempMarker = ".pgarchive-tmp-";
     private const int BufferSize = 1 << 20;
@@ -178,6 +178,21 @@ public sealed class LocalFileSystemObjectStore : IObjectStore
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public bool CanCopy => true;
+
+    /// <inheritdoc />
+    /// <remarks>Copies into a temporary file beside the destination, fsyncs it, renames it into place and fsyncs the directory, as <see cref="PutAsync"/> does.</remarks>
+    public async Task CopyAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
+    {
+        ObjectKey.Validate(sourceKey);
+        var source = await OpenReadAsync(sourceKey, null, cancellationToken).ConfigureAwait(false);
+        await using (source.ConfigureAwait(false))
+        {
+            await PutAsync(destinationKey, source, PutMode.Overwrite, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private string PathOf(string key) => Path.Combine(_root, key.Replace('/', Path.DirectorySeparatorChar));

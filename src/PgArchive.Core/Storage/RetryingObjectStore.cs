@@ -19,7 +19,7 @@ namespace PgArchive.Storage;
 /// it reached, objects being immutable) and puts of seekable content (rewound). A put of a stream that cannot be
 /// rewound is not retried here: its producer re-runs it (BackupPusher per tar partition, WalArchiver per WAL file).
 /// </remarks>
-public sealed class RetryingObjectStore : IObjectStore
+public sealed class RetryingObjectStore : IObjectStore, IObjectCopier
 {
     private readonly IObjectStore _inner;
     private readonly ResiliencePipeline _pipeline;
@@ -133,6 +133,17 @@ public sealed class RetryingObjectStore : IObjectStore
         ArgumentNullException.ThrowIfNull(keys);
         var list = keys.ToList();
         await _pipeline.ExecuteAsync(async ct => await _inner.DeleteAsync(list, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public bool CanCopy => _inner is IObjectCopier { CanCopy: true };
+
+    /// <inheritdoc />
+    /// <remarks>A copy is repeated whole after a transient failure: it replaces the destination, so repeating it is safe.</remarks>
+    public async Task CopyAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
+    {
+        var copier = _inner as IObjectCopier is { CanCopy: true } c ? c : throw new NotSupportedException("The store cannot copy objects.");
+        await _pipeline.ExecuteAsync(async ct => await copier.CopyAsync(sourceKey, destinationKey, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A download that, when its connection fails transiently, re-opens the object at the byte it reached.</summary>

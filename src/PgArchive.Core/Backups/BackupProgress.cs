@@ -1,0 +1,85 @@
+namespace PgArchive.Backups;
+
+/// <summary>
+/// <c>basebackups_005/&lt;backup&gt;/pgarchive_progress.json</c>: what a backup-push that is still running (or was
+/// interrupted) has durably stored so far, rewritten after each tar partition the store acknowledged. It never makes
+/// the backup visible (only the sentinel does) and goes with the rest of an incomplete backup in <c>delete garbage</c>.
+/// <c>backup-push --resume</c> reads it to reuse partitions whose files have not changed since they were read.
+/// PgArchive's own; WAL-G ignores it.
+/// </summary>
+public sealed class BackupProgress
+{
+    /// <summary>Format version: 1.</summary>
+    public int Version { get; set; } = 1;
+
+    /// <summary>The backup being written.</summary>
+    public string BackupName { get; set; } = "";
+
+    /// <summary>The cluster's system identifier.</summary>
+    public ulong SystemIdentifier { get; set; }
+
+    /// <summary>The timeline the backup started on.</summary>
+    public uint Timeline { get; set; }
+
+    /// <summary>The backup's start LSN.</summary>
+    public ulong StartLsn { get; set; }
+
+    /// <summary>When the backup started (UTC).</summary>
+    public DateTimeOffset StartTime { get; set; }
+
+    /// <summary><c>server_version_num</c>.</summary>
+    public int PgVersion { get; set; }
+
+    /// <summary>The data directory backed up.</summary>
+    public string DataDir { get; set; } = "";
+
+    /// <summary>Compression method (its file extension) and encryption (method and key identity, never the key) of the partitions.</summary>
+    public string CodecIdentity { get; set; } = "";
+
+    /// <summary>True when the partitions' data pages had their checksums verified as they were read.</summary>
+    public bool PageChecksumsVerified { get; set; }
+
+    /// <summary>The tar partitions stored so far, in the order they were acknowledged.</summary>
+    public List<BackupProgressPartition> Partitions { get; set; } = [];
+}
+
+/// <summary>One tar partition a backup-push stored.</summary>
+public sealed class BackupProgressPartition
+{
+    /// <summary>Its object name in <c>tar_partitions/</c>, e.g. <c>part_003.tar.lz4</c>.</summary>
+    public string ObjectName { get; set; } = "";
+
+    /// <summary>Size and XXH128 of its stored bytes.</summary>
+    public Storage.StoredChecksum Stored { get; set; } = new(0, "");
+
+    /// <summary>Bytes of tar before compression.</summary>
+    public long TarBytes { get; set; }
+
+    /// <summary>
+    /// When reading its files began. A file whose modification time is not well before this (see
+    /// <see cref="BackupResume.MTimeMargin"/>) may have been written while it was read, in the same clock tick.
+    /// </summary>
+    public DateTimeOffset ReadStartedAt { get; set; }
+
+    /// <summary>Pages whose checksum was verified.</summary>
+    public long PagesVerified { get; set; }
+
+    /// <summary>The directories it holds (tar paths, e.g. <c>base/5</c>).</summary>
+    public List<string> Directories { get; set; } = [];
+
+    /// <summary>The files it holds, in tar order.</summary>
+    public List<BackupProgressFile> Files { get; set; } = [];
+}
+
+/// <summary>One file of a stored partition.</summary>
+public sealed class BackupProgressFile
+{
+    /// <summary>The path as files_metadata.json names it, e.g. <c>/base/5/16384</c>.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>Bytes stored in the tar.</summary>
+    public long Size { get; set; }
+
+    /// <summary>What files_metadata.json records of it (modification time taken before the read, XXH128).</summary>
+    public BackupFileDescription Description { get; set; } = new();
+}
