@@ -1,33 +1,49 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: pgarchive vs pgBackRest vs pg_basebackup on one pgbench database.
 #
-#   sudo bench/compare.sh [--scale N] [--segments N] [--backlog-seconds N] [--out FILE.md] [--skip-backlog]
+#   bench/compare.sh [--scale N] [--repeat N] [--segments N] [--s3-segments N] [--backlog-seconds N]
+#                    [--out FILE.md] [--skip-backlog] [--skip-s3]
 #
-# Runs as root (installs pgbackrest and GNU time with apt; PostgreSQL and the tools run as OS user
+# Runs as root (installs pgbackrest, GNU time and socat with apt; PostgreSQL and the tools run as OS user
 # postgres). Starts its own PostgreSQL 15 (shared/recipes/start-postgres.sh) on a free port, builds the
 # pgbench database (scale 100 by default, about 1.5 GB), then, one after another in the same run:
-#   backup:  pgarchive backup-push | pgbackrest backup --type=full (lz4, process-max=2) | pg_basebackup -Ft -z | -Ft
-#   restore: pgarchive backup-fetch | pgbackrest restore | tar -x of pg_basebackup's output
-#   wal-push per-call latency over N segments (default 200) vs pgbackrest archive-push
+#   local-filesystem repository:
+#     backup:  pgarchive backup-push | pgbackrest backup --type=full (lz4, process-max=2) | pg_basebackup -Ft -z | -Ft
+#     restore: pgarchive backup-fetch | pgbackrest restore | tar -x of pg_basebackup's output
+#     wal-push per-call latency over N segments (default 200) vs pgbackrest archive-push
+#     cold start (--version)
+#   S3 repository (unless --skip-s3): s3rver (shared/recipes/start-s3rver.sh) behind a socat TLS front
+#   with a self-signed certificate made by openssl, one bucket per tool; pgBackRest (repo1-type=s3,
+#   repo1-storage-verify-tls=n: it speaks S3 only over TLS) and pgarchive (WALG_S3_PREFIX, trusting the
+#   certificate through WALG_S3_CA_CERT_FILE) both go through that same front, so both pay for TLS:
+#     backup-push vs pgbackrest backup, backup-fetch vs pgbackrest restore,
+#     wal-push latency over --s3-segments segments (default: --segments) vs pgbackrest archive-push
 #   archive backlog (.ready count, pg_stat_archiver) while pgbench runs flat out with each archive_command
-#   peak RSS of our commands (/usr/bin/time -v)
-# and prints one table of ratios (ours / theirs) with the raw figures, also written as Markdown.
+#   peak RSS of our commands and theirs (/usr/bin/time -v)
+# Backups and restores run --repeat times (default 1), the tools alternating (ours, theirs, ours, theirs...);
+# the table gives the median wall time and the largest peak RSS, the log and the Markdown every run's figure.
+# Caches are dropped (sync; echo 3 > drop_caches) before every timed step, outside the timing; each restore
+# starts from an empty directory. S3 credentials reach the tools through the environment, never argv.
+# Prints one table of ratios (ours / theirs) with the raw figures, also written as Markdown.
 # Every figure comes from this one run: the machines are noisy, only ratios taken side by side mean much.
-# The repository is the local filesystem. (pgBackRest talks S3 only over TLS, which the s3rver emulator
-# does not serve, so no S3 comparison is made here.)
 set -euo pipefail
 
-scale=100 segments=200 backlog_seconds=60 out="" skip_backlog=0
+scale=100 segments=200 s3_segments="" backlog_seconds=60 out="" skip_backlog=0 skip_s3=0 repeat=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scale) scale=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
     --segments) segments=$2; shift 2 ;;
+    --s3-segments) s3_segments=$2; shift 2 ;;
+    --skip-s3) skip_s3=1; shift ;;
     --backlog-seconds) backlog_seconds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --skip-backlog) skip_backlog=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
+s3_segments=${s3_segments:-$segments}
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "--repeat takes a positive number, not '$repeat'" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || { echo "run as root (apt, and the tools run as OS user postgres)" >&2; exit 1; }
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,9 +52,9 @@ recipes=$repo_root/../shared/recipes
 out=${out:-$repo_root/bench/results-scale$scale.md}
 
 # --- tools ------------------------------------------------------------------------------
-if ! command -v pgbackrest >/dev/null || [[ ! -x /usr/bin/time ]]; then
+if ! command -v pgbackrest >/dev/null || [[ ! -x /usr/bin/time ]] || { ((skip_s3 == 0)) && ! command -v socat >/dev/null; }; then
   apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest time >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest time socat openssl curl >&2
 fi
 
 work=$(mktemp -d -t pgarchive-bench.XXXXXX)
@@ -54,7 +70,10 @@ if [[ -z $cli ]]; then
 fi
 chmod -R a+rX "$(dirname "$cli")"
 
+socat_pid=""
 cleanup() {
+  [[ -n $socat_pid ]] && kill "$socat_pid" 2>/dev/null || true
+  "$recipes/start-s3rver.sh" --stop "$work/s3" >/dev/null 2>&1 || true
   PG_STOP_TIMEOUT=10 "$recipes/start-postgres.sh" --stop "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -76,7 +95,8 @@ log "data directory: $((db_bytes >> 20)) MiB"
 # --- settings of each tool -------------------------------------------------------------------
 mkdir -p "$work/walg" "$work/pgbr/repo" "$work/pgbr/log" "$work/pgbr/lock" "$work/pgbr/spool" "$work/out"
 chown -R postgres: "$work/walg" "$work/pgbr" "$work/out"
-walg_env=(WALG_FILE_PREFIX="$work/walg" WALG_COMPRESSION_METHOD=lz4 PGHOST="$pgdir" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres HOME=/var/lib/postgresql)
+base_env=(WALG_COMPRESSION_METHOD=lz4 PGHOST="$pgdir" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres HOME=/var/lib/postgresql)
+walg_env=(WALG_FILE_PREFIX="$work/walg" "${base_env[@]}")
 cat >"$work/pgbr/pgbackrest.conf" <<EOF
 [global]
 repo1-path=$work/pgbr/repo
@@ -100,7 +120,7 @@ pgbr=(pgbackrest --config="$work/pgbr/pgbackrest.conf" --stanza=bench)
 as_pg "${pgbr[@]}" stanza-create >&2
 
 # timed NAME CMD...: runs CMD as postgres under /usr/bin/time -v; records wall seconds and peak RSS (KiB)
-declare -A wall rss
+declare -A wall rss runs
 timed() {
   local name=$1; shift
   local tv="$work/out/$name.time"
@@ -112,28 +132,54 @@ timed() {
   rss[$name]=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tv")
   log "$name: ${wall[$name]} s, peak RSS $((rss[$name] / 1024)) MiB"
 }
+# summarize NAME: from the runs NAME.1 .. NAME.$repeat, wall[NAME] = median, rss[NAME] = largest, runs[NAME] = each
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+summarize() {
+  local name=$1 r w=() m=0
+  for ((r = 1; r <= repeat; r++)); do
+    w+=("${wall[$name.$r]}")
+    ((${rss[$name.$r]} > m)) && m=${rss[$name.$r]}
+  done
+  wall[$name]=$(median "${w[@]}")
+  rss[$name]=$m
+  runs[$name]="${w[*]}"
+  log "$name: median ${wall[$name]} s of ${w[*]}; largest peak RSS $((m / 1024)) MiB"
+}
 
 # --- backups -----------------------------------------------------------------------------------
-log "backups"
-psqlq "CHECKPOINT" >/dev/null
-timed ours_backup env "${walg_env[@]}" "$cli" backup-push "$PGDATA"
-psqlq "SELECT pg_switch_wal()" >/dev/null
-timed pgbr_backup "${pgbr[@]}" backup --type=full
-psqlq "SELECT pg_switch_wal()" >/dev/null
-timed pgbb_gz pg_basebackup -h "$pgdir" -p "$port" -U postgres -D "$work/out/pgbb_gz" -Ft -z --checkpoint=fast -X fetch
-timed pgbb_tar pg_basebackup -h "$pgdir" -p "$port" -U postgres -D "$work/out/pgbb_tar" -Ft --checkpoint=fast -X fetch
-size_ours=$(du -sb "$work/walg/basebackups_005" | cut -f1)
-size_pgbr=$(du -sb "$work/pgbr/repo/backup" | cut -f1)
-size_gz=$(du -sb "$work/out/pgbb_gz" | cut -f1)
+for ((r = 1; r <= repeat; r++)); do
+  log "backups, local filesystem, round $r of $repeat"
+  psqlq "CHECKPOINT" >/dev/null
+  timed ours_backup.$r env "${walg_env[@]}" "$cli" backup-push "$PGDATA"
+  psqlq "SELECT pg_switch_wal()" >/dev/null
+  timed pgbr_backup.$r "${pgbr[@]}" backup --type=full
+  psqlq "SELECT pg_switch_wal()" >/dev/null
+  rm -rf "$work/out/pgbb_gz" "$work/out/pgbb_tar"
+  timed pgbb_gz.$r pg_basebackup -h "$pgdir" -p "$port" -U postgres -D "$work/out/pgbb_gz" -Ft -z --checkpoint=fast -X fetch
+  timed pgbb_tar.$r pg_basebackup -h "$pgdir" -p "$port" -U postgres -D "$work/out/pgbb_tar" -Ft --checkpoint=fast -X fetch
+  if ((r == 1)); then   # the size of one backup each
+    size_ours=$(du -sb "$work/walg/basebackups_005" | cut -f1)
+    size_pgbr=$(du -sb "$work/pgbr/repo/backup" | cut -f1)
+    size_gz=$(du -sb "$work/out/pgbb_gz" | cut -f1)
+  fi
+done
+for n in ours_backup pgbr_backup pgbb_gz pgbb_tar; do summarize $n; done
 
 # --- restores ---------------------------------------------------------------------------------
-log "restores"
 restore_dir=$work/restore
 fresh() { rm -rf "$restore_dir"; install -d -o postgres -m 0700 "$restore_dir"; }
-fresh; timed ours_restore env "${walg_env[@]}" "$cli" backup-fetch "$restore_dir" LATEST
-fresh; timed pgbr_restore "${pgbr[@]}" restore --pg1-path="$restore_dir"
-fresh; timed pgbb_untar_gz tar -xzf "$work/out/pgbb_gz/base.tar.gz" -C "$restore_dir"
-fresh; timed pgbb_untar tar -xf "$work/out/pgbb_tar/base.tar" -C "$restore_dir"
+restored() {   # NAME: after a restore (untimed), a data directory must be there
+  [[ -f $restore_dir/PG_VERSION && -d $restore_dir/base ]] || { echo "$1 left no data directory in $restore_dir" >&2; exit 1; }
+  log "$1: restored $(($(du -sb "$restore_dir" | cut -f1) >> 20)) MiB"
+}
+for ((r = 1; r <= repeat; r++)); do
+  log "restores, local filesystem, round $r of $repeat"
+  fresh; timed ours_restore.$r env "${walg_env[@]}" "$cli" backup-fetch "$restore_dir" LATEST; restored ours_restore.$r
+  fresh; timed pgbr_restore.$r "${pgbr[@]}" restore --pg1-path="$restore_dir"; restored pgbr_restore.$r
+  fresh; timed pgbb_untar_gz.$r tar -xzf "$work/out/pgbb_gz/base.tar.gz" -C "$restore_dir"
+  fresh; timed pgbb_untar.$r tar -xf "$work/out/pgbb_tar/base.tar" -C "$restore_dir"
+done
+for n in ours_restore pgbr_restore pgbb_untar_gz pgbb_untar; do summarize $n; done
 rm -rf "$restore_dir" "$work/out/pgbb_gz" "$work/out/pgbb_tar"
 
 # --- wal-push latency -------------------------------------------------------------------------
@@ -143,10 +189,11 @@ rm -rf "$restore_dir" "$work/out/pgbb_gz" "$work/out/pgbb_tar"
 log "wal-push latency over $segments segments"
 psqlq "SELECT pg_switch_wal()" >/dev/null
 sample=$(ls "$PGDATA/pg_wal" | grep -E '^[0-9A-F]{24}$' | sort | head -1)
-latency() {   # NAME DIR CMD... (the segment path is appended)
-  local name=$1 dir=$2; shift 2
+cp "$PGDATA/pg_wal/$sample" "$work/out/sample.wal"   # kept: later checkpoints recycle the original
+latency() {   # NAME DIR COUNT CMD... (the segment path is appended)
+  local name=$1 dir=$2 segments=$3; shift 3
   rm -rf "$dir"; install -d -o postgres "$dir" "$dir/archive_status"
-  cp "$PGDATA/pg_wal/$sample" "$dir/.sample"
+  cp "$work/out/sample.wal" "$dir/.sample"
   local i seg
   for ((i = 0; i < segments; i++)); do
     seg=$(printf '0000000A%08X%08X' $((i / 256)) $((i % 256)))
@@ -174,9 +221,9 @@ latency() {   # NAME DIR CMD... (the segment path is appended)
   log "$name: p50 ${wall[${name}_p50]} ms, p99 ${wall[${name}_p99]} ms, total ${wall[${name}_total]} s, peak RSS $((maxrss / 1024)) MiB"
   rm -rf "$dir"
 }
-latency ours_walpush "$work/walpush" env "${walg_env[@]}" "$cli" wal-push
-latency ours_walpush1 "$work/walpush" env "${walg_env[@]}" WALG_UPLOAD_CONCURRENCY=1 "$cli" wal-push
-latency pgbr_walpush "$work/walpush" "${pgbr[@]}" archive-push
+latency ours_walpush "$work/walpush" "$segments" env "${walg_env[@]}" "$cli" wal-push
+latency ours_walpush1 "$work/walpush" "$segments" env "${walg_env[@]}" WALG_UPLOAD_CONCURRENCY=1 "$cli" wal-push
+latency pgbr_walpush "$work/walpush" "$segments" "${pgbr[@]}" archive-push
 
 # cold start alone: a command that touches no store
 startup() {   # NAME CMD...
@@ -192,6 +239,107 @@ startup() {   # NAME CMD...
 }
 startup ours_version env "${walg_env[@]}" "$cli" --version
 startup pgbr_version pgbackrest version
+
+# --- S3 repository: s3rver behind a TLS front ---------------------------------------------------
+# pgBackRest speaks S3 only over TLS, which s3rver does not serve: socat terminates TLS in front of it
+# (as shared/recipes/README.md describes), with a self-signed certificate for 127.0.0.1. pgarchive goes
+# through the same front and trusts that certificate with WALG_S3_CA_CERT_FILE (host names still checked);
+# pgBackRest does not verify it (repo1-storage-verify-tls=n). One bucket each, the same s3rver.
+free_port() {   # a port in [$1, $1 + 1000) that nothing answers on
+  local p i
+  for ((i = 0; i < 100; i++)); do
+    p=$(($1 + RANDOM % 1000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  echo "no free port above $1" >&2; return 1
+}
+if ((skip_s3 == 0)); then
+  s3port=$(free_port 47000)
+  log "starting s3rver on 127.0.0.1:$s3port"
+  # the recipe's exports are read, not evaluated: S3_* variables must not reach the tools
+  s3exports=$(S3RVER_PORT=$s3port S3_BUCKET=bench-ours "$recipes/start-s3rver.sh" "$work/s3")
+  s3var() { sed -n "s/^export $1=//p" <<<"$s3exports"; }
+  s3_key=$(s3var S3_ACCESS_KEY) s3_secret=$(s3var S3_SECRET_KEY) s3_region=$(s3var S3_REGION)
+
+  mkdir -p "$work/tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -addext "basicConstraints=critical,CA:TRUE" \
+    -keyout "$work/tls/key.pem" -out "$work/tls/cert.pem" 2>/dev/null
+  (umask 077; cat "$work/tls/cert.pem" "$work/tls/key.pem" >"$work/tls/socat.pem")
+  chmod 0755 "$work/tls"; chmod 0644 "$work/tls/cert.pem"
+  tlsport=$(free_port 48000)
+  socat "OPENSSL-LISTEN:$tlsport,bind=127.0.0.1,fork,reuseaddr,cert=$work/tls/socat.pem,verify=0" "TCP:127.0.0.1:$s3port" \
+    2>"$work/out/socat.log" &
+  socat_pid=$!
+  for ((i = 0; i < 50; i++)); do (exec 3<>"/dev/tcp/127.0.0.1/$tlsport") 2>/dev/null && break; sleep 0.1; done
+  log "TLS front on 127.0.0.1:$tlsport (socat, PID $socat_pid)"
+  s3_endpoint=https://127.0.0.1:$tlsport
+
+  # the second bucket, through the TLS front (checks the front); SigV4 by curl, the key from stdin, not argv
+  printf 'user = "%s:%s"\n' "$s3_key" "$s3_secret" |
+    curl -sS -f -K - -X PUT --cacert "$work/tls/cert.pem" --aws-sigv4 "aws:amz:$s3_region:s3" \
+      -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+      "$s3_endpoint/bench-pgbr" >/dev/null
+
+  # secrets through the environment (runuser passes it on), never argv
+  export AWS_ACCESS_KEY_ID=$s3_key AWS_SECRET_ACCESS_KEY=$s3_secret
+  export PGBACKREST_REPO1_S3_KEY=$s3_key PGBACKREST_REPO1_S3_KEY_SECRET=$s3_secret
+  walg_s3_env=(WALG_S3_PREFIX=s3://bench-ours/walg AWS_ENDPOINT="$s3_endpoint" AWS_S3_FORCE_PATH_STYLE=true
+    AWS_REGION="$s3_region" WALG_S3_CA_CERT_FILE="$work/tls/cert.pem" "${base_env[@]}")
+  mkdir -p "$work/pgbr/spool-s3"; chown postgres: "$work/pgbr/spool-s3"
+  cat >"$work/pgbr/pgbackrest-s3.conf" <<EOC
+[global]
+repo1-type=s3
+repo1-path=/pgbr
+repo1-s3-bucket=bench-pgbr
+repo1-s3-endpoint=127.0.0.1
+repo1-s3-region=$s3_region
+repo1-s3-uri-style=path
+repo1-storage-port=$tlsport
+repo1-storage-verify-tls=n
+log-path=$work/pgbr/log
+lock-path=$work/pgbr/lock
+spool-path=$work/pgbr/spool-s3
+compress-type=lz4
+process-max=2
+start-fast=y
+archive-check=n
+log-level-console=warn
+log-level-file=off
+
+[bench]
+pg1-path=$PGDATA
+pg1-port=$port
+pg1-socket-path=$pgdir
+EOC
+  chown postgres: "$work/pgbr/pgbackrest-s3.conf"
+  pgbr_s3=(pgbackrest --config="$work/pgbr/pgbackrest-s3.conf" --stanza=bench)
+  as_pg "${pgbr_s3[@]}" stanza-create >&2
+
+  for ((r = 1; r <= repeat; r++)); do
+    log "backups, S3, round $r of $repeat"
+    psqlq "CHECKPOINT" >/dev/null
+    timed ours_s3_backup.$r env "${walg_s3_env[@]}" "$cli" backup-push "$PGDATA"
+    psqlq "SELECT pg_switch_wal()" >/dev/null
+    timed pgbr_s3_backup.$r "${pgbr_s3[@]}" backup --type=full
+    psqlq "SELECT pg_switch_wal()" >/dev/null
+  done
+  for n in ours_s3_backup pgbr_s3_backup; do summarize $n; done
+  for ((r = 1; r <= repeat; r++)); do
+    log "restores, S3, round $r of $repeat"
+    fresh; timed ours_s3_restore.$r env "${walg_s3_env[@]}" "$cli" backup-fetch "$restore_dir" LATEST; restored ours_s3_restore.$r
+    fresh; timed pgbr_s3_restore.$r "${pgbr_s3[@]}" restore --pg1-path="$restore_dir"; restored pgbr_s3_restore.$r
+  done
+  for n in ours_s3_restore pgbr_s3_restore; do summarize $n; done
+  rm -rf "$restore_dir"
+
+  log "wal-push latency to S3 over $s3_segments segments"
+  latency ours_s3_walpush "$work/walpush" "$s3_segments" env "${walg_s3_env[@]}" "$cli" wal-push
+  latency pgbr_s3_walpush "$work/walpush" "$s3_segments" "${pgbr_s3[@]}" archive-push
+  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY PGBACKREST_REPO1_S3_KEY PGBACKREST_REPO1_S3_KEY_SECRET
+  kill "$socat_pid" 2>/dev/null || true; socat_pid=""
+  "$recipes/start-s3rver.sh" --stop "$work/s3" >/dev/null 2>&1 || true
+fi
 
 # --- archive backlog under pgbench -------------------------------------------------------------
 backlog() {   # NAME ARCHIVE_COMMAND
@@ -241,9 +389,15 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 mib() { echo $(( $1 / 1024 )); }
 {
-  echo "## pgarchive benchmark: scale $scale ($((db_bytes >> 20)) MiB data directory), local filesystem repository"
+  if ((skip_s3 == 0)); then repos="local filesystem and S3 (s3rver) repositories"; else repos="local filesystem repository"; fi
+  echo "## pgarchive benchmark: scale $scale ($((db_bytes >> 20)) MiB data directory), $repos"
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r); pgbackrest $(pgbackrest version | awk '{ print $2 }'), PostgreSQL 15. Lower is better; ratio = ours / theirs."
+  if ((repeat > 1)); then
+    echo "Backup and restore walls are medians of $repeat runs, the tools alternating; peak RSS is the largest of the runs. Each run's figures are below the tables."
+  fi
+  echo
+  echo "### Local filesystem repository"
   echo
   echo "| measure | pgarchive | compared with | theirs | ratio |"
   echo "| --- | ---: | --- | ---: | ---: |"
@@ -269,7 +423,33 @@ mib() { echo $(( $1 / 1024 )); }
   echo "| peak RSS backup-push (MiB) | $(mib "${rss[ours_backup]}") | pgbackrest backup | $(mib "${rss[pgbr_backup]}") | $(ratio "${rss[ours_backup]}" "${rss[pgbr_backup]}") |"
   echo "| peak RSS backup-fetch (MiB) | $(mib "${rss[ours_restore]}") | pgbackrest restore | $(mib "${rss[pgbr_restore]}") | $(ratio "${rss[ours_restore]}" "${rss[pgbr_restore]}") |"
   echo "| peak RSS wal-push (MiB) | $(mib "${rss[ours_walpush]}") | pgbackrest archive-push | $(mib "${rss[pgbr_walpush]}") | $(ratio "${rss[ours_walpush]}" "${rss[pgbr_walpush]}") |"
+  if ((skip_s3 == 0)); then
+    echo
+    echo "### S3 repository: s3rver 3.7.1 behind a socat TLS front, both tools through it"
+    echo
+    echo "pgBackRest talks S3 only over TLS; socat terminates TLS (self-signed certificate, a new connection forks a socat process) in front of s3rver on 127.0.0.1. pgarchive goes through the same front and verifies the certificate (WALG_S3_CA_CERT_FILE); pgBackRest does not (repo1-storage-verify-tls=n). One bucket per tool on the same s3rver."
+    echo
+    echo "| measure | pgarchive | compared with | theirs | ratio |"
+    echo "| --- | ---: | --- | ---: | ---: |"
+    echo "| backup wall (s) | ${wall[ours_s3_backup]} | pgbackrest backup --type=full, lz4, process-max=2, repo1-type=s3 | ${wall[pgbr_s3_backup]} | $(ratio "${wall[ours_s3_backup]}" "${wall[pgbr_s3_backup]}") |"
+    echo "| restore wall (s) | ${wall[ours_s3_restore]} | pgbackrest restore | ${wall[pgbr_s3_restore]} | $(ratio "${wall[ours_s3_restore]}" "${wall[pgbr_s3_restore]}") |"
+    echo "| wal-push p50 (ms), $s3_segments .ready segments | ${wall[ours_s3_walpush_p50]} | pgbackrest archive-push | ${wall[pgbr_s3_walpush_p50]} | $(ratio "${wall[ours_s3_walpush_p50]}" "${wall[pgbr_s3_walpush_p50]}") |"
+    echo "| wal-push p99 (ms) | ${wall[ours_s3_walpush_p99]} | pgbackrest archive-push | ${wall[pgbr_s3_walpush_p99]} | $(ratio "${wall[ours_s3_walpush_p99]}" "${wall[pgbr_s3_walpush_p99]}") |"
+    echo "| wal-push total for $s3_segments (s) | ${wall[ours_s3_walpush_total]} | pgbackrest archive-push | ${wall[pgbr_s3_walpush_total]} | $(ratio "${wall[ours_s3_walpush_total]}" "${wall[pgbr_s3_walpush_total]}") |"
+    echo "| peak RSS backup-push (MiB) | $(mib "${rss[ours_s3_backup]}") | pgbackrest backup | $(mib "${rss[pgbr_s3_backup]}") | $(ratio "${rss[ours_s3_backup]}" "${rss[pgbr_s3_backup]}") |"
+    echo "| peak RSS backup-fetch (MiB) | $(mib "${rss[ours_s3_restore]}") | pgbackrest restore | $(mib "${rss[pgbr_s3_restore]}") | $(ratio "${rss[ours_s3_restore]}" "${rss[pgbr_s3_restore]}") |"
+    echo "| peak RSS wal-push (MiB) | $(mib "${rss[ours_s3_walpush]}") | pgbackrest archive-push | $(mib "${rss[pgbr_s3_walpush]}") | $(ratio "${rss[ours_s3_walpush]}" "${rss[pgbr_s3_walpush]}") |"
+  fi
   echo
   echo "Peak RSS is /usr/bin/time -v's maximum resident set size: that of the largest single process of the command's tree (pgBackRest's process-max workers are separate processes)."
+  if ((repeat > 1)); then
+    echo
+    echo "Each run (s), in the order run:"
+    echo
+    for n in ours_backup pgbr_backup pgbb_gz pgbb_tar ours_restore pgbr_restore pgbb_untar_gz pgbb_untar \
+      ours_s3_backup pgbr_s3_backup ours_s3_restore pgbr_s3_restore; do
+      if [[ -n ${runs[$n]:-} ]]; then echo "- $n: ${runs[$n]}"; fi
+    done
+  fi
 } | tee "$out"
 log "written to $out"
