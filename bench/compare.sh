@@ -26,6 +26,7 @@
 # starts from an empty directory. S3 credentials reach the tools through the environment, never argv.
 # Prints one table of ratios (ours / theirs) with the raw figures, also written as Markdown.
 # Every figure comes from this one run: the machines are noisy, only ratios taken side by side mean much.
+# pgarchive is published with Native AOT (BENCH_BUILD=r2r: ReadyToRun), or PGARCHIVE_CLI=path names a build.
 set -euo pipefail
 
 scale=100 segments=200 s3_segments="" backlog_seconds=60 out="" skip_backlog=0 skip_s3=0 repeat=1
@@ -64,8 +65,15 @@ log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
 cli=${PGARCHIVE_CLI:-}
 if [[ -z $cli ]]; then
-  log "publishing pgarchive (Release, linux-x64: ReadyToRun)"
-  dotnet publish "$repo_root/samples/PgArchive.Cli/PgArchive.Cli.csproj" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
+  # The build we recommend for archive_command: Native AOT (one process per WAL segment, so start-up counts).
+  # BENCH_BUILD=r2r benchmarks the ReadyToRun build instead (dotnet publish -r linux-x64 without AOT).
+  if [[ ${BENCH_BUILD:-aot} == r2r ]]; then
+    log "publishing pgarchive (Release, linux-x64: ReadyToRun)"
+    dotnet publish "$repo_root/samples/PgArchive.Cli/PgArchive.Cli.csproj" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
+  else
+    log "publishing pgarchive (Release, linux-x64: Native AOT; takes a few minutes)"
+    dotnet publish "$repo_root/samples/PgArchive.Cli/PgArchive.Cli.csproj" -c Release -r linux-x64 -p:PublishAot=true -o "$work/cli" --nologo -v quiet -clp:ErrorsOnly >&2
+  fi
   cli=$work/cli/pgarchive
 fi
 chmod -R a+rX "$(dirname "$cli")"
