@@ -97,6 +97,9 @@ public sealed class FaultProxy : IAsyncDisposable
     /// </summary>
     public int? TransientLimit { get; set; }
 
+    /// <summary>Only requests this accepts can draw a transient fault (null: all), e.g. media downloads and not metadata GETs.</summary>
+    public Func<ProxyRequest, bool>? TransientFilter { get; set; }
+
     /// <summary>The most latency a <see cref="ProxyFault.Latency"/> fault adds. Default 200 ms.</summary>
     public TimeSpan MaxLatency { get; set; } = TimeSpan.FromMilliseconds(200);
 
@@ -195,7 +198,7 @@ public sealed class FaultProxy : IAsyncDisposable
 
         lock (_randomLock)
         {
-            if (_random.NextDouble() >= TransientRate || _transientDrawn >= TransientLimit)
+            if (_random.NextDouble() >= TransientRate || _transientDrawn >= TransientLimit || TransientFilter?.Invoke(request) == false)
             {
                 return ProxyFault.None;
             }
