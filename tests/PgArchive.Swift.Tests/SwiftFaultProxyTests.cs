@@ -12,9 +12,9 @@ public sealed class SwiftFaultProxyTests(SwiftSaioFixture server, ITestOutputHel
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private SwiftObjectStore NewStore(FaultProxy proxy)
+    private SwiftObjectStore NewStore(FaultProxy proxy, string? prefix = null)
     {
-        var options = server.Options();
+        var options = server.Options(prefix);
         options.SegmentSize = 2 << 20;
         options.StorageUrl = new Uri(proxy.Endpoint, new Uri(server.StorageUrl).AbsolutePath).ToString();
         return new SwiftObjectStore(options);
@@ -92,5 +92,37 @@ public sealed class SwiftFaultProxyTests(SwiftSaioFixture server, ITestOutputHel
         Assert.Equal(ObjectStoreErrorKind.Unavailable, error.Kind);
         Assert.Equal("wal_005/always-cut", error.Key);
         Assert.Equal(3, proxy.Faults.GetValueOrDefault(ProxyFault.TruncatedBody)); // the first GET and MaxRetries (2) resumed ones
+    }
+
+    [Theory]
+    [InlineData((1 << 20) + 17)] // one PUT
+    [InlineData((5 << 20) + 17)] // a Static Large Object of 3 segments
+    public async Task A_download_whose_object_is_replaced_before_it_resumes_fails_instead_of_stitching(int size)
+    {
+        var upstream = new Uri(server.StorageUrl);
+        await using var proxy = FaultProxy.Start(new Uri(upstream.GetLeftPart(UriPartial.Authority)));
+        var prefix = "t-" + Guid.NewGuid().ToString("N");
+        using var store = NewStore(proxy, prefix);
+        var direct = server.Options(prefix);
+        direct.SegmentSize = 2 << 20;
+        using var writer = new SwiftObjectStore(direct);
+        await writer.PutAsync("wal_005/replaced", new MemoryStream(RandomNumberGenerator.GetBytes(size)), cancellationToken: Token);
+
+        proxy.TransientKinds = [ProxyFault.TruncatedBody];
+        proxy.TransientLimit = 1;
+        proxy.TransientRate = 1;
+        var read = await store.OpenReadAsync("wal_005/replaced", cancellationToken: Token);
+        await writer.PutAsync("wal_005/replaced", new MemoryStream(RandomNumberGenerator.GetBytes(size)), cancellationToken: Token);
+        var error = await Assert.ThrowsAsync<ObjectStoreException>(async () =>
+        {
+            await using (read)
+            {
+                await read.CopyToAsync(Stream.Null, Token);
+            }
+        });
+
+        output.WriteLine(proxy.Summary() + "; " + error.Message);
+        Assert.Equal(ObjectStoreErrorKind.Other, error.Kind);
+        Assert.Contains("replaced", error.Message, StringComparison.Ordinal);
     }
 }
