@@ -282,9 +282,16 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
     /// </summary>
     private async Task<Stream> ReadRestAsync(string key, ReadResume resume, long position, CancellationToken cancellationToken)
     {
+        // The generation is also pinned by ifGenerationMatch below (GCS answers 412); looking first costs one request
+        // per resume and also catches a replacement where the precondition is not enforced (the emulator's downloads).
+        var item = await GetObjectAsync(key, cancellationToken).ConfigureAwait(false) ?? throw Replaced(key, position);
+        if (resume.Generation is { } generation && item.Generation != generation)
+        {
+            throw Replaced(key, position);
+        }
+
         if (resume.Generation is null)
         {
-            var item = await GetObjectAsync(key, cancellationToken).ConfigureAwait(false) ?? throw ObjectStoreException.NotFound(key);
             if (string.IsNullOrEmpty(item.Md5Hash))
             {
                 throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
@@ -316,14 +323,17 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
         }
         catch (GoogleApiException ex) when (ex.HttpStatusCode == HttpStatusCode.PreconditionFailed)
         {
-            throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
-                $"Cannot read '{key}' in bucket '{_bucket}': it was replaced while being read (its generation changed after {position} bytes).", ex);
+            throw Replaced(key, position, ex);
         }
         catch (Exception ex) when (Translate(key, ex, PutMode.Overwrite) is { } translated)
         {
             throw translated;
         }
     }
+
+    private ObjectStoreException Replaced(string key, long position, Exception? inner = null) =>
+        new(ObjectStoreErrorKind.Other, key,
+            $"Cannot read '{key}' in bucket '{_bucket}': it was replaced or deleted while being read (its generation changed after {position} bytes); read it again.", inner);
 
     /// <summary>
     /// Runs the SDK's download into a bounded pipe and returns the pipe's read end once the first bytes (or the end)

@@ -84,6 +84,33 @@ public sealed class GcsFaultProxyTests(GcsEmulatorFixture gcs, ITestOutputHelper
         Assert.True(proxy.Faults.GetValueOrDefault(ProxyFault.TruncatedBody) >= 2, proxy.Summary());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_download_whose_object_is_replaced_before_it_resumes_fails_instead_of_stitching(bool ranged)
+    {
+        var (proxy, store, bytes) = await PutAsync("wal_005/replaced", (12 << 20) + 17);
+        await using var disposeProxy = proxy;
+        proxy.TransientKinds = [ProxyFault.TruncatedBody];
+        proxy.TransientFilter = r => r.Target.Contains("alt=media", StringComparison.Ordinal);
+        proxy.TransientLimit = 1;
+        proxy.TransientRate = 1;
+
+        var read = await store.OpenReadAsync("wal_005/replaced", ranged ? new ByteRange(12345, 10 << 20) : null, Token);
+        await NewStore(gcs.EmulatorHost).PutAsync("wal_005/replaced", new MemoryStream(RandomNumberGenerator.GetBytes(bytes.Length)), cancellationToken: Token);
+        var error = await Assert.ThrowsAsync<ObjectStoreException>(async () =>
+        {
+            await using (read)
+            {
+                await read.CopyToAsync(Stream.Null, Token);
+            }
+        });
+
+        output.WriteLine(proxy.Summary() + "; " + error.Message);
+        Assert.Equal(ObjectStoreErrorKind.Other, error.Kind);
+        Assert.Contains("replaced", error.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>The names of the events the store logged.</summary>
     private sealed class EventLog : ILogger<GcsObjectStore>
     {
