@@ -4,10 +4,13 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Security.Cryptography;
 using Google;
 using Google.Apis.Auth.OAuth2;
 using Google.Apis.Auth.OAuth2.Responses;
 using Google.Cloud.Storage.V1;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -29,8 +32,10 @@ namespace PgArchive.Storage;
 /// <para>
 /// Retries: metadata, listing and delete requests use the SDK's retry (408, 429, 5xx) with
 /// <see cref="GcsObjectStoreOptions.RetryDelay"/> back-off; upload chunks use the resumable protocol's own recovery;
-/// opening a read is retried with exponential back-off and jitter until its first byte arrives. Each request gets at
-/// most <see cref="GcsObjectStoreOptions.MaxRetries"/> retries.
+/// opening a read is retried with exponential back-off and jitter until its first byte arrives; a download that breaks
+/// off after that is resumed from the byte reached (<see cref="ResumingDownloadStream"/>: a ranged read on the
+/// condition that the generation is unchanged). Each request gets at most <see cref="GcsObjectStoreOptions.MaxRetries"/>
+/// retries, and each read as many resumes.
 /// </para>
 /// <para>
 /// Least privilege: <c>roles/storage.objectUser</c> on the bucket (<c>storage.objects.create</c>, <c>get</c>,
@@ -54,11 +59,23 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
     private readonly int _deleteConcurrency;
     private readonly RetryOptions _retry;
     private readonly ResiliencePipeline _openRetry;
+    private readonly int _maxRetries;
+    private readonly TimeSpan _retryDelay;
+    private readonly ILogger _logger;
 
     /// <summary>Creates a store over a client the caller owns (and configured: credentials, endpoint, HTTP retries).</summary>
     /// <param name="client">The Cloud Storage client.</param>
     /// <param name="options">Bucket, prefix, chunk size and retry timing; credential and endpoint settings are ignored.</param>
     public GcsObjectStore(StorageClient client, GcsObjectStoreOptions options)
+        : this(client, options, null)
+    {
+    }
+
+    /// <summary>Creates a store over a client the caller owns, logging to <paramref name="logger"/>.</summary>
+    /// <param name="client">The Cloud Storage client.</param>
+    /// <param name="options">Bucket, prefix, chunk size and retry timing; credential and endpoint settings are ignored.</param>
+    /// <param name="logger">Where resumed downloads are logged (event GcsReadResumed).</param>
+    public GcsObjectStore(StorageClient client, GcsObjectStoreOptions options, ILogger<GcsObjectStore>? logger)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
@@ -74,6 +91,9 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
         _chunkSize = chunk / GcsObjectStoreOptions.ChunkGranularity * GcsObjectStoreOptions.ChunkGranularity;
         _deleteConcurrency = Math.Max(1, options.DeleteConcurrency);
         var delay = options.RetryDelay > TimeSpan.Zero ? options.RetryDelay : TimeSpan.FromMilliseconds(1);
+        _maxRetries = Math.Max(0, options.MaxRetries);
+        _retryDelay = delay;
+        _logger = logger ?? NullLogger<GcsObjectStore>.Instance;
         var maxDelay = options.MaxRetryDelay >= delay ? options.MaxRetryDelay : delay;
         _retry = options.MaxRetries == 0
             ? RetryOptions.Never
@@ -82,7 +102,9 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
             ? ResiliencePipeline.Empty
             : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<GoogleApiException>(IsTransient).Handle<HttpRequestException>(),
+                // A body cut before its first bytes were read (IOException) is read again from the start.
+                ShouldHandle = new PredicateBuilder().Handle<GoogleApiException>(IsTransient).Handle<HttpRequestException>()
+                    .Handle<IOException>(e => !IsHashFailure(e)),
                 MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -202,6 +224,7 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
         }
 
         var options = new DownloadObjectOptions { ChunkSize = DownloadBufferSize, DownloadValidationMode = DownloadValidationMode.Always };
+        var resume = new ReadResume();
         if (range is { } r)
         {
             // Look at the object first: a range at or past its end reads nothing (GCS answers 416 there, the emulator
@@ -216,11 +239,15 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
             options.IfGenerationMatch = item.Generation;
             // x-goog-hash describes the whole object, not the range.
             options.DownloadValidationMode = DownloadValidationMode.Never;
+            resume.Generation = item.Generation;
+            resume.Start = r.Offset;
+            resume.Length = Math.Min(r.Length ?? long.MaxValue, (long)(item.Size ?? 0) - r.Offset);
         }
 
+        Stream first;
         try
         {
-            return await _openRetry.ExecuteAsync(
+            first = await _openRetry.ExecuteAsync(
                 async token => await StartDownloadAsync(_root + key, options, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
         catch (GoogleApiException ex) when (ex.HttpStatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
@@ -233,7 +260,80 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
         {
             throw translated;
         }
+
+        if (_maxRetries == 0)
+        {
+            return first;
+        }
+
+        var resuming = new ResumingDownloadStream(first, resume.Length, _maxRetries, _retryDelay,
+            (position, ct) => ReadRestAsync(key, resume, position, ct),
+            (failure, position) => new ObjectStoreException(ObjectStoreErrorKind.Unavailable, key,
+                $"Cannot read '{key}' in bucket '{_bucket}': the download broke off after {position} bytes, also after {_maxRetries} resumed attempts ({failure.Message}).",
+                failure),
+            (position, failure) => Log.ReadResumed(_logger, key, position, failure.Message));
+        return range is null ? new ResumedMd5Check(resuming, resume, key) : resuming;
     }
+
+    /// <summary>
+    /// The rest of a read from <paramref name="position"/> bytes into it, from the generation read so far. A full read
+    /// does not know its generation (the SDK does not tell): the first resume takes the current one, and its MD5 is
+    /// checked at the end of the read (<see cref="ResumedMd5Check"/>), so that bytes of two generations never pass as one.
+    /// </summary>
+    private async Task<Stream> ReadRestAsync(string key, ReadResume resume, long position, CancellationToken cancellationToken)
+    {
+        // The generation is also pinned by ifGenerationMatch below (GCS answers 412); looking first costs one request
+        // per resume and also catches a replacement where the precondition is not enforced (the emulator's downloads).
+        var item = await GetObjectAsync(key, cancellationToken).ConfigureAwait(false) ?? throw Replaced(key, position);
+        if (resume.Generation is { } generation && item.Generation != generation)
+        {
+            throw Replaced(key, position);
+        }
+
+        if (resume.Generation is null)
+        {
+            if (string.IsNullOrEmpty(item.Md5Hash))
+            {
+                throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
+                    $"Cannot read '{key}' in bucket '{_bucket}': the download broke off after {position} bytes, and the object has no MD5 (a composite object) to check a resumed read against.");
+            }
+
+            resume.Generation = item.Generation;
+            resume.Md5 = item.Md5Hash;
+            resume.Length = (long)(item.Size ?? 0);
+        }
+
+        var from = resume.Start + position;
+        if (position >= resume.Length)
+        {
+            return new MemoryStream([], writable: false);
+        }
+
+        var options = new DownloadObjectOptions
+        {
+            ChunkSize = DownloadBufferSize,
+            Range = new RangeHeaderValue(from, resume.Start + resume.Length - 1),
+            IfGenerationMatch = resume.Generation,
+            // x-goog-hash describes the whole object, not the range.
+            DownloadValidationMode = DownloadValidationMode.Never,
+        };
+        try
+        {
+            return await StartDownloadAsync(_root + key, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (GoogleApiException ex) when (ex.HttpStatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            throw Replaced(key, position, ex);
+        }
+        catch (Exception ex) when (Translate(key, ex, PutMode.Overwrite) is { } translated)
+        {
+            throw translated;
+        }
+    }
+
+    private ObjectStoreException Replaced(string key, long position, Exception? inner = null) =>
+        new(ObjectStoreErrorKind.Other, key,
+            $"Cannot read '{key}' in bucket '{_bucket}': it was replaced or deleted while being read (its generation changed after {position} bytes); read it again.", inner);
 
     /// <summary>
     /// Runs the SDK's download into a bounded pipe and returns the pipe's read end once the first bytes (or the end)
@@ -405,7 +505,7 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
                 return new ObjectStoreException(ObjectStoreErrorKind.AccessDenied, key,
                     $"Google refused to issue an access token for {what} ({token.Error?.Error ?? "no error code"}): check GOOGLE_APPLICATION_CREDENTIALS "
                     + "or the service-account key (revoked, deleted or of another project), and that this machine's clock is right.", ex);
-            case IOException io when io.Message.Contains("hash", StringComparison.OrdinalIgnoreCase):
+            case IOException io when IsHashFailure(io):
                 return new ObjectStoreException(ObjectStoreErrorKind.Other, key,
                     $"Integrity check failed for {what}: the CRC32C/MD5 of the bytes read differs from the object's. "
                     + "The object is damaged or was replaced while it was read; read it again.", ex);
@@ -418,6 +518,9 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
     }
 
     private static bool IsTransient(GoogleApiException ex) => (int)ex.HttpStatusCode is 408 or 429 or >= 500;
+
+    // The SDK reports a CRC32C/MD5 mismatch of a download as an IOException whose message says "hash".
+    private static bool IsHashFailure(IOException ex) => ex.Message.Contains("hash", StringComparison.OrdinalIgnoreCase);
 
     // Objects and buckets both answer 404; GCS says which one is missing only in the message.
     private static bool IsBucketMissing(GoogleApiException ex) =>
@@ -509,6 +612,89 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
         public override void Flush() { }
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>What a read needs to resume: the generation (once known), where it starts, and how long it is.</summary>
+    private sealed class ReadResume
+    {
+        public long? Generation { get; set; }
+
+        public long Start { get; set; }
+
+        public long? Length { get; set; }
+
+        /// <summary>Set when a full read resumed: the base64 MD5 of the generation it resumed from.</summary>
+        public string? Md5 { get; set; }
+    }
+
+    /// <summary>
+    /// A full read: hashes the bytes as they pass, and, when the read was resumed (the SDK's own check covers only a
+    /// download that was never cut), compares them at the end with the MD5 of the generation it resumed from.
+    /// </summary>
+    private sealed class ResumedMd5Check(Stream inner, ReadResume resume, string key) : Stream
+    {
+        private readonly IncrementalHash _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        private bool _checked;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Account(buffer.AsSpan(offset, inner.Read(buffer, offset, count)), count);
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return Account(buffer.Span[..n], buffer.Length);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        private int Account(ReadOnlySpan<byte> data, int asked)
+        {
+            if (data.Length > 0)
+            {
+                _md5.AppendData(data);
+            }
+            else if (asked > 0 && !_checked && resume.Md5 is { } expected)
+            {
+                _checked = true;
+                if (!string.Equals(Convert.ToBase64String(_md5.GetHashAndReset()), expected, StringComparison.Ordinal))
+                {
+                    throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
+                        $"Integrity check failed for '{key}': the bytes of a resumed read differ from the object's MD5. "
+                        + "The object was replaced while it was read; read it again.");
+                }
+            }
+
+            return data.Length;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override async ValueTask DisposeAsync()
+        {
+            await inner.DisposeAsync().ConfigureAwait(false);
+            _md5.Dispose();
+            await base.DisposeAsync().ConfigureAwait(false);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+                _md5.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>The read end of a download: maps SDK failures; disposing it stops the download.</summary>

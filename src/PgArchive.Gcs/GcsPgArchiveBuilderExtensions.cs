@@ -1,6 +1,7 @@
 using Google.Cloud.Storage.V1;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PgArchive.DependencyInjection;
 using PgArchive.Storage;
@@ -42,7 +43,7 @@ public static class GcsPgArchiveBuilderExtensions
         builder.Services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GcsObjectStoreOptions>>().Value;
-            return new GcsObjectStore(sp.GetService<StorageClient>() ?? GcsObjectStore.CreateClient(options), options);
+            return new GcsObjectStore(sp.GetService<StorageClient>() ?? GcsObjectStore.CreateClient(options), options, sp.GetService<ILogger<GcsObjectStore>>());
         });
         builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<GcsObjectStore>()));
         return builder;

@@ -16,4 +16,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4202, EventName = "SwiftSegmentCleanupFailed", Level = LogLevel.Warning,
         Message = "Could not delete {Count} segments of {Key} ({Kind}); they stay in the segment container")]
     public static partial void SegmentCleanupFailed(ILogger logger, string key, int count, string kind);
+
+    [LoggerMessage(EventId = 4203, EventName = "SwiftReadResumed", Level = LogLevel.Warning,
+        Message = "The download of {Key} broke off after {Offset} bytes ({Reason}); reading on from there")]
+    public static partial void ReadResumed(ILogger logger, string key, long offset, string reason);
 }

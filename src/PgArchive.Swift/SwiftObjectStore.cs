@@ -184,7 +184,55 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
         await EnsureSuccessAsync(response, key, "read").ConfigureAwait(false);
         _containerExists = true;
         var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        return new ResponseStream(response, body);
+        var first = new ResponseStream(response, body);
+        var etag = Etag(response);
+        if (etag is null || response.Content.Headers.ContentLength is not { } length)
+        {
+            return first;
+        }
+
+        // A body that breaks off part-way is asked for again from the byte reached, if the object is still the same.
+        var offset = response.StatusCode == HttpStatusCode.PartialContent && range is { } requested ? requested.Offset : 0;
+        return new ResumingDownloadStream(first, length, _options.MaxRetries, _options.RetryDelay,
+            (position, ct) => ReadRestAsync(key, etag, offset + position, offset + length - 1, ct),
+            (failure, position) => new ObjectStoreException(ObjectStoreErrorKind.Unavailable, key,
+                $"Cannot read '{key}': the download from Swift container '{_options.Container}' broke off after {position} of {length} bytes, " +
+                $"also after {_options.MaxRetries} resumed attempts ({failure.Message}).", failure),
+            (position, failure) => Log.ReadResumed(_logger, key, position, failure.Message));
+    }
+
+    /// <summary>The bytes <paramref name="from"/> to <paramref name="to"/> of the object, only if its ETag is still <paramref name="etag"/>.</summary>
+    private async Task<Stream> ReadRestAsync(string key, string etag, long from, long to, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(key, "read", url =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, ObjectUrl(url, _options.Container, _root + key));
+            request.Headers.Range = new RangeHeaderValue(from, to);
+            request.Headers.TryAddWithoutValidation("If-Match", $"\"{etag}\"");
+            return request;
+        }, cancellationToken, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+        try
+        {
+            switch (response.StatusCode)
+            {
+                case HttpStatusCode.PreconditionFailed:
+                    throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
+                        $"Cannot read '{key}': it was replaced in Swift container '{_options.Container}' while being read (its ETag changed after {from} bytes).");
+                case HttpStatusCode.NotFound:
+                    throw ObjectStoreException.NotFound(key);
+                case HttpStatusCode.PartialContent:
+                    return new ResponseStream(response, await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+                default:
+                    await EnsureSuccessAsync(response, key, "read").ConfigureAwait(false);
+                    throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
+                        $"Cannot read '{key}': Swift answered {(int)response.StatusCode} instead of 206 to the ranged GET that resumes the download.");
+            }
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
     }
 
     /// <inheritdoc />

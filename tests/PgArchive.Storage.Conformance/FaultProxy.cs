@@ -60,6 +60,7 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly Task _accepting;
     private long _requests;
     private long _nextId;
+    private int _transientDrawn;
     private volatile Func<ProxyRequest, bool>? _permanent;
 
     private FaultProxy(IPEndPoint upstream, double transientRate, int seed)
@@ -88,6 +89,16 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>The transient faults drawn from, with equal chances. Default all five.</summary>
     public IReadOnlyList<ProxyFault> TransientKinds { get; set; } =
         [ProxyFault.InternalError, ProxyFault.SlowDown, ProxyFault.Reset, ProxyFault.TruncatedBody, ProxyFault.Latency];
+
+    /// <summary>
+    /// How many transient faults may be drawn in all (null: no limit); then requests go through untouched. With
+    /// <see cref="TransientRate"/> 1, a limit of 1 faults exactly the first request that can take one of
+    /// <see cref="TransientKinds"/> (a cut body: the first GET), however the client times its requests.
+    /// </summary>
+    public int? TransientLimit { get; set; }
+
+    /// <summary>Only requests this accepts can draw a transient fault (null: all), e.g. media downloads and not metadata GETs.</summary>
+    public Func<ProxyRequest, bool>? TransientFilter { get; set; }
 
     /// <summary>The most latency a <see cref="ProxyFault.Latency"/> fault adds. Default 200 ms.</summary>
     public TimeSpan MaxLatency { get; set; } = TimeSpan.FromMilliseconds(200);
@@ -121,6 +132,10 @@ public sealed class FaultProxy : IAsyncDisposable
     {
         Interlocked.Exchange(ref _requests, 0);
         _faults.Clear();
+        lock (_randomLock)
+        {
+            _transientDrawn = 0;
+        }
     }
 
     /// <summary>One line for test output: requests, faults, and faults by kind.</summary>
@@ -183,14 +198,20 @@ public sealed class FaultProxy : IAsyncDisposable
 
         lock (_randomLock)
         {
-            if (_random.NextDouble() >= TransientRate)
+            if (_random.NextDouble() >= TransientRate || _transientDrawn >= TransientLimit || TransientFilter?.Invoke(request) == false)
             {
                 return ProxyFault.None;
             }
 
             // Only a GET has a body worth cutting.
             var kinds = TransientKinds.Where(k => k != ProxyFault.TruncatedBody || request.Method == "GET").ToList();
-            return kinds.Count == 0 ? ProxyFault.None : kinds[_random.Next(kinds.Count)];
+            if (kinds.Count == 0)
+            {
+                return ProxyFault.None;
+            }
+
+            _transientDrawn++;
+            return kinds[_random.Next(kinds.Count)];
         }
     }
 
