@@ -1,8 +1,9 @@
 namespace PgArchive.Backups;
 
 /// <summary>
-/// <c>basebackups_005/&lt;backup&gt;/pgarchive_progress.json</c>: what a backup-push that is still running (or was
-/// interrupted) has durably stored so far, rewritten after each tar partition the store acknowledged. It never makes
+/// <c>basebackups_005/&lt;backup&gt;/pgarchive_progress.json</c> (what the backup is) and one
+/// <c>pgarchive_progress/&lt;partition&gt;.json</c> per tar partition the store acknowledged: what a backup-push that is
+/// still running (or was interrupted) has durably stored so far. It never makes
 /// the backup visible (only the sentinel does) and goes with the rest of an incomplete backup in <c>delete garbage</c>.
 /// <c>backup-push --resume</c> reads it to reuse partitions whose files have not changed since they were read.
 /// PgArchive's own; WAL-G ignores it.
@@ -39,7 +40,8 @@ public sealed class BackupProgress
     /// <summary>True when the partitions' data pages had their checksums verified as they were read.</summary>
     public bool PageChecksumsVerified { get; set; }
 
-    /// <summary>The tar partitions stored so far, in the order they were acknowledged.</summary>
+    /// <summary>The tar partitions stored so far: each is its own object, read back into this list, never written with the header.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public List<BackupProgressPartition> Partitions { get; set; } = [];
 }
 

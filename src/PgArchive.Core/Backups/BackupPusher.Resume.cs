@@ -122,12 +122,14 @@ public sealed partial class BackupPusher
         _codec.EncryptionIdentity is { } encryption ? "compression:" + compressor.FileExtension + ";encryption:" + encryption : null;
 
     /// <summary>
-    /// Keeps <c>pgarchive_progress.json</c> of the backup being written: rewritten (one put) each time partitions are
-    /// added, one writer at a time; removed once the sentinel is stored.
+    /// Keeps the progress record of the backup being written: its header (<c>pgarchive_progress.json</c>) once, before
+    /// the first partition's record, then one put per partition (<c>pgarchive_progress/&lt;partition&gt;.json</c>), so
+    /// the cost stays linear in the number of partitions; all removed once the sentinel is stored.
     /// </summary>
     private sealed class ProgressRecorder(BackupPusher owner, BackupProgress record) : IDisposable
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
+        private bool _headerStored;
 
         public BackupProgress Record => record;
 
@@ -136,22 +138,39 @@ public sealed partial class BackupPusher
             await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                if (!_headerStored)
+                {
+                    await owner.PutJsonAsync(ArchiveLayout.ProgressKey(record.BackupName), record, PgArchiveJsonContext.Default.BackupProgress, cancellationToken)
+                        .ConfigureAwait(false);
+                    _headerStored = true;
+                }
+
                 record.Partitions.AddRange(partitions);
-                await owner.PutJsonAsync(ArchiveLayout.ProgressKey(record.BackupName), record, PgArchiveJsonContext.Default.BackupProgress, cancellationToken)
-                    .ConfigureAwait(false);
             }
             finally
             {
                 _gate.Release();
             }
+
+            foreach (var partition in partitions)
+            {
+                await owner.PutJsonAsync(ArchiveLayout.ProgressPartitionKey(record.BackupName, partition.ObjectName), partition,
+                    PgArchiveJsonContext.Default.BackupProgressPartition, cancellationToken).ConfigureAwait(false);
+            }
         }
 
-        /// <summary>After the sentinel: a complete backup needs no progress record. A failure here leaves a harmless object and is only logged.</summary>
+        /// <summary>After the sentinel: a complete backup needs no progress record. A failure here leaves harmless objects and is only logged.</summary>
         public async Task RemoveAsync(CancellationToken cancellationToken)
         {
             try
             {
-                await owner._store.DeleteAsync([ArchiveLayout.ProgressKey(record.BackupName)], cancellationToken).ConfigureAwait(false);
+                var keys = new List<string> { ArchiveLayout.ProgressKey(record.BackupName) };
+                await foreach (var info in owner._store.ListAsync(ArchiveLayout.ProgressPartitionsPrefix(record.BackupName), cancellationToken).ConfigureAwait(false))
+                {
+                    keys.Add(info.Key);
+                }
+
+                await owner._store.DeleteAsync(keys, cancellationToken).ConfigureAwait(false);
             }
             catch (ObjectStoreException ex)
             {

@@ -270,15 +270,46 @@ internal static class BackupResume
         }
     }
 
+    private static async Task<T?> ReadJsonAsync<T>(IObjectStore store, string key, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo,
+        CancellationToken cancellationToken)
+    {
+        var stream = await store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            return await JsonSerializer.DeserializeAsync(stream, typeInfo, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private static async Task<BackupProgress?> ReadAsync(IObjectStore store, string backupName, CancellationToken cancellationToken)
     {
         try
         {
-            var stream = await store.OpenReadAsync(ArchiveLayout.ProgressKey(backupName), null, cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
+            var progress = await ReadJsonAsync(store, ArchiveLayout.ProgressKey(backupName), PgArchiveJsonContext.Default.BackupProgress, cancellationToken)
+                .ConfigureAwait(false);
+            if (progress is null)
             {
-                return await JsonSerializer.DeserializeAsync(stream, PgArchiveJsonContext.Default.BackupProgress, cancellationToken).ConfigureAwait(false);
+                return null;
             }
+
+            progress.Partitions.Clear();
+            await foreach (var info in store.ListAsync(ArchiveLayout.ProgressPartitionsPrefix(backupName), cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    if (await ReadJsonAsync(store, info.Key, PgArchiveJsonContext.Default.BackupProgressPartition, cancellationToken).ConfigureAwait(false) is { } partition
+                        && info.Key == ArchiveLayout.ProgressPartitionKey(backupName, partition.ObjectName))
+                    {
+                        progress.Partitions.Add(partition);
+                    }
+                }
+                catch (JsonException)
+                {
+                    // a damaged partition record: that partition is simply not reused
+                }
+            }
+
+            progress.Partitions.Sort((a, b) => string.CompareOrdinal(a.ObjectName, b.ObjectName));
+            return progress;
         }
         catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.NotFound)
         {

@@ -8,6 +8,7 @@ namespace PgArchive.Backups;
 [JsonSerializable(typeof(BackupMetadata))]
 [JsonSerializable(typeof(FilesMetadata))]
 [JsonSerializable(typeof(BackupProgress))]
+[JsonSerializable(typeof(BackupProgressPartition))]
 [JsonSerializable(typeof(List<BackupListEntry>))]
 [JsonSerializable(typeof(List<BackupDetailEntry>))]
 [JsonSerializable(typeof(List<PgArchive.Wal.TimelineInfo>))]

@@ -33,6 +33,16 @@ public static class ArchiveLayout
     /// <summary><c>basebackups_005/&lt;backup&gt;/pgarchive_progress.json</c>: what an unfinished backup-push stored so far.</summary>
     public static string ProgressKey(string backupName) => BackupPrefix(backupName) + ProgressObjectName;
 
+    /// <summary>
+    /// <c>basebackups_005/&lt;backup&gt;/pgarchive_progress/</c>: one small record per stored tar partition, so the
+    /// progress of a backup costs one put per partition, not a record rewritten ever larger.
+    /// </summary>
+    public static string ProgressPartitionsPrefix(string backupName) => BackupPrefix(backupName) + "pgarchive_progress/";
+
+    /// <summary><c>basebackups_005/&lt;backup&gt;/pgarchive_progress/&lt;partition object&gt;.json</c>.</summary>
+    public static string ProgressPartitionKey(string backupName, string partitionObjectName) =>
+        ProgressPartitionsPrefix(backupName) + partitionObjectName + ".json";
+
     /// <summary><c>wal_005/&lt;file&gt;[.ext]</c>.</summary>
     public static string WalKey(string walFileName, string extension) =>
         WalPrefix + (extension.Length == 0 ? walFileName : walFileName + "." + extension);

@@ -339,9 +339,17 @@ public sealed class BackupResumeTests : IDisposable
         Assert.Equal([Previous], (await catalog.ListAsync(Token)).Select(b => b.Name));
     }
 
-    private static async Task PutProgressAsync(InMemoryObjectStore store, BackupProgress progress) =>
+    /// <summary>Stores a progress record as backup-push does: the header, then one object per partition.</summary>
+    private static async Task PutProgressAsync(InMemoryObjectStore store, BackupProgress progress)
+    {
         await store.PutAsync(ArchiveLayout.ProgressKey(progress.BackupName),
             new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(progress, PgArchiveJsonContext.Default.BackupProgress)), cancellationToken: Token);
+        foreach (var partition in progress.Partitions)
+        {
+            await store.PutAsync(ArchiveLayout.ProgressPartitionKey(progress.BackupName, partition.ObjectName),
+                new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(partition, PgArchiveJsonContext.Default.BackupProgressPartition)), cancellationToken: Token);
+        }
+    }
 
     private static async Task<(string Key, StoredChecksum Checksum)> PutPartitionAsync(InMemoryObjectStore store, int size, int seed)
     {
