@@ -37,6 +37,9 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
     private const int DeleteBatchSize = 1_000;
     private const int DeleteParallelism = 8;
 
+    /// <summary>The first backoff of a resumed download (then 400 ms, 800 ms, ... with jitter).</summary>
+    private static readonly TimeSpan ResumeDelay = TimeSpan.FromMilliseconds(200);
+
     private readonly IAmazonS3 _client;
     private readonly bool _ownsClient;
     private readonly S3ObjectStoreOptions _options;
@@ -218,7 +221,7 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
         {
             var response = await _client.GetObjectAsync(request, cancellationToken).ConfigureAwait(false);
             _bucketExists = true;
-            return new ResponseStream(this, response, key, range?.Offset ?? 0);
+            return Resuming(response, key, range?.Offset ?? 0);
         }
         catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {
@@ -880,114 +883,71 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
     }
 
     /// <summary>
-    /// The body of a GetObject response; disposing it releases the connection. The SDK retries a request, not the
-    /// reading of its body: when the connection breaks off part-way (the server closed it, a proxy cut it), the rest is
-    /// asked for again with a range from the byte reached, on the condition that the ETag is unchanged, up to
+    /// The body of a GetObject response. The SDK retries a request, not the reading of its body: when the connection
+    /// breaks off part-way (the server closed it, a proxy cut it), <see cref="ResumingDownloadStream"/> asks for the rest
+    /// with a range from the byte reached, on the condition that the ETag is unchanged, up to
     /// <see cref="S3ObjectStoreOptions.MaxRetries"/> times; then the failure is an <see cref="ObjectStoreException"/>.
     /// </summary>
-    private sealed class ResponseStream(S3ObjectStore store, GetObjectResponse response, string key, long offset) : Stream
+    private ResumingDownloadStream Resuming(GetObjectResponse response, string key, long offset)
     {
-        private readonly long _length = response.ContentLength;
-        private readonly string? _etag = response.ETag;
-        private GetObjectResponse _response = response;
-        private Stream _inner = response.ResponseStream;
-        private long _position;
-        private int _failures;
+        var length = response.ContentLength;
+        var etag = response.ETag;
+        return new ResumingDownloadStream(new ResponseStream(response), length, _options.MaxRetries, ResumeDelay,
+            (position, ct) => ReadRestAsync(key, etag, offset + position, offset + length - 1, ct),
+            (failure, position) => failure as ObjectStoreException
+                ?? Translate(failure, key, "read", CancellationToken.None)
+                ?? new ObjectStoreException(ObjectStoreErrorKind.Unavailable, key,
+                    $"Cannot read '{key}': the download broke off after {position} of {length} bytes.", failure),
+            (position, failure) => Log.ReadResumed(_logger, key, position, Describe(failure)));
+    }
+
+    /// <summary>The bytes <paramref name="from"/> to <paramref name="to"/> of the object, only if its ETag is still <paramref name="etag"/>.</summary>
+    private async Task<Stream> ReadRestAsync(string key, string? etag, long from, long to, CancellationToken cancellationToken)
+    {
+        if (from > to)
+        {
+            // Broke off after the last byte: nothing is left to ask for.
+            return new MemoryStream([], writable: false);
+        }
+
+        var request = new GetObjectRequest
+        {
+            BucketName = _options.Bucket,
+            Key = _root + key,
+            ByteRange = new S3ByteRange(from, to),
+            EtagToMatch = etag,
+        };
+        try
+        {
+            return new ResponseStream(await _client.GetObjectAsync(request, cancellationToken).ConfigureAwait(false));
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
+                $"Cannot read '{key}': it was replaced while being read (its ETag changed after {from} bytes).", ex);
+        }
+        catch (AmazonServiceException ex) when (Translate(ex, key, "read", cancellationToken) is { } translated)
+        {
+            // Transient kinds (throttled, unavailable) are retried by the resuming stream; the others end the read.
+            throw translated;
+        }
+    }
+
+    /// <summary>The body of a GetObject response; disposing it releases the connection.</summary>
+    private sealed class ResponseStream(GetObjectResponse response) : Stream
+    {
+        private readonly Stream _inner = response.ResponseStream;
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
-        public override long Length => _length;
+        public override long Length => response.ContentLength;
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-        public override int Read(Span<byte> buffer)
-        {
-            try
-            {
-                var n = _inner.Read(buffer);
-                _position += n;
-                return n;
-            }
-            catch (Exception ex) when (ex is IOException or HttpRequestException)
-            {
-                // Resuming needs async calls: hand over to the async path for the rest of this read.
-                var rented = new byte[buffer.Length];
-                var n = ResumeThenReadAsync(ex, rented, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-                rented.AsSpan(0, n).CopyTo(buffer);
-                return n;
-            }
-        }
-
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+        public override int Read(Span<byte> buffer) => _inner.Read(buffer);
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            try
-            {
-                var n = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                _position += n;
-                return n;
-            }
-            catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
-            {
-                return await ResumeThenReadAsync(ex, buffer, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        private async ValueTask<int> ResumeThenReadAsync(Exception failure, Memory<byte> buffer, CancellationToken cancellationToken)
-        {
-            while (true)
-            {
-                if (_failures++ >= store._options.MaxRetries)
-                {
-                    throw store.Translate(failure, key, "read", cancellationToken) ?? new ObjectStoreException(ObjectStoreErrorKind.Unavailable, key,
-                        $"Cannot read '{key}': the download broke off after {_position} of {_length} bytes.", failure);
-                }
-
-                if (_position >= _length)
-                {
-                    return 0;
-                }
-
-                Log.ReadResumed(store._logger, key, _position, Describe(failure));
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 << Math.Min(_failures, 6)) * (0.5 + Random.Shared.NextDouble() / 2)), cancellationToken)
-                    .ConfigureAwait(false);
-                try
-                {
-                    var request = new GetObjectRequest
-                    {
-                        BucketName = store._options.Bucket,
-                        Key = store._root + key,
-                        ByteRange = new S3ByteRange(offset + _position, offset + _length - 1),
-                        EtagToMatch = _etag,
-                    };
-                    var next = await store._client.GetObjectAsync(request, cancellationToken).ConfigureAwait(false);
-                    await _inner.DisposeAsync().ConfigureAwait(false);
-                    _response.Dispose();
-                    _response = next;
-                    _inner = next.ResponseStream;
-                    var n = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                    _position += n;
-                    return n;
-                }
-                catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
-                {
-                    throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
-                        $"Cannot read '{key}': it was replaced while being read (its ETag changed after {_position} bytes).", ex);
-                }
-                catch (Exception ex) when (ex is IOException or HttpRequestException or AmazonServiceException && !cancellationToken.IsCancellationRequested)
-                {
-                    if (store.Translate(ex, key, "read", cancellationToken) is { IsTransient: false } permanent)
-                    {
-                        throw permanent;
-                    }
-
-                    failure = ex;
-                }
-            }
-        }
-
+            _inner.ReadAsync(buffer, offset, count, cancellationToken);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(buffer, cancellationToken);
         public override void Flush() { }
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
@@ -998,7 +958,7 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
             if (disposing)
             {
                 _inner.Dispose();
-                _response.Dispose();
+                response.Dispose();
             }
 
             base.Dispose(disposing);
