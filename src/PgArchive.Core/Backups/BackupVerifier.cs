@@ -84,53 +84,51 @@ public sealed class BackupVerifier
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
         string? current = null;
+        DecodedObject? decoded = null;
         try
         {
-            var decoded = await _codec.OpenVerifiedAsync(_store, key, files?.TarChecksums?.GetValueOrDefault(tarName), cancellationToken).ConfigureAwait(false);
-            await using (decoded.ConfigureAwait(false))
+            decoded = await _codec.OpenVerifiedAsync(_store, key, files?.TarChecksums?.GetValueOrDefault(tarName), cancellationToken).ConfigureAwait(false);
+            var content = decoded.Content;
+            var reader = new TarReader(content, leaveOpen: true);
+            await using (reader.ConfigureAwait(false))
             {
-                var content = decoded.Content;
-                var reader = new TarReader(content, leaveOpen: true);
-                await using (reader.ConfigureAwait(false))
+                var buffer = new byte[1 << 16];
+                while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
                 {
-                    var buffer = new byte[1 << 16];
-                    while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+                    if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile))
                     {
-                        if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile))
-                        {
-                            continue;
-                        }
-
-                        current = "/" + entry.Name.TrimStart('.').TrimStart('/');
-                        var hash = new XxHash128();
-                        long length = 0;
-                        if (entry.DataStream is { } data)
-                        {
-                            int read;
-                            while ((read = await data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-                            {
-                                hash.Append(buffer.AsSpan(0, read));
-                                length += read;
-                            }
-                        }
-
-                        if (length != entry.Length)
-                        {
-                            throw new EndOfStreamException($"the entry ends after {length} of {entry.Length} bytes");
-                        }
-
-                        seen.Add(current);
-                        result.Files++;
-                        result.Bytes += length;
-                        Check(tarName, current, Convert.ToHexStringLower(hash.GetCurrentHash()), files, expected, result);
-                        current = null;
+                        continue;
                     }
-                }
 
-                // The tar's end-of-archive blocks are read; drain whatever follows so the codec checks its trailer and
-                // the stored bytes are compared with the checksum recorded at backup-push.
-                await decoded.ReadToEndAndVerifyAsync(cancellationToken).ConfigureAwait(false);
+                    current = "/" + entry.Name.TrimStart('.').TrimStart('/');
+                    var hash = new XxHash128();
+                    long length = 0;
+                    if (entry.DataStream is { } data)
+                    {
+                        int read;
+                        while ((read = await data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                        {
+                            hash.Append(buffer.AsSpan(0, read));
+                            length += read;
+                        }
+                    }
+
+                    if (length != entry.Length)
+                    {
+                        throw new EndOfStreamException($"the entry ends after {length} of {entry.Length} bytes");
+                    }
+
+                    seen.Add(current);
+                    result.Files++;
+                    result.Bytes += length;
+                    Check(tarName, current, Convert.ToHexStringLower(hash.GetCurrentHash()), files, expected, result);
+                    current = null;
+                }
             }
+
+            // The tar's end-of-archive blocks are read; drain whatever follows so the codec checks its trailer and
+            // the stored bytes are compared with the checksum recorded at backup-push.
+            await decoded.ReadToEndAndVerifyAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectCorruptException ex)
         {
@@ -139,14 +137,46 @@ public sealed class BackupVerifier
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or ObjectStoreException or OutOfMemoryException))
         {
-            // whatever the decryptor, decompressor or tar reader makes of damaged bytes
-            result.Problems.Add(new BackupProblem(tarName, current, $"the partition cannot be read ({ex.Message})"));
+            // whatever the decryptor, decompressor or tar reader makes of damaged bytes; the stored bytes, read on to
+            // their end, tell damage in the store (the checksum recorded at backup-push) from a wrong key or codec
+            result.Problems.Add(new BackupProblem(tarName, current, await StoredDamageAsync(decoded, cancellationToken).ConfigureAwait(false)
+                ?? $"the partition cannot be read ({ex.Message})"));
             return;
+        }
+        finally
+        {
+            if (decoded is not null)
+            {
+                await decoded.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         foreach (var missing in (expected ?? []).Where(p => !seen.Contains(p)).Order(StringComparer.Ordinal))
         {
             result.Problems.Add(new BackupProblem(tarName, missing, "recorded in files_metadata.json but not in the tar partition"));
+        }
+    }
+
+    /// <summary>What is wrong with the stored bytes of <paramref name="decoded"/>, or null when they match what was recorded (or nothing was).</summary>
+    private static async Task<string?> StoredDamageAsync(DecodedObject? decoded, CancellationToken cancellationToken)
+    {
+        if (decoded is not { HasRecordedChecksum: true })
+        {
+            return null;
+        }
+
+        try
+        {
+            await decoded.VerifyStoredBytesAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (ObjectCorruptException corrupt)
+        {
+            return corrupt.Message;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or ObjectStoreException)
+        {
+            return null; // the decoding error stands
         }
     }
 

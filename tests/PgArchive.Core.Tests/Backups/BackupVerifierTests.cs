@@ -112,6 +112,34 @@ public sealed class BackupVerifierTests : IDisposable
         Assert.Contains("part_001.tar.lz4' is damaged", problem.Description, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Any_flipped_byte_of_a_stored_partition_is_reported_as_damage_in_the_store_not_as_unreadable()
+    {
+        var key = ArchiveLayout.TarPartitionsPrefix(_name) + "part_001.tar.lz4";
+        var original = _archive.Store.GetBytes(key);
+        var verifier = _archive.Get<BackupVerifier>();
+        var unexplained = new List<string>();
+        for (var at = 0; at < original.Length; at++)
+        {
+            var damaged = (byte[])original.Clone();
+            damaged[at] ^= 0x40;
+            await _archive.Store.PutAsync(key, new MemoryStream(damaged), PutMode.Overwrite, Token);
+
+            var result = await verifier.VerifyAsync(_name, Token);
+
+            // Whatever the decompressor or tar reader made of it, the stored bytes' recorded checksum names the damage.
+            var problems = result.Problems.Where(p => p.TarPartition == "part_001.tar.lz4").Select(p => p.Description).ToList();
+            if (!problems.Any(d => d.Contains("part_001.tar.lz4' is damaged", StringComparison.Ordinal)
+                || d.Contains("does not match the checksum recorded at backup-push", StringComparison.Ordinal)))
+            {
+                unexplained.Add($"byte {at}: {string.Join("; ", problems)}");
+            }
+        }
+
+        Assert.True(original.Length > 100, $"the partition should be a real LZ4 object, {original.Length} bytes");
+        Assert.Empty(unexplained);
+    }
+
     [Theory]
     [InlineData("truncated")]
     [InlineData("flipped")]
