@@ -65,6 +65,15 @@ public sealed class PgArchiveOptions
     public int DownloadConcurrency { get; set; } = Math.Min(10, Environment.ProcessorCount);
 
     /// <summary>
+    /// Whether backup-fetch flushes the restored files to disk before it reports the restore done, as WAL-G and
+    /// pgBackRest do: a crash or power cut right after a restore then cannot leave files that look restored but
+    /// are not on disk. Each file's writeback starts as it is written, so the flush at the end is short.
+    /// <c>WALG_TAR_DISABLE_FSYNC=true</c> turns it off (for a scratch restore that PostgreSQL's own start-up sync covers).
+    /// <value>Default true.</value>
+    /// </summary>
+    public bool SyncRestoredFiles { get; set; } = true;
+
+    /// <summary>
     /// Libpq-style connection string for <c>backup-push</c>; empty takes everything from libpq's
     /// environment variables (<c>PGHOST</c>, <c>PGPORT</c>, <c>PGUSER</c>, <c>PGPASSWORD</c>, <c>PGDATABASE</c>).
     /// </summary>

@@ -46,6 +46,11 @@ internal static class ArchiveSettingsMapper
             options.StoreAllCorruptBlocks = storeAll;
         }
 
+        if (settings.GetBoolean("WALG_TAR_DISABLE_FSYNC") is { } disableFsync)
+        {
+            options.SyncRestoredFiles = !disableFsync;
+        }
+
         options.UploadConcurrency = PositiveInt(settings, "WALG_UPLOAD_CONCURRENCY") ?? options.UploadConcurrency;
         options.UploadDiskConcurrency = PositiveInt(settings, "WALG_UPLOAD_DISK_CONCURRENCY") ?? options.UploadDiskConcurrency;
         options.DownloadConcurrency = PositiveInt(settings, "WALG_DOWNLOAD_CONCURRENCY") ?? options.DownloadConcurrency;

@@ -75,6 +75,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Backup {BackupName} restored: {Files} files, {Bytes} bytes")]
     public static partial void FetchFinished(ILogger logger, string backupName, long files, long bytes);
 
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Debug, Message = "Restored files flushed to disk in {Milliseconds} ms")]
+    public static partial void RestoreFlushed(ILogger logger, long milliseconds);
+
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Recovery configured in {ConfigFile}: {Settings}")]
     public static partial void RecoveryConfigured(ILogger logger, string configFile, string settings);
 
