@@ -70,9 +70,12 @@ public sealed class S3ObjectStoreOptions
     [Range(5 << 20, int.MaxValue, ErrorMessage = "S3:PartSize (S3_MAX_PART_SIZE) must be between 5 MiB and 2 GiB.")]
     public int PartSize { get; set; } = DefaultPartSize;
 
-    /// <summary>How many parts of one upload are in memory at once (filling one, uploading the others). <value>Default 3.</value></summary>
+    /// <summary>
+    /// How many parts of one upload are in memory at once (filling one, uploading the others). Two keep the upload
+    /// going while the next part fills; each more costs <see cref="PartSize"/> per partition in flight. <value>Default 2.</value>
+    /// </summary>
     [Range(1, 64, ErrorMessage = "S3:MaxConcurrentParts must be between 1 and 64.")]
-    public int MaxConcurrentParts { get; set; } = 3;
+    public int MaxConcurrentParts { get; set; } = 2;
 
     /// <summary>
     /// Retries of a failed request (throttling, 5xx, connection reset) by the SDK's standard retry mode, with

@@ -1,12 +1,13 @@
 namespace PgArchive.Storage;
 
 /// <summary>
-/// A download that, when its connection breaks off part-way, asks for the rest from the byte it reached, for stores
-/// that retry themselves (<see cref="ISelfRetryingObjectStore"/>: <see cref="RetryingObjectStore"/> leaves their reads
-/// alone, and their SDKs retry requests, not the reading of a body). The store's <c>reopen</c> must make the ranged
-/// request conditional on the version first read (ETag, generation), so that a replaced object is never stitched
-/// together. At most <c>maxRetries</c> resumes per stream, with exponential backoff and jitter; then the failure is the
-/// store's <see cref="ObjectStoreException"/>, never a raw <see cref="IOException"/>.
+/// A download that, when its connection breaks off part-way, asks for the rest from the byte it reached. The stores
+/// that retry themselves (<see cref="ISelfRetryingObjectStore"/>: their SDKs retry requests, not the reading of a body)
+/// wrap their reads in it with a <c>reopen</c> that makes the ranged request conditional on the version first read
+/// (ETag, generation), so that a replaced object is never stitched together; <see cref="RetryingObjectStore"/> wraps
+/// the reads of the other stores, whose objects are never replaced. At most <c>maxRetries</c> resumes per stream, with
+/// exponential backoff and jitter that start again once bytes flow; then the failure is the store's
+/// <see cref="ObjectStoreException"/>, never a raw <see cref="IOException"/>.
 /// </summary>
 public sealed class ResumingDownloadStream : Stream
 {
@@ -19,12 +20,13 @@ public sealed class ResumingDownloadStream : Stream
     private Stream _inner;
     private long _position;
     private int _failures;
+    private int _failuresInARow;
 
     /// <summary>Wraps the body of the first response.</summary>
     /// <param name="first">The body as first opened.</param>
     /// <param name="length">How many bytes the whole read has, when known: an end before it counts as a break.</param>
     /// <param name="maxRetries">How many times one stream may resume.</param>
-    /// <param name="retryDelay">The first backoff (doubling, up to 30 s, with jitter).</param>
+    /// <param name="retryDelay">The first backoff (doubling while no byte gets through, up to 30 s, with jitter).</param>
     /// <param name="reopen">Opens the rest from this many bytes into the read, conditional on the same object version;
     /// throws an <see cref="ObjectStoreException"/> (transient ones are retried) or an I/O error (retried).</param>
     /// <param name="giveUp">The exception to throw once the retries are spent (given the last failure and the bytes read).</param>
@@ -82,6 +84,11 @@ public sealed class ResumingDownloadStream : Stream
                 }
 
                 _position += n;
+                if (n > 0)
+                {
+                    _failuresInARow = 0;
+                }
+
                 return n;
             }
             catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
@@ -103,7 +110,7 @@ public sealed class ResumingDownloadStream : Stream
             }
 
             _resumed?.Invoke(_position, failure);
-            var backoff = Math.Min(30_000, _retryDelay.TotalMilliseconds * Math.Pow(2, _failures - 1));
+            var backoff = Math.Min(30_000, _retryDelay.TotalMilliseconds * Math.Pow(2, _failuresInARow++));
             await Task.Delay(TimeSpan.FromMilliseconds(backoff * (0.5 + Random.Shared.NextDouble() / 2)), cancellationToken).ConfigureAwait(false);
             Stream next;
             try

@@ -25,6 +25,7 @@ public sealed class RetryingObjectStore : IObjectStore, IObjectCopier
     private readonly ResiliencePipeline _pipeline;
     private readonly ILogger _logger;
     private readonly int _retries;
+    private readonly TimeSpan _retryDelay;
 
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     public RetryingObjectStore(IObjectStore inner, IOptions<PgArchiveOptions> options, TimeProvider? timeProvider = null, ILogger<RetryingObjectStore>? logger = null)
@@ -33,6 +34,7 @@ public sealed class RetryingObjectStore : IObjectStore, IObjectCopier
         ArgumentNullException.ThrowIfNull(options);
         _logger = logger ?? NullLogger<RetryingObjectStore>.Instance;
         _retries = StoreRetry.Applies(inner) ? options.Value.StoreRetries : 0;
+        _retryDelay = options.Value.StoreRetryDelay;
         _pipeline = StoreRetry.Build(options.Value, timeProvider ?? TimeProvider.System, _logger, inner);
     }
 
@@ -69,8 +71,22 @@ public sealed class RetryingObjectStore : IObjectStore, IObjectCopier
     {
         var stream = await _pipeline.ExecuteAsync(
             async ct => await _inner.OpenReadAsync(key, range, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-        return _retries > 0 ? new ResumingReadStream(this, stream, key, range) : stream;
+        if (_retries == 0)
+        {
+            return stream;
+        }
+
+        // A read that breaks off part-way opens the rest from the byte it reached (objects are immutable), with the
+        // same backoff and at most StoreRetries times per read, then fails as the store being unavailable.
+        return new ResumingDownloadStream(stream, length: null, _retries, _retryDelay,
+            async (position, ct) => await _inner.OpenReadAsync(key, Rest(range, position), ct).ConfigureAwait(false),
+            (failure, position) => new ObjectStoreException(ObjectStoreErrorKind.Unavailable, key,
+                $"Cannot read '{key}': it broke off after {position} bytes, also after {_retries} resumed attempts ({failure.Message}).", failure),
+            (position, failure) => Log.ReadResumed(_logger, key, position, failure.Message));
     }
+
+    private static ByteRange Rest(ByteRange? range, long position) =>
+        new((range?.Offset ?? 0) + position, range?.Length is { } length ? length - position : null);
 
     /// <inheritdoc />
     public async Task<ObjectInfo?> GetInfoAsync(string key, CancellationToken cancellationToken = default) =>
@@ -144,85 +160,5 @@ public sealed class RetryingObjectStore : IObjectStore, IObjectCopier
     {
         var copier = _inner as IObjectCopier is { CanCopy: true } c ? c : throw new NotSupportedException("The store cannot copy objects.");
         await _pipeline.ExecuteAsync(async ct => await copier.CopyAsync(sourceKey, destinationKey, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>A download that, when its connection fails transiently, re-opens the object at the byte it reached.</summary>
-    private sealed class ResumingReadStream(RetryingObjectStore owner, Stream inner, string key, ByteRange? range) : Stream
-    {
-        private Stream _inner = inner;
-        private long _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) =>
-            ReadAsync(buffer.AsMemory(offset, count), CancellationToken.None).AsTask().GetAwaiter().GetResult();
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var failures = 0;
-            while (true)
-            {
-                try
-                {
-                    var n = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                    _position += n;
-                    return n;
-                }
-                catch (Exception ex) when (IsTransient(ex) && failures++ < owner._retries && !cancellationToken.IsCancellationRequested)
-                {
-                    Log.ReadResumed(owner._logger, key, _position, ex.Message);
-                    var offset = (range?.Offset ?? 0) + _position;
-                    long? length = range?.Length is { } l ? l - _position : null;
-                    var reopened = await owner.OpenReadAsync(key, new ByteRange(offset, length), cancellationToken).ConfigureAwait(false);
-                    await _inner.DisposeAsync().ConfigureAwait(false);
-                    _inner = reopened is ResumingReadStream nested ? nested.Detach() : reopened;
-                }
-            }
-        }
-
-        private Stream Detach()
-        {
-            var s = _inner;
-            _inner = Null;
-            return s;
-        }
-
-        private static bool IsTransient(Exception ex) =>
-            ex is ObjectStoreException { IsTransient: true } or IOException or HttpRequestException;
-
-        public override void Flush() { }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await _inner.DisposeAsync().ConfigureAwait(false);
-            await base.DisposeAsync().ConfigureAwait(false);
-        }
     }
 }
