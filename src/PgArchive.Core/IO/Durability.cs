@@ -22,23 +22,7 @@ internal static partial class Durability
             return; // NTFS journals directory entries; there is no directory handle to flush
         }
 
-        var fd = Open(directory, ReadOnlyCloseOnExec);
-        if (fd < 0)
-        {
-            throw new IOException($"Cannot open directory '{directory}' to flush it (errno {Marshal.GetLastPInvokeError()}).");
-        }
-
-        try
-        {
-            if (Fsync(fd) != 0)
-            {
-                throw new IOException($"fsync of directory '{directory}' failed (errno {Marshal.GetLastPInvokeError()}).");
-            }
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
+        OnDirectory(directory, Fsync, "fsync of directory");
     }
 
     /// <summary>Creates <paramref name="directory"/> and any missing parents, flushing each new entry to disk.</summary>
@@ -87,24 +71,7 @@ internal static partial class Durability
     {
         if (OperatingSystem.IsLinux())
         {
-            var fd = Open(directory, ReadOnlyCloseOnExec);
-            if (fd < 0)
-            {
-                throw new IOException($"Cannot open directory '{directory}' to flush it (errno {Marshal.GetLastPInvokeError()}).");
-            }
-
-            try
-            {
-                if (SyncFs(fd) != 0)
-                {
-                    throw new IOException($"Flushing the file system of '{directory}' to disk failed (errno {Marshal.GetLastPInvokeError()}).");
-                }
-            }
-            finally
-            {
-                _ = Close(fd);
-            }
-
+            OnDirectory(directory, SyncFs, "Flushing to disk the file system of");
             return;
         }
 
@@ -120,6 +87,28 @@ internal static partial class Durability
         }
 
         FlushDirectory(directory);
+    }
+
+    /// <summary>Opens <paramref name="directory"/>, runs <paramref name="call"/> (a libc call) on its descriptor and closes it; a failure names <paramref name="action"/>, the directory and the errno.</summary>
+    private static void OnDirectory(string directory, Func<int, int> call, string action)
+    {
+        var fd = Open(directory, ReadOnlyCloseOnExec);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open directory '{directory}' to flush it (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (call(fd) != 0)
+            {
+                throw new IOException($"{action} '{directory}' failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
     }
 
     private const int ErrnoExists = 17; // EEXIST, the same on Linux, macOS and FreeBSD
