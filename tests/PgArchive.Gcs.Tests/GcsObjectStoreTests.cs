@@ -72,7 +72,7 @@ public sealed class GcsObjectStoreTests(GcsEmulatorFixture gcs)
         var data = RandomNumberGenerator.GetBytes(200_000);
         await store.PutAsync("wal_005/damaged", new MemoryStream(data), cancellationToken: Token);
         // Damage the bytes behind the emulator's back: its metadata (and x-goog-hash) still describe the original.
-        var file = Directory.EnumerateFiles(gcs.BlobDirectory).Single(f => new FileInfo(f).Length == data.Length && File.ReadAllBytes(f).AsSpan().SequenceEqual(data));
+        var file = Directory.EnumerateFiles(gcs.BlobDirectory).Single(f => HoldsExactly(f, data));
         var damaged = (byte[])data.Clone();
         damaged[100_000] ^= 0xFF;
         await File.WriteAllBytesAsync(file, damaged, Token);
@@ -87,6 +87,19 @@ public sealed class GcsObjectStoreTests(GcsEmulatorFixture gcs)
 
         Assert.Contains("Integrity check failed", ex.Message, StringComparison.Ordinal);
         Assert.Equal("wal_005/damaged", ex.Key);
+    }
+
+    /// <summary>Whether the emulator's blob file holds exactly <paramref name="data"/>; false for a file that another test's delete removed meanwhile (the emulator is shared).</summary>
+    private static bool HoldsExactly(string path, byte[] data)
+    {
+        try
+        {
+            return new FileInfo(path).Length == data.Length && File.ReadAllBytes(path).AsSpan().SequenceEqual(data);
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
     }
 
     [Fact]
