@@ -46,6 +46,12 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
     private readonly ILogger _logger;
     private readonly string _root;
     private readonly PartBufferPool _buffers;
+
+    // The storage class and server-side encryption every write asks for, resolved once; null where not configured,
+    // which the SDK leaves out of the request.
+    private readonly S3StorageClass? _storageClass;
+    private readonly ServerSideEncryptionMethod? _serverSideEncryption;
+    private readonly string? _sseKmsKeyId;
     private readonly KeyedLocks _keyLocks = new();
     private volatile S3ConditionalWrites _conditionalWrites;
     private volatile bool _bucketExists;
@@ -78,6 +84,9 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
         _ownsClient = ownsClient;
         _options = options;
         _buffers = new PartBufferPool(options.PartSize);
+        _storageClass = string.IsNullOrEmpty(options.StorageClass) ? null : S3StorageClass.FindValue(options.StorageClass);
+        _serverSideEncryption = string.IsNullOrEmpty(options.ServerSideEncryption) ? null : ServerSideEncryptionMethod.FindValue(options.ServerSideEncryption);
+        _sseKmsKeyId = _serverSideEncryption is null || string.IsNullOrEmpty(options.SseKmsKeyId) ? null : options.SseKmsKeyId;
         _logger = logger ?? NullLogger.Instance;
         var prefix = options.Prefix.Trim('/');
         _root = prefix.Length == 0 ? "" : prefix + "/";
@@ -355,8 +364,10 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
             MD5Digest = Convert.ToBase64String(md5),
             UseChunkEncoding = _options.UseChunkEncoding,
             ContentType = "application/octet-stream",
+            StorageClass = _storageClass,
+            ServerSideEncryptionMethod = _serverSideEncryption,
+            ServerSideEncryptionKeyManagementServiceKeyId = _sseKmsKeyId,
         };
-        ApplyObjectSettings(request);
         if (ifNoneMatch)
         {
             request.IfNoneMatch = "*";
@@ -391,20 +402,15 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
     private async Task PutMultipartAsync(string key, byte[] first, Stream content, bool ifNoneMatch, CancellationToken cancellationToken)
     {
         var objectKey = _root + key;
-        var initiate = new InitiateMultipartUploadRequest { BucketName = _options.Bucket, Key = objectKey, ContentType = "application/octet-stream" };
-        if (!string.IsNullOrEmpty(_options.StorageClass))
+        var initiate = new InitiateMultipartUploadRequest
         {
-            initiate.StorageClass = S3StorageClass.FindValue(_options.StorageClass);
-        }
-
-        if (!string.IsNullOrEmpty(_options.ServerSideEncryption))
-        {
-            initiate.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(_options.ServerSideEncryption);
-            if (!string.IsNullOrEmpty(_options.SseKmsKeyId))
-            {
-                initiate.ServerSideEncryptionKeyManagementServiceKeyId = _options.SseKmsKeyId;
-            }
-        }
+            BucketName = _options.Bucket,
+            Key = objectKey,
+            ContentType = "application/octet-stream",
+            StorageClass = _storageClass,
+            ServerSideEncryptionMethod = _serverSideEncryption,
+            ServerSideEncryptionKeyManagementServiceKeyId = _sseKmsKeyId,
+        };
 
         var uploadId = (await CallAsync(key, "write", () => _client.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false)).UploadId;
         // `failed` stops reading when a part fails; parts already in flight are left to finish (unless the caller
@@ -620,20 +626,10 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
             SourceKey = _root + sourceKey,
             DestinationBucket = _options.Bucket,
             DestinationKey = _root + destinationKey,
+            StorageClass = _storageClass,
+            ServerSideEncryptionMethod = _serverSideEncryption,
+            ServerSideEncryptionKeyManagementServiceKeyId = _sseKmsKeyId,
         };
-        if (!string.IsNullOrEmpty(_options.StorageClass))
-        {
-            request.StorageClass = S3StorageClass.FindValue(_options.StorageClass);
-        }
-
-        if (!string.IsNullOrEmpty(_options.ServerSideEncryption))
-        {
-            request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(_options.ServerSideEncryption);
-            if (!string.IsNullOrEmpty(_options.SseKmsKeyId))
-            {
-                request.ServerSideEncryptionKeyManagementServiceKeyId = _options.SseKmsKeyId;
-            }
-        }
 
         await CallAsync(destinationKey, "copy " + sourceKey + " to", () => _client.CopyObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
@@ -689,23 +685,6 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
         _conditionalWrites = S3ConditionalWrites.CheckThenPut;
         Log.ConditionalWritesRefused(_logger, _options.Bucket, ex.ErrorCode ?? ((int)ex.StatusCode).ToString(CultureInfo.InvariantCulture));
         return true;
-    }
-
-    private void ApplyObjectSettings(PutObjectRequest request)
-    {
-        if (!string.IsNullOrEmpty(_options.StorageClass))
-        {
-            request.StorageClass = S3StorageClass.FindValue(_options.StorageClass);
-        }
-
-        if (!string.IsNullOrEmpty(_options.ServerSideEncryption))
-        {
-            request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(_options.ServerSideEncryption);
-            if (!string.IsNullOrEmpty(_options.SseKmsKeyId))
-            {
-                request.ServerSideEncryptionKeyManagementServiceKeyId = _options.SseKmsKeyId;
-            }
-        }
     }
 
     /// <summary>SSE-KMS ETags are not the MD5 of the content.</summary>
