@@ -1,6 +1,7 @@
 using System.IO.Hashing;
 using System.Text.Json;
 using PgArchive.Storage;
+using PgArchive.Support;
 
 namespace PgArchive.Backups;
 
@@ -251,7 +252,7 @@ public sealed class BackupResumeTests : IDisposable
 
     public static TheoryData<string> Stores => ["copier", "streamed"];
 
-    private static IObjectStore StoreFor(string kind, InMemoryObjectStore inner) => kind == "copier" ? inner : new StreamingOnlyStore(inner);
+    private static IObjectStore StoreFor(string kind, InMemoryObjectStore inner) => kind == "copier" ? inner : new ReadWriteOnlyStore(inner);
 
     [Theory]
     [MemberData(nameof(Stores))]
@@ -358,21 +359,5 @@ public sealed class BackupResumeTests : IDisposable
         var key = ArchiveLayout.TarPartitionsPrefix(Previous) + "part_004.tar.lz4";
         await store.PutAsync(key, new MemoryStream(bytes), cancellationToken: Token);
         return (key, new StoredChecksum(size, Convert.ToHexStringLower(XxHash128.Hash(bytes))));
-    }
-
-    /// <summary>A real store seen without its copy capability, as a store that can only read and write is.</summary>
-    private sealed class StreamingOnlyStore(IObjectStore inner) : IObjectStore
-    {
-        public Task PutAsync(string key, Stream content, PutMode mode = PutMode.Overwrite, CancellationToken cancellationToken = default) =>
-            inner.PutAsync(key, content, mode, cancellationToken);
-
-        public Task<Stream> OpenReadAsync(string key, ByteRange? range = null, CancellationToken cancellationToken = default) =>
-            inner.OpenReadAsync(key, range, cancellationToken);
-
-        public Task<ObjectInfo?> GetInfoAsync(string key, CancellationToken cancellationToken = default) => inner.GetInfoAsync(key, cancellationToken);
-
-        public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
-
-        public Task DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default) => inner.DeleteAsync(keys, cancellationToken);
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using PgArchive.Support;
 
 namespace PgArchive.Storage;
 
@@ -81,9 +82,9 @@ public sealed class ObjectCopierTests : IDisposable
         var plain = new FaultInjectingObjectStore(new RetryingObjectStore(new InMemoryObjectStore(), Options.Create(new PgArchiveOptions())), new FaultInjectionOptions());
         Assert.True(plain.CanCopy); // the retrying store over memory can
 
-        var cannot = new RetryingObjectStore(new ReadWriteOnly(new InMemoryObjectStore()), Options.Create(new PgArchiveOptions()));
+        var cannot = new RetryingObjectStore(new ReadWriteOnlyStore(new InMemoryObjectStore()), Options.Create(new PgArchiveOptions()));
         Assert.False(cannot.CanCopy);
-        Assert.False(new FaultInjectingObjectStore(new ReadWriteOnly(new InMemoryObjectStore()), new FaultInjectionOptions()).CanCopy);
+        Assert.False(new FaultInjectingObjectStore(new ReadWriteOnlyStore(new InMemoryObjectStore()), new FaultInjectionOptions()).CanCopy);
     }
 
     [Fact]
@@ -109,19 +110,4 @@ public sealed class ObjectCopierTests : IDisposable
     [InlineData("permanent:put:1:2")]
     public void Permanent_after_must_be_a_count(string text) =>
         Assert.Throws<PgArchiveConfigurationException>(() => FaultInjectionOptions.Parse(text));
-
-    private sealed class ReadWriteOnly(IObjectStore inner) : IObjectStore
-    {
-        public Task PutAsync(string key, Stream content, PutMode mode = PutMode.Overwrite, CancellationToken cancellationToken = default) =>
-            inner.PutAsync(key, content, mode, cancellationToken);
-
-        public Task<Stream> OpenReadAsync(string key, ByteRange? range = null, CancellationToken cancellationToken = default) =>
-            inner.OpenReadAsync(key, range, cancellationToken);
-
-        public Task<ObjectInfo?> GetInfoAsync(string key, CancellationToken cancellationToken = default) => inner.GetInfoAsync(key, cancellationToken);
-
-        public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
-
-        public Task DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default) => inner.DeleteAsync(keys, cancellationToken);
-    }
 }
