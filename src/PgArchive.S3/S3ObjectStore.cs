@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.Runtime.CredentialManagement;
@@ -190,7 +189,7 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
         var first = _buffers.Rent();
         try
         {
-            var length = await FillAsync(content, first, cancellationToken).ConfigureAwait(false);
+            var length = await content.ReadAtLeastAsync(first, first.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             if (length < first.Length)
             {
                 await PutSingleAsync(key, first, length, ifNoneMatch, cancellationToken).ConfigureAwait(false);
@@ -413,155 +412,79 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
         };
 
         var uploadId = (await CallAsync(key, "write", () => _client.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false)).UploadId;
-        // `failed` stops reading when a part fails; parts already in flight are left to finish (unless the caller
-        // cancels), so that the abort comes after them: AWS may otherwise keep a part that was still arriving, and
-        // s3rver crashes writing a part into an aborted upload.
-        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var free = Channel.CreateUnbounded<byte[]>();
-        var rented = new List<byte[]>();
-        var uploads = new List<Task<PartETag>>();
-        var md5s = new List<byte[]>();
-        long total = 0;
-        var completed = false;
-        try
+        string? expectedEtag = null;
+        var upload = new PartedUpload<UploadedPart>
         {
-            var buffer = first;
-            var length = first.Length;
-            while (true)
+            Buffers = _buffers,
+            MaxPartsInFlight = _options.MaxConcurrentParts,
+            MaxParts = MaxParts,
+            TooLarge = () => new ObjectStoreException(ObjectStoreErrorKind.Other, key,
+                $"'{key}' is larger than {MaxParts:N0} parts of {_options.PartSize:N0} bytes: raise S3_MAX_PART_SIZE (S3:PartSize)."),
+            UploadPartAsync = (index, buffer, length, token) => UploadPartAsync(key, uploadId, index + 1, buffer, length, token),
+            CompleteAsync = async (parts, token) =>
             {
-                var partNumber = uploads.Count + 1;
-                var md5 = Md5(buffer.AsSpan(0, length));
-                md5s.Add(md5);
-                uploads.Add(UploadPartAsync(key, uploadId, partNumber, buffer, length, md5, free.Writer, failed, cancellationToken));
-                total += length;
-                if (length < first.Length)
-                {
-                    break;
-                }
+                await CompleteMultipartAsync(key, uploadId, parts, ifNoneMatch, token).ConfigureAwait(false);
+                expectedEtag = parts.Length == 1 ? null : MultipartEtag(parts.Select(p => p.Md5).ToList());
+            },
+            CleanUpAsync = _ => AbortAsync(key, uploadId),
+        };
+        var total = await upload.RunAsync(first, content, cancellationToken).ConfigureAwait(false);
+        await ConfirmSizeAsync(key, total, expectedEtag, cancellationToken).ConfigureAwait(false);
+    }
 
-                if (partNumber == MaxParts)
-                {
-                    throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
-                        $"'{key}' is larger than {MaxParts:N0} parts of {_options.PartSize:N0} bytes: raise S3_MAX_PART_SIZE (S3:PartSize).");
-                }
-
-                if (rented.Count + 1 < _options.MaxConcurrentParts)
-                {
-                    buffer = _buffers.Rent();
-                    rented.Add(buffer);
-                }
-                else
-                {
-                    buffer = await free.Reader.ReadAsync(failed.Token).ConfigureAwait(false);
-                }
-
-                length = await FillAsync(content, buffer, failed.Token).ConfigureAwait(false);
-                if (length == 0)
-                {
-                    break;
-                }
-            }
-
-            var parts = await Task.WhenAll(uploads).ConfigureAwait(false);
-            var complete = new CompleteMultipartUploadRequest
-            {
-                BucketName = _options.Bucket,
-                Key = objectKey,
-                UploadId = uploadId,
-                PartETags = parts.ToList(),
-            };
-            if (ifNoneMatch)
-            {
-                complete.IfNoneMatch = "*";
-            }
-
-            await CallAsync(key, "write", async () =>
-            {
-                try
-                {
-                    return await _client.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
-                }
-                catch (AmazonS3Exception ex) when (ifNoneMatch && ConditionalRefused(ex))
-                {
-                    complete.IfNoneMatch = null;
-                    return await _client.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
-                }
-            }, cancellationToken, creating: ifNoneMatch).ConfigureAwait(false);
-            completed = true;
+    private async Task CompleteMultipartAsync(string key, string uploadId, UploadedPart[] parts, bool ifNoneMatch, CancellationToken cancellationToken)
+    {
+        var complete = new CompleteMultipartUploadRequest
+        {
+            BucketName = _options.Bucket,
+            Key = _root + key,
+            UploadId = uploadId,
+            PartETags = parts.Select(p => p.Tag).ToList(),
+        };
+        if (ifNoneMatch)
+        {
+            complete.IfNoneMatch = "*";
         }
-        catch (Exception ex)
+
+        await CallAsync(key, "write", async () =>
         {
-            await failed.CancelAsync().ConfigureAwait(false);
             try
             {
-                await Task.WhenAll(uploads).ConfigureAwait(false);
+                return await _client.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception)
+            catch (AmazonS3Exception ex) when (ifNoneMatch && ConditionalRefused(ex))
             {
-                // Reported below.
+                complete.IfNoneMatch = null;
+                return await _client.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
             }
-
-            var error = ex;
-            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested
-                && uploads.Select(u => u.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) is { } partFailure)
-            {
-                // The loop stopped because a part failed: that failure is the one to report.
-                error = partFailure;
-            }
-
-            await AbortAsync(key, uploadId).ConfigureAwait(false);
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
-        }
-        finally
-        {
-            foreach (var buffer in rented)
-            {
-                _buffers.Return(buffer);
-            }
-        }
-
-        if (completed)
-        {
-            var expected = md5s.Count == 1 ? null : MultipartEtag(md5s);
-            await ConfirmSizeAsync(key, total, expected, cancellationToken).ConfigureAwait(false);
-        }
+        }, cancellationToken, creating: ifNoneMatch).ConfigureAwait(false);
     }
 
-    private async Task<PartETag> UploadPartAsync(string key, string uploadId, int partNumber, byte[] buffer, int length, byte[] md5,
-        ChannelWriter<byte[]> free, CancellationTokenSource failed, CancellationToken cancellationToken)
+    private async Task<UploadedPart> UploadPartAsync(string key, string uploadId, int partNumber, byte[] buffer, int length, CancellationToken cancellationToken)
     {
-        await Task.Yield();
-        try
+        var md5 = Md5(buffer.AsSpan(0, length));
+        var request = new UploadPartRequest
         {
-            var request = new UploadPartRequest
-            {
-                BucketName = _options.Bucket,
-                Key = _root + key,
-                UploadId = uploadId,
-                PartNumber = partNumber,
-                InputStream = new MemoryStream(buffer, 0, length, writable: false),
-                PartSize = length,
-                MD5Digest = Convert.ToBase64String(md5),
-                UseChunkEncoding = _options.UseChunkEncoding,
-            };
-            var response = await CallAsync(key, "write", () => _client.UploadPartAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
-            if (EtagIsMd5 && IsPlainMd5(response.ETag, out var etag) && !etag.Equals(Convert.ToHexStringLower(md5), StringComparison.Ordinal))
-            {
-                throw Corrupt(key, $"part {partNumber}'s ETag {etag} is not the MD5 of the {length} bytes sent");
-            }
+            BucketName = _options.Bucket,
+            Key = _root + key,
+            UploadId = uploadId,
+            PartNumber = partNumber,
+            InputStream = new MemoryStream(buffer, 0, length, writable: false),
+            PartSize = length,
+            MD5Digest = Convert.ToBase64String(md5),
+            UseChunkEncoding = _options.UseChunkEncoding,
+        };
+        var response = await CallAsync(key, "write", () => _client.UploadPartAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+        if (EtagIsMd5 && IsPlainMd5(response.ETag, out var etag) && !etag.Equals(Convert.ToHexStringLower(md5), StringComparison.Ordinal))
+        {
+            throw Corrupt(key, $"part {partNumber}'s ETag {etag} is not the MD5 of the {length} bytes sent");
+        }
 
-            return new PartETag(partNumber, response.ETag);
-        }
-        catch
-        {
-            await failed.CancelAsync().ConfigureAwait(false);
-            throw;
-        }
-        finally
-        {
-            free.TryWrite(buffer);
-        }
+        return new UploadedPart(new PartETag(partNumber, response.ETag), md5);
     }
+
+    /// <summary>A part the server acknowledged: its ETag for the completion, and the MD5 of its bytes for the object's expected ETag.</summary>
+    private sealed record UploadedPart(PartETag Tag, byte[] Md5);
 
     private async Task AbortAsync(string key, string uploadId)
     {
@@ -711,23 +634,6 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
 #pragma warning disable CA5351
     private static byte[] Md5(ReadOnlySpan<byte> data) => MD5.HashData(data);
 #pragma warning restore CA5351
-
-    private static async Task<int> FillAsync(Stream content, byte[] buffer, CancellationToken cancellationToken)
-    {
-        var filled = 0;
-        while (filled < buffer.Length)
-        {
-            var read = await content.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                break;
-            }
-
-            filled += read;
-        }
-
-        return filled;
-    }
 
     private static DateTimeOffset ToUtc(DateTime? value) => value is not { } v
         ? DateTimeOffset.UnixEpoch

@@ -6,7 +6,6 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -118,7 +117,7 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
         var first = _buffers.Rent();
         try
         {
-            var length = await FillAsync(content, first, cancellationToken).ConfigureAwait(false);
+            var length = await content.ReadAtLeastAsync(first, first.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             if (createNew && length == first.Length && await HeadAsync(key, cancellationToken).ConfigureAwait(false) is not null)
             {
                 // Spare uploading segments that the manifest's If-None-Match would refuse anyway.
@@ -329,115 +328,19 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
         await EnsureSegmentContainerAsync(key, cancellationToken).ConfigureAwait(false);
         var segmentPrefix = string.Create(CultureInfo.InvariantCulture,
             $"{_options.Container}/{_root}{key}/slo/{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}/{Guid.NewGuid():N}/");
-        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var free = Channel.CreateUnbounded<byte[]>();
-        var rented = new List<byte[]>();
-        var uploads = new List<Task<Segment>>();
-        long total = 0;
-        try
+        var upload = new PartedUpload<Segment>
         {
-            var buffer = first;
-            var length = first.Length;
-            while (true)
-            {
-                var index = uploads.Count;
-                uploads.Add(UploadSegmentAsync(key, segmentPrefix + index.ToString("D8", CultureInfo.InvariantCulture), buffer, length, free.Writer, failed, cancellationToken));
-                total += length;
-                if (length < first.Length)
-                {
-                    break;
-                }
-
-                if (index + 1 == MaxSegments)
-                {
-                    throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
-                        $"'{key}' is larger than {MaxSegments:N0} segments of {_options.SegmentSize:N0} bytes: raise Swift:SegmentSize.");
-                }
-
-                if (rented.Count + 1 < _options.MaxConcurrentSegments)
-                {
-                    buffer = _buffers.Rent();
-                    rented.Add(buffer);
-                }
-                else
-                {
-                    buffer = await free.Reader.ReadAsync(failed.Token).ConfigureAwait(false);
-                }
-
-                length = await FillAsync(content, buffer, failed.Token).ConfigureAwait(false);
-                if (length == 0)
-                {
-                    break;
-                }
-            }
-
-            var segments = await Task.WhenAll(uploads).ConfigureAwait(false);
-            var manifest = Manifest(segments);
-            using var response = await SendAsync(key, "write", url =>
-            {
-                var request = new HttpRequestMessage(HttpMethod.Put, ObjectUrl(url, _options.Container, _root + key) + "?multipart-manifest=put")
-                {
-                    Content = new ByteArrayContent(manifest),
-                };
-                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                if (createNew)
-                {
-                    request.Headers.TryAddWithoutValidation("If-None-Match", "*");
-                }
-
-                return request;
-            }, cancellationToken).ConfigureAwait(false);
-            await EnsureWrittenAsync(response, key, _options.Container).ConfigureAwait(false);
-            var expected = Md5Hex(Encoding.ASCII.GetBytes(string.Concat(segments.Select(s => s.Etag))));
-            if (Etag(response) is { } etag && !etag.Equals(expected, StringComparison.OrdinalIgnoreCase))
-            {
-                throw Corrupt(key, $"the manifest's ETag {etag} does not match the segments sent ({expected})");
-            }
-        }
-        catch (Exception ex)
-        {
-            await failed.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await Task.WhenAll(uploads).ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // Reported below.
-            }
-
-            var error = ex;
-            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested
-                && uploads.Select(u => u.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) is { } segmentFailure)
-            {
-                error = segmentFailure;
-            }
-
-            // A segment PUT cancelled after its body was sent may still have been stored: delete what was
-            // confirmed and whatever the segment container lists under this upload's prefix.
-            var written = uploads.Where(u => u.IsCompletedSuccessfully).Select(u => u.Result.Path).ToHashSet(StringComparer.Ordinal);
-            try
-            {
-                var listed = await ListPageAsync(_segmentContainer, segmentPrefix[(segmentPrefix.IndexOf('/', StringComparison.Ordinal) + 1)..], null, key, CancellationToken.None)
-                    .ConfigureAwait(false);
-                written.UnionWith((listed ?? []).Select(e => _segmentContainer + "/" + e.Name));
-            }
-            catch (ObjectStoreException listError)
-            {
-                Log.SegmentCleanupFailed(_logger, key, written.Count, listError.Kind.ToString());
-            }
-
-            await DeleteSegmentsAsync(key, written.ToList(), CancellationToken.None).ConfigureAwait(false);
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
-        }
-        finally
-        {
-            foreach (var buffer in rented)
-            {
-                _buffers.Return(buffer);
-            }
-        }
-
+            Buffers = _buffers,
+            MaxPartsInFlight = _options.MaxConcurrentSegments,
+            MaxParts = MaxSegments,
+            TooLarge = () => new ObjectStoreException(ObjectStoreErrorKind.Other, key,
+                $"'{key}' is larger than {MaxSegments:N0} segments of {_options.SegmentSize:N0} bytes: raise Swift:SegmentSize."),
+            UploadPartAsync = (index, buffer, length, token) =>
+                UploadSegmentAsync(key, segmentPrefix + index.ToString("D8", CultureInfo.InvariantCulture), buffer, length, token),
+            CompleteAsync = (segments, token) => PutManifestAsync(key, segments, createNew, token),
+            CleanUpAsync = segments => DeleteUploadedSegmentsAsync(key, segmentPrefix, segments),
+        };
+        var total = await upload.RunAsync(first, content, cancellationToken).ConfigureAwait(false);
         var info = await HeadAsync(key, cancellationToken).ConfigureAwait(false);
         if (info?.Size != total)
         {
@@ -445,37 +348,69 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
         }
     }
 
-    private async Task<Segment> UploadSegmentAsync(string key, string path, byte[] buffer, int length, ChannelWriter<byte[]> free, CancellationTokenSource failed,
-        CancellationToken cancellationToken)
+    private async Task PutManifestAsync(string key, Segment[] segments, bool createNew, CancellationToken cancellationToken)
     {
-        await Task.Yield();
-        try
+        var manifest = Manifest(segments);
+        using var response = await SendAsync(key, "write", url =>
         {
-            var md5 = Md5Hex(buffer.AsSpan(0, length));
-            var slash = path.IndexOf('/', StringComparison.Ordinal);
-            using var response = await SendAsync(key, "write", url =>
+            var request = new HttpRequestMessage(HttpMethod.Put, ObjectUrl(url, _options.Container, _root + key) + "?multipart-manifest=put")
             {
-                var request = new HttpRequestMessage(HttpMethod.Put, ObjectUrl(url, _segmentContainer, path[(slash + 1)..])) { Content = Body(buffer, length) };
-                request.Headers.TryAddWithoutValidation("ETag", md5);
-                return request;
-            }, cancellationToken).ConfigureAwait(false);
-            await EnsureWrittenAsync(response, key, _segmentContainer).ConfigureAwait(false);
-            if (Etag(response) is { } etag && !etag.Equals(md5, StringComparison.OrdinalIgnoreCase))
+                Content = new ByteArrayContent(manifest),
+            };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            if (createNew)
             {
-                throw Corrupt(key, $"segment {path}'s ETag {etag} is not the MD5 of the {length} bytes sent");
+                request.Headers.TryAddWithoutValidation("If-None-Match", "*");
             }
 
-            return new Segment(_segmentContainer + "/" + path[(slash + 1)..], md5, length);
-        }
-        catch
+            return request;
+        }, cancellationToken).ConfigureAwait(false);
+        await EnsureWrittenAsync(response, key, _options.Container).ConfigureAwait(false);
+        var expected = Md5Hex(Encoding.ASCII.GetBytes(string.Concat(segments.Select(s => s.Etag))));
+        if (Etag(response) is { } etag && !etag.Equals(expected, StringComparison.OrdinalIgnoreCase))
         {
-            await failed.CancelAsync().ConfigureAwait(false);
-            throw;
+            throw Corrupt(key, $"the manifest's ETag {etag} does not match the segments sent ({expected})");
         }
-        finally
+    }
+
+    /// <summary>
+    /// After a failed upload: a segment PUT cancelled after its body was sent may still have been stored, so this deletes
+    /// the segments confirmed and whatever the segment container lists under the upload's prefix.
+    /// </summary>
+    private async Task DeleteUploadedSegmentsAsync(string key, string segmentPrefix, IReadOnlyList<Segment> confirmed)
+    {
+        var written = confirmed.Select(s => s.Path).ToHashSet(StringComparer.Ordinal);
+        try
         {
-            free.TryWrite(buffer);
+            var listed = await ListPageAsync(_segmentContainer, segmentPrefix[(segmentPrefix.IndexOf('/', StringComparison.Ordinal) + 1)..], null, key, CancellationToken.None)
+                .ConfigureAwait(false);
+            written.UnionWith((listed ?? []).Select(e => _segmentContainer + "/" + e.Name));
         }
+        catch (ObjectStoreException listError)
+        {
+            Log.SegmentCleanupFailed(_logger, key, written.Count, listError.Kind.ToString());
+        }
+
+        await DeleteSegmentsAsync(key, written.ToList(), CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async Task<Segment> UploadSegmentAsync(string key, string path, byte[] buffer, int length, CancellationToken cancellationToken)
+    {
+        var md5 = Md5Hex(buffer.AsSpan(0, length));
+        var slash = path.IndexOf('/', StringComparison.Ordinal);
+        using var response = await SendAsync(key, "write", url =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Put, ObjectUrl(url, _segmentContainer, path[(slash + 1)..])) { Content = Body(buffer, length) };
+            request.Headers.TryAddWithoutValidation("ETag", md5);
+            return request;
+        }, cancellationToken).ConfigureAwait(false);
+        await EnsureWrittenAsync(response, key, _segmentContainer).ConfigureAwait(false);
+        if (Etag(response) is { } etag && !etag.Equals(md5, StringComparison.OrdinalIgnoreCase))
+        {
+            throw Corrupt(key, $"segment {path}'s ETag {etag} is not the MD5 of the {length} bytes sent");
+        }
+
+        return new Segment(_segmentContainer + "/" + path[(slash + 1)..], md5, length);
     }
 
     /// <summary>The segments ("container/name") of a Static Large Object, empty for a plain object, null when absent.</summary>
@@ -821,23 +756,6 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
 #pragma warning disable CA5351
     private static string Md5Hex(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(MD5.HashData(data));
 #pragma warning restore CA5351
-
-    private static async Task<int> FillAsync(Stream content, byte[] buffer, CancellationToken cancellationToken)
-    {
-        var filled = 0;
-        while (filled < buffer.Length)
-        {
-            var read = await content.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                break;
-            }
-
-            filled += read;
-        }
-
-        return filled;
-    }
 
     private sealed record Segment(string Path, string Etag, long Size);
 
