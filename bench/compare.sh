@@ -105,12 +105,14 @@ mkdir -p "$work/walg" "$work/pgbr/repo" "$work/pgbr/log" "$work/pgbr/lock" "$wor
 chown -R postgres: "$work/walg" "$work/pgbr" "$work/out"
 base_env=(WALG_COMPRESSION_METHOD=lz4 PGHOST="$pgdir" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres HOME=/var/lib/postgresql)
 walg_env=(WALG_FILE_PREFIX="$work/walg" "${base_env[@]}")
-cat >"$work/pgbr/pgbackrest.conf" <<EOF
+# pgbr_config FILE SPOOL_DIR REPOSITORY_SETTINGS: pgBackRest's configuration of the stanza "bench" for one repository
+pgbr_config() {
+  cat >"$1" <<EOF
 [global]
-repo1-path=$work/pgbr/repo
+$3
 log-path=$work/pgbr/log
 lock-path=$work/pgbr/lock
-spool-path=$work/pgbr/spool
+spool-path=$2
 compress-type=lz4
 process-max=2
 start-fast=y
@@ -123,7 +125,9 @@ pg1-path=$PGDATA
 pg1-port=$port
 pg1-socket-path=$pgdir
 EOF
-chown postgres: "$work/pgbr/pgbackrest.conf"
+  chown postgres: "$1"
+}
+pgbr_config "$work/pgbr/pgbackrest.conf" "$work/pgbr/spool" "repo1-path=$work/pgbr/repo"
 pgbr=(pgbackrest --config="$work/pgbr/pgbackrest.conf" --stanza=bench)
 as_pg "${pgbr[@]}" stanza-create >&2
 
@@ -154,41 +158,57 @@ summarize() {
   log "$name: median ${wall[$name]} s of ${w[*]}; largest peak RSS $((m / 1024)) MiB"
 }
 
-# --- backups -----------------------------------------------------------------------------------
-for ((r = 1; r <= repeat; r++)); do
-  log "backups, local filesystem, round $r of $repeat"
-  psqlq "CHECKPOINT" >/dev/null
-  timed ours_backup.$r env "${walg_env[@]}" "$cli" backup-push "$PGDATA"
-  psqlq "SELECT pg_switch_wal()" >/dev/null
-  timed pgbr_backup.$r "${pgbr[@]}" backup --type=full
-  psqlq "SELECT pg_switch_wal()" >/dev/null
-  rm -rf "$work/out/pgbb_gz" "$work/out/pgbb_tar"
-  timed pgbb_gz.$r pg_basebackup -h "$pgdir" -p "$port" -U postgres -D "$work/out/pgbb_gz" -Ft -z --checkpoint=fast -X fetch
-  timed pgbb_tar.$r pg_basebackup -h "$pgdir" -p "$port" -U postgres -D "$work/out/pgbb_tar" -Ft --checkpoint=fast -X fetch
-  if ((r == 1)); then   # the size of one backup each
-    size_ours=$(du -sb "$work/walg/basebackups_005" | cut -f1)
-    size_pgbr=$(du -sb "$work/pgbr/repo/backup" | cut -f1)
-    size_gz=$(du -sb "$work/out/pgbb_gz" | cut -f1)
-  fi
-done
-for n in ours_backup pgbr_backup pgbb_gz pgbb_tar; do summarize $n; done
-
-# --- restores ---------------------------------------------------------------------------------
+# --- backups and restores -----------------------------------------------------------------------
 restore_dir=$work/restore
 fresh() { rm -rf "$restore_dir"; install -d -o postgres -m 0700 "$restore_dir"; }
 restored() {   # NAME: after a restore (untimed), a data directory must be there
   [[ -f $restore_dir/PG_VERSION && -d $restore_dir/base ]] || { echo "$1 left no data directory in $restore_dir" >&2; exit 1; }
   log "$1: restored $(($(du -sb "$restore_dir" | cut -f1) >> 20)) MiB"
 }
-for ((r = 1; r <= repeat; r++)); do
-  log "restores, local filesystem, round $r of $repeat"
-  fresh; timed ours_restore.$r env "${walg_env[@]}" "$cli" backup-fetch "$restore_dir" LATEST; restored ours_restore.$r
-  fresh; timed pgbr_restore.$r "${pgbr[@]}" restore --pg1-path="$restore_dir"; restored pgbr_restore.$r
-  fresh; timed pgbb_untar_gz.$r tar -xzf "$work/out/pgbb_gz/base.tar.gz" -C "$restore_dir"
-  fresh; timed pgbb_untar.$r tar -xf "$work/out/pgbb_tar/base.tar" -C "$restore_dir"
-done
-for n in ours_restore pgbr_restore pgbb_untar_gz pgbb_untar; do summarize $n; done
-rm -rf "$restore_dir" "$work/out/pgbb_gz" "$work/out/pgbb_tar"
+# rounds LEG LABEL OURS_ENV PGBR [MORE_BACKUPS MORE_RESTORES]: --repeat rounds of backups, then --repeat rounds of
+# restores, pgarchive and pgBackRest alternating, for one repository. OURS_ENV and PGBR name the arrays of pgarchive's
+# environment and of the pgbackrest command; LEG goes into the figures' names (ours${LEG}_backup, pgbr${LEG}_restore);
+# MORE_* name functions that run other tools at the end of each round (given the round).
+rounds() {
+  local leg=$1 label=$2 more_backups=${5:-} more_restores=${6:-} r
+  local -n ours_env=$3 pgbr_cmd=$4
+  for ((r = 1; r <= repeat; r++)); do
+    log "backups, $label, round $r of $repeat"
+    psqlq "CHECKPOINT" >/dev/null
+    timed "ours${leg}_backup.$r" env "${ours_env[@]}" "$cli" backup-push "$PGDATA"
+    psqlq "SELECT pg_switch_wal()" >/dev/null
+    timed "pgbr${leg}_backup.$r" "${pgbr_cmd[@]}" backup --type=full
+    psqlq "SELECT pg_switch_wal()" >/dev/null
+    [[ -z $more_backups ]] || "$more_backups" "$r"
+  done
+  summarize "ours${leg}_backup"; summarize "pgbr${leg}_backup"
+  for ((r = 1; r <= repeat; r++)); do
+    log "restores, $label, round $r of $repeat"
+    fresh; timed "ours${leg}_restore.$r" env "${ours_env[@]}" "$cli" backup-fetch "$restore_dir" LATEST; restored "ours${leg}_restore.$r"
+    fresh; timed "pgbr${leg}_restore.$r" "${pgbr_cmd[@]}" restore --pg1-path="$restore_dir"; restored "pgbr${leg}_restore.$r"
+    [[ -z $more_restores ]] || "$more_restores" "$r"
+  done
+  summarize "ours${leg}_restore"; summarize "pgbr${leg}_restore"
+  rm -rf "$restore_dir"
+}
+pgbb_backups() {   # ROUND: pg_basebackup compressed and not; the size of one backup of each tool
+  local r=$1
+  rm -rf "$work/out/pgbb_gz" "$work/out/pgbb_tar"
+  timed "pgbb_gz.$r" pg_basebackup -h "$pgdir" -p "$port" -U postgres -D "$work/out/pgbb_gz" -Ft -z --checkpoint=fast -X fetch
+  timed "pgbb_tar.$r" pg_basebackup -h "$pgdir" -p "$port" -U postgres -D "$work/out/pgbb_tar" -Ft --checkpoint=fast -X fetch
+  if ((r == 1)); then
+    size_ours=$(du -sb "$work/walg/basebackups_005" | cut -f1)
+    size_pgbr=$(du -sb "$work/pgbr/repo/backup" | cut -f1)
+    size_gz=$(du -sb "$work/out/pgbb_gz" | cut -f1)
+  fi
+}
+pgbb_restores() {   # ROUND: untarring pg_basebackup's output
+  fresh; timed "pgbb_untar_gz.$1" tar -xzf "$work/out/pgbb_gz/base.tar.gz" -C "$restore_dir"
+  fresh; timed "pgbb_untar.$1" tar -xf "$work/out/pgbb_tar/base.tar" -C "$restore_dir"
+}
+rounds "" "local filesystem" walg_env pgbr pgbb_backups pgbb_restores
+for n in pgbb_gz pgbb_tar pgbb_untar_gz pgbb_untar; do summarize $n; done
+rm -rf "$work/out/pgbb_gz" "$work/out/pgbb_tar"
 
 # --- wal-push latency -------------------------------------------------------------------------
 # $segments names, all hard links to one real segment of this cluster (pgBackRest checks the WAL header's
@@ -295,51 +315,17 @@ if ((skip_s3 == 0)); then
   walg_s3_env=(WALG_S3_PREFIX=s3://bench-ours/walg AWS_ENDPOINT="$s3_endpoint" AWS_S3_FORCE_PATH_STYLE=true
     AWS_REGION="$s3_region" WALG_S3_CA_CERT_FILE="$work/tls/cert.pem" "${base_env[@]}")
   mkdir -p "$work/pgbr/spool-s3"; chown postgres: "$work/pgbr/spool-s3"
-  cat >"$work/pgbr/pgbackrest-s3.conf" <<EOC
-[global]
-repo1-type=s3
+  pgbr_config "$work/pgbr/pgbackrest-s3.conf" "$work/pgbr/spool-s3" "repo1-type=s3
 repo1-path=/pgbr
 repo1-s3-bucket=bench-pgbr
 repo1-s3-endpoint=127.0.0.1
 repo1-s3-region=$s3_region
 repo1-s3-uri-style=path
 repo1-storage-port=$tlsport
-repo1-storage-verify-tls=n
-log-path=$work/pgbr/log
-lock-path=$work/pgbr/lock
-spool-path=$work/pgbr/spool-s3
-compress-type=lz4
-process-max=2
-start-fast=y
-archive-check=n
-log-level-console=warn
-log-level-file=off
-
-[bench]
-pg1-path=$PGDATA
-pg1-port=$port
-pg1-socket-path=$pgdir
-EOC
-  chown postgres: "$work/pgbr/pgbackrest-s3.conf"
+repo1-storage-verify-tls=n"
   pgbr_s3=(pgbackrest --config="$work/pgbr/pgbackrest-s3.conf" --stanza=bench)
   as_pg "${pgbr_s3[@]}" stanza-create >&2
-
-  for ((r = 1; r <= repeat; r++)); do
-    log "backups, S3, round $r of $repeat"
-    psqlq "CHECKPOINT" >/dev/null
-    timed ours_s3_backup.$r env "${walg_s3_env[@]}" "$cli" backup-push "$PGDATA"
-    psqlq "SELECT pg_switch_wal()" >/dev/null
-    timed pgbr_s3_backup.$r "${pgbr_s3[@]}" backup --type=full
-    psqlq "SELECT pg_switch_wal()" >/dev/null
-  done
-  for n in ours_s3_backup pgbr_s3_backup; do summarize $n; done
-  for ((r = 1; r <= repeat; r++)); do
-    log "restores, S3, round $r of $repeat"
-    fresh; timed ours_s3_restore.$r env "${walg_s3_env[@]}" "$cli" backup-fetch "$restore_dir" LATEST; restored ours_s3_restore.$r
-    fresh; timed pgbr_s3_restore.$r "${pgbr_s3[@]}" restore --pg1-path="$restore_dir"; restored pgbr_s3_restore.$r
-  done
-  for n in ours_s3_restore pgbr_s3_restore; do summarize $n; done
-  rm -rf "$restore_dir"
+  rounds _s3 S3 walg_s3_env pgbr_s3
 
   log "wal-push latency to S3 over $s3_segments segments"
   latency ours_s3_walpush "$work/walpush" "$s3_segments" env "${walg_s3_env[@]}" "$cli" wal-push
