@@ -27,6 +27,14 @@ public sealed class ArchiveWorkspace : IAsyncDisposable
     /// <summary>A new path under the workspace (not created).</summary>
     public string PathFor(string name) => Path.Combine(Root, name);
 
+    /// <summary>A new directory under the workspace that the cluster's OS user owns (a restore target, a prefetch directory).</summary>
+    public string CreateDirectory(string name)
+    {
+        var path = Directory.CreateDirectory(PathFor(name)).FullName;
+        ProcessRunner.GiveToOsUser(path);
+        return path;
+    }
+
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {

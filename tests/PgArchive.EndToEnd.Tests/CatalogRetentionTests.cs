@@ -85,9 +85,7 @@ public sealed class CatalogRetentionTests(PgArchiveCli cli) : IAsyncLifetime
         Directory.Delete(source.Directory, recursive: true);
 
         // PITR from B1 to T promotes timeline 2; B3 and B4 are taken on it.
-        var restoredDirectory = _workspace.PathFor("restored");
-        Directory.CreateDirectory(restoredDirectory);
-        ProcessRunner.GiveToOsUser(restoredDirectory);
+        var restoredDirectory = _workspace.CreateDirectory("restored");
         (await Run("backup-fetch", Path.Combine(restoredDirectory, "data"), b1, "--recovery-target-time", targetTime, "--recovery-target-action", "promote"))
             .EnsureSuccess("backup-fetch B1");
         await using var restored = await PostgresCluster.StartAsync(restoredDirectory, ArchiveCommand, Settings);
@@ -201,9 +199,7 @@ public sealed class CatalogRetentionTests(PgArchiveCli cli) : IAsyncLifetime
 
         // PITR from the oldest kept impermanent backup (B3) to a time between B3 and the deleted B4.
         await restored.StopAsync();
-        var second = _workspace.PathFor("second");
-        Directory.CreateDirectory(second);
-        ProcessRunner.GiveToOsUser(second);
+        var second = _workspace.CreateDirectory("second");
         (await Run("backup-fetch", Path.Combine(second, "data"), b3, "--recovery-target-time", secondTarget, "--recovery-target-action", "promote"))
             .EnsureSuccess("backup-fetch B3");
         await using (var again = await PostgresCluster.StartAsync(second, ArchiveCommand, Settings))

@@ -95,8 +95,7 @@ public sealed class DeltaBackupTests(PgArchiveCli cli) : IAsyncLifetime
         var next = (await cli.RunAsync(push, "backup-push", source.DataDirectory)).EnsureSuccess("full again").Stdout.Trim();
         Assert.Matches("^base_[0-9A-F]{24}$", next);
         await source.SwitchWalAndWaitForArchiveAsync();
-        await source.StopAsync();
-        Directory.Delete(source.DataDirectory, recursive: true);
+        await source.StopAndDeleteAsync();
 
         Assert.Equal(betweenState, await RestoreAsync("between", delta1, between, reverse: false, droppedFile: null));
         Assert.Equal(afterState, await RestoreAsync("after", delta2, after, reverse: false, dropped));
@@ -121,9 +120,7 @@ public sealed class DeltaBackupTests(PgArchiveCli cli) : IAsyncLifetime
 
     private async Task<string> RestoreAsync(string label, string backup, string targetTime, bool reverse, string? droppedFile)
     {
-        var directory = _workspace.PathFor(label);
-        Directory.CreateDirectory(directory);
-        ProcessRunner.GiveToOsUser(directory);
+        var directory = _workspace.CreateDirectory(label);
         string[] args = ["backup-fetch", Path.Combine(directory, "data"), backup, "--recovery-target-time", targetTime, "--recovery-target-action", "promote"];
         (await cli.RunAsync(Settings, reverse ? [.. args, "--reverse-unpack"] : args)).EnsureSuccess("backup-fetch " + label);
         if (droppedFile is not null)

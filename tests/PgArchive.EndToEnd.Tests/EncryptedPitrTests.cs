@@ -81,9 +81,7 @@ public sealed class EncryptedPitrTests(PgArchiveCli cli, GpgHome gpg) : IClassFi
         Assert.Contains("key differs", walFetch.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(destination));
 
-        var restoreDirectory = _workspace.PathFor("restored-wrong-key");
-        Directory.CreateDirectory(restoreDirectory);
-        ProcessRunner.GiveToOsUser(restoreDirectory);
+        var restoreDirectory = _workspace.CreateDirectory("restored-wrong-key");
         var backupFetch = await cli.RunAsync(wrong, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST");
         AssertCleanFailure(backupFetch, 1, "/tar_partitions/", otherKey); // whichever partition the parallel restore opened first
         Assert.Contains("key differs", backupFetch.Stderr, StringComparison.Ordinal);

@@ -35,12 +35,9 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
         Assert.True(parts.Length >= 5, $"a 4 MiB threshold should cut a ~23 MB data directory into several partitions, got {parts.Length}");
         await source.ExecuteAsync("CREATE TABLE after_backup AS SELECT g AS id FROM generate_series(1, 5000) g");
         await source.SwitchWalAndWaitForArchiveAsync();
-        await source.StopAsync();
-        Directory.Delete(source.DataDirectory, recursive: true);
+        await source.StopAndDeleteAsync();
 
-        var restoreDirectory = _workspace.PathFor("restored");
-        Directory.CreateDirectory(restoreDirectory);
-        ProcessRunner.GiveToOsUser(restoreDirectory);
+        var restoreDirectory = _workspace.CreateDirectory("restored");
         (await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST", "--recovery")).EnsureSuccess("backup-fetch");
         Assert.True(File.Exists(Path.Combine(restoreDirectory, "data", "recovery.signal")));
         Assert.True(Directory.Exists(Path.Combine(restoreDirectory, "data", "pg_wal", "archive_status")));
@@ -65,12 +62,9 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
         var expected = await source.ScalarAsync<string>(
             "SELECT (SELECT count(*) FROM pgbench_history) || '/' || (SELECT sum(abalance) FROM pgbench_accounts) || '/' || (SELECT sum(tbalance) FROM pgbench_tellers)");
         await source.SwitchWalAndWaitForArchiveAsync();
-        await source.StopAsync();
-        Directory.Delete(source.DataDirectory, recursive: true);
+        await source.StopAndDeleteAsync();
 
-        var restoreDirectory = _workspace.PathFor("restored");
-        Directory.CreateDirectory(restoreDirectory);
-        ProcessRunner.GiveToOsUser(restoreDirectory);
+        var restoreDirectory = _workspace.CreateDirectory("restored");
         (await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST", "--recovery")).EnsureSuccess("backup-fetch");
         await using var restored = await PostgresCluster.StartAsync(restoreDirectory, ArchiveCommand, settings);
         await restored.WaitUntilPromotedAsync(TimeSpan.FromMinutes(3));
@@ -141,9 +135,7 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
     public async Task Tablespace_outside_pgdata_survives_the_round_trip()
     {
         var settings = _workspace.FileArchiveSettings;
-        var tablespace = _workspace.PathFor("tablespace");
-        Directory.CreateDirectory(tablespace);
-        ProcessRunner.GiveToOsUser(tablespace);
+        var tablespace = _workspace.CreateDirectory("tablespace");
         await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), ArchiveCommand, settings);
         await source.ExecuteAsync($"CREATE TABLESPACE outside LOCATION '{tablespace}'");
         await source.ExecuteAsync("CREATE TABLE far (id int PRIMARY KEY, payload text) TABLESPACE outside");
@@ -151,13 +143,10 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
         (await cli.RunAsync(PitrScenario.Merge(settings, source.LibpqEnvironment), "backup-push", source.DataDirectory)).EnsureSuccess("backup-push");
         await source.ExecuteAsync("INSERT INTO far SELECT g, 'late' FROM generate_series(20001, 20500) g");
         await source.SwitchWalAndWaitForArchiveAsync();
-        await source.StopAsync();
-        Directory.Delete(source.DataDirectory, recursive: true);
+        await source.StopAndDeleteAsync();
         Directory.Delete(tablespace, recursive: true);
 
-        var restoreDirectory = _workspace.PathFor("restored");
-        Directory.CreateDirectory(restoreDirectory);
-        ProcessRunner.GiveToOsUser(restoreDirectory);
+        var restoreDirectory = _workspace.CreateDirectory("restored");
         (await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST", "--recovery")).EnsureSuccess("backup-fetch");
         var link = new DirectoryInfo(Directory.GetFileSystemEntries(Path.Combine(restoreDirectory, "data", "pg_tblspc")).Single());
         Assert.Equal(tablespace, link.LinkTarget);

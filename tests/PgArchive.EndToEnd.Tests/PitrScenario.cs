@@ -47,12 +47,9 @@ public static class PitrScenario
             await source.ExecuteAsync("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 1000"); // after T: must not be restored
             await source.SwitchWalAndWaitForArchiveAsync();
             var accounts = await source.ScalarAsync<long>("SELECT count(*) FROM pgbench_accounts");
-            await source.StopAsync();
-            Directory.Delete(source.DataDirectory, recursive: true);
+            await source.StopAndDeleteAsync();
 
-            var restoreDirectory = workspace.PathFor("restored");
-            Directory.CreateDirectory(restoreDirectory);
-            ProcessRunner.GiveToOsUser(restoreDirectory);
+            var restoreDirectory = workspace.CreateDirectory("restored");
             var targetText = target.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + "+00";
             watch.Restart();
             var fetch = await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST",

@@ -105,6 +105,13 @@ public sealed class PostgresCluster : IAsyncDisposable
         await ProcessRunner.RunAsync("bash", [script, "--stop", Directory], asOsUser: false, timeout: TimeSpan.FromMinutes(2));
     }
 
+    /// <summary>Stops the cluster and deletes its data directory: the source is gone, only the archive is left.</summary>
+    public async Task StopAndDeleteAsync()
+    {
+        await StopAsync();
+        System.IO.Directory.Delete(DataDirectory, recursive: true);
+    }
+
     /// <summary>The last lines of the server log.</summary>
     public string LogTail(int lines = 40)
     {

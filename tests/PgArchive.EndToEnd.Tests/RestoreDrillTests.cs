@@ -18,9 +18,7 @@ public sealed class RestoreDrillTests(PgArchiveCli cli) : IAsyncLifetime
     public async Task Drill_proves_a_good_backup_and_fails_on_a_damaged_one_leaving_nothing_behind()
     {
         var settings = _workspace.FileArchiveSettings;
-        var drillTemp = _workspace.PathFor("drill-tmp");
-        Directory.CreateDirectory(drillTemp);
-        ProcessRunner.GiveToOsUser(drillTemp);
+        var drillTemp = _workspace.CreateDirectory("drill-tmp");
         var drillSettings = new Dictionary<string, string?>(settings) { ["TMPDIR"] = drillTemp };
         await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), $"\"{cli.Executable}\" wal-push \"%p\"", settings);
         await source.PgbenchAsync("-i", "-s", "1", "-q");

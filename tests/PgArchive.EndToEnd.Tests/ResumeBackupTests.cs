@@ -105,12 +105,9 @@ public sealed partial class ResumeBackupTests(PgArchiveCli cli) : IAsyncLifetime
         await ExecuteAsync(source, "UPDATE big SET id = id + 1 WHERE id <= 100");
         var expected = await ScalarAsync<string>(source, State);
         await source.SwitchWalAndWaitForArchiveAsync();
-        await source.StopAsync();
-        Directory.Delete(source.DataDirectory, recursive: true);
+        await source.StopAndDeleteAsync();
 
-        var restoreDirectory = _workspace.PathFor("restored");
-        Directory.CreateDirectory(restoreDirectory);
-        ProcessRunner.GiveToOsUser(restoreDirectory);
+        var restoreDirectory = _workspace.CreateDirectory("restored");
         (await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), name, "--recovery")).EnsureSuccess("backup-fetch");
         await using var restored = await PostgresCluster.StartAsync(restoreDirectory, "true", settings);
         await restored.WaitUntilPromotedAsync(TimeSpan.FromMinutes(2));

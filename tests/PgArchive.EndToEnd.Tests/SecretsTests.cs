@@ -61,9 +61,7 @@ public sealed class SecretsTests(PgArchiveCli cli, S3rverForPitr s3rver, Azurite
         settings["WALG_LIBSODIUM_KEY_TRANSFORM"] = "hex";
         settings["PGPASSWORD"] = _pgPassword;
         settings["WALG_LOG_LEVEL"] = "DEVEL";
-        var drillTemp = _workspace.PathFor("drill-tmp");
-        Directory.CreateDirectory(drillTemp);
-        ProcessRunner.GiveToOsUser(drillTemp);
+        var drillTemp = _workspace.CreateDirectory("drill-tmp");
 
         await using (var scanner = CommandLineScanner.Start(Secrets))
         {
