@@ -388,53 +388,48 @@ mib() { echo $(( $1 / 1024 )); }
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r); pgbackrest $(pgbackrest version | awk '{ print $2 }'), PostgreSQL 15. Lower is better; ratio = ours / theirs."
   if ((repeat > 1)); then
-    echo "Backup and restore walls are medians of $repeat runs, the tools alternating; peak RSS is the largest of the runs. Each run's figures are below the tables."
+    echo "Backup and restore walls are medians of $repeat runs, the tools alternating; peak RSS is the largest of the runs. Each run's figures are below the table."
   fi
   echo
-  echo "### Local filesystem repository"
-  echo
-  echo "| measure | pgarchive | compared with | theirs | ratio |"
-  echo "| --- | ---: | --- | ---: | ---: |"
-  echo "| backup wall (s) | ${wall[ours_backup]} | pgbackrest backup --type=full, lz4, process-max=2 | ${wall[pgbr_backup]} | $(ratio "${wall[ours_backup]}" "${wall[pgbr_backup]}") |"
-  echo "| backup wall (s) | ${wall[ours_backup]} | pg_basebackup -Ft -z | ${wall[pgbb_gz]} | $(ratio "${wall[ours_backup]}" "${wall[pgbb_gz]}") |"
-  echo "| backup wall (s) | ${wall[ours_backup]} | pg_basebackup -Ft (uncompressed) | ${wall[pgbb_tar]} | $(ratio "${wall[ours_backup]}" "${wall[pgbb_tar]}") |"
-  echo "| backup size (MiB) | $((size_ours >> 20)) | pgbackrest / pg_basebackup -z | $((size_pgbr >> 20)) / $((size_gz >> 20)) | $(ratio "$size_ours" "$size_pgbr") |"
-  echo "| restore wall (s) | ${wall[ours_restore]} | pgbackrest restore | ${wall[pgbr_restore]} | $(ratio "${wall[ours_restore]}" "${wall[pgbr_restore]}") |"
-  echo "| restore wall (s) | ${wall[ours_restore]} | tar -xzf (pg_basebackup -z) | ${wall[pgbb_untar_gz]} | $(ratio "${wall[ours_restore]}" "${wall[pgbb_untar_gz]}") |"
-  echo "| restore wall (s) | ${wall[ours_restore]} | tar -xf (pg_basebackup) | ${wall[pgbb_untar]} | $(ratio "${wall[ours_restore]}" "${wall[pgbb_untar]}") |"
-  echo "| wal-push p50 (ms), $segments .ready segments | ${wall[ours_walpush_p50]} | pgbackrest archive-push | ${wall[pgbr_walpush_p50]} | $(ratio "${wall[ours_walpush_p50]}" "${wall[pgbr_walpush_p50]}") |"
-  echo "| wal-push p99 (ms) | ${wall[ours_walpush_p99]} | pgbackrest archive-push | ${wall[pgbr_walpush_p99]} | $(ratio "${wall[ours_walpush_p99]}" "${wall[pgbr_walpush_p99]}") |"
-  echo "| wal-push total for $segments (s) | ${wall[ours_walpush_total]} | pgbackrest archive-push | ${wall[pgbr_walpush_total]} | $(ratio "${wall[ours_walpush_total]}" "${wall[pgbr_walpush_total]}") |"
-  echo "| wal-push p50 (ms), WALG_UPLOAD_CONCURRENCY=1 | ${wall[ours_walpush1_p50]} | pgbackrest archive-push | ${wall[pgbr_walpush_p50]} | $(ratio "${wall[ours_walpush1_p50]}" "${wall[pgbr_walpush_p50]}") |"
-  echo "| wal-push p99 (ms), WALG_UPLOAD_CONCURRENCY=1 | ${wall[ours_walpush1_p99]} | pgbackrest archive-push | ${wall[pgbr_walpush_p99]} | $(ratio "${wall[ours_walpush1_p99]}" "${wall[pgbr_walpush_p99]}") |"
-  echo "| cold start, median of 30 (ms) | ${wall[ours_version]} (pgarchive --version) | pgbackrest version | ${wall[pgbr_version]} | $(ratio "${wall[ours_version]}" "${wall[pgbr_version]}") |"
+  echo "| repository | measure | pgarchive | compared with | theirs | ratio |"
+  echo "| --- | --- | ---: | --- | ---: | ---: |"
+  echo "| local | backup wall (s) | ${wall[ours_backup]} | pgbackrest backup --type=full, lz4, process-max=2 | ${wall[pgbr_backup]} | $(ratio "${wall[ours_backup]}" "${wall[pgbr_backup]}") |"
+  echo "| local | backup wall (s) | ${wall[ours_backup]} | pg_basebackup -Ft -z | ${wall[pgbb_gz]} | $(ratio "${wall[ours_backup]}" "${wall[pgbb_gz]}") |"
+  echo "| local | backup wall (s) | ${wall[ours_backup]} | pg_basebackup -Ft (uncompressed) | ${wall[pgbb_tar]} | $(ratio "${wall[ours_backup]}" "${wall[pgbb_tar]}") |"
+  echo "| local | backup size (MiB) | $((size_ours >> 20)) | pgbackrest / pg_basebackup -z | $((size_pgbr >> 20)) / $((size_gz >> 20)) | $(ratio "$size_ours" "$size_pgbr") |"
+  echo "| local | restore wall (s) | ${wall[ours_restore]} | pgbackrest restore | ${wall[pgbr_restore]} | $(ratio "${wall[ours_restore]}" "${wall[pgbr_restore]}") |"
+  echo "| local | restore wall (s) | ${wall[ours_restore]} | tar -xzf (pg_basebackup -z) | ${wall[pgbb_untar_gz]} | $(ratio "${wall[ours_restore]}" "${wall[pgbb_untar_gz]}") |"
+  echo "| local | restore wall (s) | ${wall[ours_restore]} | tar -xf (pg_basebackup) | ${wall[pgbb_untar]} | $(ratio "${wall[ours_restore]}" "${wall[pgbb_untar]}") |"
+  echo "| local | wal-push p50 (ms), $segments .ready segments | ${wall[ours_walpush_p50]} | pgbackrest archive-push | ${wall[pgbr_walpush_p50]} | $(ratio "${wall[ours_walpush_p50]}" "${wall[pgbr_walpush_p50]}") |"
+  echo "| local | wal-push p99 (ms) | ${wall[ours_walpush_p99]} | pgbackrest archive-push | ${wall[pgbr_walpush_p99]} | $(ratio "${wall[ours_walpush_p99]}" "${wall[pgbr_walpush_p99]}") |"
+  echo "| local | wal-push total for $segments (s) | ${wall[ours_walpush_total]} | pgbackrest archive-push | ${wall[pgbr_walpush_total]} | $(ratio "${wall[ours_walpush_total]}" "${wall[pgbr_walpush_total]}") |"
+  echo "| local | wal-push p50 (ms), WALG_UPLOAD_CONCURRENCY=1 | ${wall[ours_walpush1_p50]} | pgbackrest archive-push | ${wall[pgbr_walpush_p50]} | $(ratio "${wall[ours_walpush1_p50]}" "${wall[pgbr_walpush_p50]}") |"
+  echo "| local | wal-push p99 (ms), WALG_UPLOAD_CONCURRENCY=1 | ${wall[ours_walpush1_p99]} | pgbackrest archive-push | ${wall[pgbr_walpush_p99]} | $(ratio "${wall[ours_walpush1_p99]}" "${wall[pgbr_walpush_p99]}") |"
+  echo "| (none) | cold start, median of 30 (ms) | ${wall[ours_version]} (pgarchive --version) | pgbackrest version | ${wall[pgbr_version]} | $(ratio "${wall[ours_version]}" "${wall[pgbr_version]}") |"
   if ((skip_backlog == 0)); then
-    echo "| archive backlog: max .ready during ${backlog_seconds} s pgbench | ${wall[ours_backlog_max_ready]} | pgbackrest archive-push | ${wall[pgbr_backlog_max_ready]} | |"
-    echo "| archive backlog: .ready when pgbench ends | ${wall[ours_backlog_end_ready]} | pgbackrest archive-push | ${wall[pgbr_backlog_end_ready]} | |"
-    echo "| pg_stat_archiver archived / failed | ${wall[ours_backlog_archived]} / ${wall[ours_backlog_failed]} | pgbackrest archive-push | ${wall[pgbr_backlog_archived]} / ${wall[pgbr_backlog_failed]} | |"
-    echo "| pgbench tps / WAL written (MiB) | ${wall[ours_backlog_tps]} / ${wall[ours_backlog_wal]} | pgbackrest archive-push | ${wall[pgbr_backlog_tps]} / ${wall[pgbr_backlog_wal]} | |"
+    echo "| local | archive backlog: max .ready during ${backlog_seconds} s pgbench | ${wall[ours_backlog_max_ready]} | pgbackrest archive-push | ${wall[pgbr_backlog_max_ready]} | |"
+    echo "| local | archive backlog: .ready when pgbench ends | ${wall[ours_backlog_end_ready]} | pgbackrest archive-push | ${wall[pgbr_backlog_end_ready]} | |"
+    echo "| local | pg_stat_archiver archived / failed | ${wall[ours_backlog_archived]} / ${wall[ours_backlog_failed]} | pgbackrest archive-push | ${wall[pgbr_backlog_archived]} / ${wall[pgbr_backlog_failed]} | |"
+    echo "| local | pgbench tps / WAL written (MiB) | ${wall[ours_backlog_tps]} / ${wall[ours_backlog_wal]} | pgbackrest archive-push | ${wall[pgbr_backlog_tps]} / ${wall[pgbr_backlog_wal]} | |"
   fi
-  echo "| peak RSS backup-push (MiB) | $(mib "${rss[ours_backup]}") | pgbackrest backup | $(mib "${rss[pgbr_backup]}") | $(ratio "${rss[ours_backup]}" "${rss[pgbr_backup]}") |"
-  echo "| peak RSS backup-fetch (MiB) | $(mib "${rss[ours_restore]}") | pgbackrest restore | $(mib "${rss[pgbr_restore]}") | $(ratio "${rss[ours_restore]}" "${rss[pgbr_restore]}") |"
-  echo "| peak RSS wal-push (MiB) | $(mib "${rss[ours_walpush]}") | pgbackrest archive-push | $(mib "${rss[pgbr_walpush]}") | $(ratio "${rss[ours_walpush]}" "${rss[pgbr_walpush]}") |"
+  echo "| local | peak RSS backup-push (MiB) | $(mib "${rss[ours_backup]}") | pgbackrest backup | $(mib "${rss[pgbr_backup]}") | $(ratio "${rss[ours_backup]}" "${rss[pgbr_backup]}") |"
+  echo "| local | peak RSS backup-fetch (MiB) | $(mib "${rss[ours_restore]}") | pgbackrest restore | $(mib "${rss[pgbr_restore]}") | $(ratio "${rss[ours_restore]}" "${rss[pgbr_restore]}") |"
+  echo "| local | peak RSS wal-push (MiB) | $(mib "${rss[ours_walpush]}") | pgbackrest archive-push | $(mib "${rss[pgbr_walpush]}") | $(ratio "${rss[ours_walpush]}" "${rss[pgbr_walpush]}") |"
   if ((skip_s3 == 0)); then
-    echo
-    echo "### S3 repository: s3rver 3.7.1 behind a socat TLS front, both tools through it"
-    echo
-    echo "pgBackRest talks S3 only over TLS; socat terminates TLS (self-signed certificate, a new connection forks a socat process) in front of s3rver on 127.0.0.1. pgarchive goes through the same front and verifies the certificate (WALG_S3_CA_CERT_FILE); pgBackRest does not (repo1-storage-verify-tls=n). One bucket per tool on the same s3rver."
-    echo
-    echo "| measure | pgarchive | compared with | theirs | ratio |"
-    echo "| --- | ---: | --- | ---: | ---: |"
-    echo "| backup wall (s) | ${wall[ours_s3_backup]} | pgbackrest backup --type=full, lz4, process-max=2, repo1-type=s3 | ${wall[pgbr_s3_backup]} | $(ratio "${wall[ours_s3_backup]}" "${wall[pgbr_s3_backup]}") |"
-    echo "| restore wall (s) | ${wall[ours_s3_restore]} | pgbackrest restore | ${wall[pgbr_s3_restore]} | $(ratio "${wall[ours_s3_restore]}" "${wall[pgbr_s3_restore]}") |"
-    echo "| wal-push p50 (ms), $s3_segments .ready segments | ${wall[ours_s3_walpush_p50]} | pgbackrest archive-push | ${wall[pgbr_s3_walpush_p50]} | $(ratio "${wall[ours_s3_walpush_p50]}" "${wall[pgbr_s3_walpush_p50]}") |"
-    echo "| wal-push p99 (ms) | ${wall[ours_s3_walpush_p99]} | pgbackrest archive-push | ${wall[pgbr_s3_walpush_p99]} | $(ratio "${wall[ours_s3_walpush_p99]}" "${wall[pgbr_s3_walpush_p99]}") |"
-    echo "| wal-push total for $s3_segments (s) | ${wall[ours_s3_walpush_total]} | pgbackrest archive-push | ${wall[pgbr_s3_walpush_total]} | $(ratio "${wall[ours_s3_walpush_total]}" "${wall[pgbr_s3_walpush_total]}") |"
-    echo "| peak RSS backup-push (MiB) | $(mib "${rss[ours_s3_backup]}") | pgbackrest backup | $(mib "${rss[pgbr_s3_backup]}") | $(ratio "${rss[ours_s3_backup]}" "${rss[pgbr_s3_backup]}") |"
-    echo "| peak RSS backup-fetch (MiB) | $(mib "${rss[ours_s3_restore]}") | pgbackrest restore | $(mib "${rss[pgbr_s3_restore]}") | $(ratio "${rss[ours_s3_restore]}" "${rss[pgbr_s3_restore]}") |"
-    echo "| peak RSS wal-push (MiB) | $(mib "${rss[ours_s3_walpush]}") | pgbackrest archive-push | $(mib "${rss[pgbr_s3_walpush]}") | $(ratio "${rss[ours_s3_walpush]}" "${rss[pgbr_s3_walpush]}") |"
+    echo "| S3 | backup wall (s) | ${wall[ours_s3_backup]} | pgbackrest backup --type=full, lz4, process-max=2, repo1-type=s3 | ${wall[pgbr_s3_backup]} | $(ratio "${wall[ours_s3_backup]}" "${wall[pgbr_s3_backup]}") |"
+    echo "| S3 | restore wall (s) | ${wall[ours_s3_restore]} | pgbackrest restore | ${wall[pgbr_s3_restore]} | $(ratio "${wall[ours_s3_restore]}" "${wall[pgbr_s3_restore]}") |"
+    echo "| S3 | wal-push p50 (ms), $s3_segments .ready segments | ${wall[ours_s3_walpush_p50]} | pgbackrest archive-push | ${wall[pgbr_s3_walpush_p50]} | $(ratio "${wall[ours_s3_walpush_p50]}" "${wall[pgbr_s3_walpush_p50]}") |"
+    echo "| S3 | wal-push p99 (ms) | ${wall[ours_s3_walpush_p99]} | pgbackrest archive-push | ${wall[pgbr_s3_walpush_p99]} | $(ratio "${wall[ours_s3_walpush_p99]}" "${wall[pgbr_s3_walpush_p99]}") |"
+    echo "| S3 | wal-push total for $s3_segments (s) | ${wall[ours_s3_walpush_total]} | pgbackrest archive-push | ${wall[pgbr_s3_walpush_total]} | $(ratio "${wall[ours_s3_walpush_total]}" "${wall[pgbr_s3_walpush_total]}") |"
+    echo "| S3 | peak RSS backup-push (MiB) | $(mib "${rss[ours_s3_backup]}") | pgbackrest backup | $(mib "${rss[pgbr_s3_backup]}") | $(ratio "${rss[ours_s3_backup]}" "${rss[pgbr_s3_backup]}") |"
+    echo "| S3 | peak RSS backup-fetch (MiB) | $(mib "${rss[ours_s3_restore]}") | pgbackrest restore | $(mib "${rss[pgbr_s3_restore]}") | $(ratio "${rss[ours_s3_restore]}" "${rss[pgbr_s3_restore]}") |"
+    echo "| S3 | peak RSS wal-push (MiB) | $(mib "${rss[ours_s3_walpush]}") | pgbackrest archive-push | $(mib "${rss[pgbr_s3_walpush]}") | $(ratio "${rss[ours_s3_walpush]}" "${rss[pgbr_s3_walpush]}") |"
   fi
   echo
+  if ((skip_s3 == 0)); then
+    echo "S3: s3rver 3.7.1 behind a socat TLS front, both tools through it. pgBackRest talks S3 only over TLS; socat terminates TLS (self-signed certificate, a new connection forks a socat process) in front of s3rver on 127.0.0.1. pgarchive goes through the same front and verifies the certificate (WALG_S3_CA_CERT_FILE); pgBackRest does not (repo1-storage-verify-tls=n). One bucket per tool on the same s3rver."
+    echo
+  fi
   echo "Peak RSS is /usr/bin/time -v's maximum resident set size: that of the largest single process of the command's tree (pgBackRest's process-max workers are separate processes)."
   if ((repeat > 1)); then
     echo
