@@ -131,30 +131,38 @@ pgbr_config "$work/pgbr/pgbackrest.conf" "$work/pgbr/spool" "repo1-path=$work/pg
 pgbr=(pgbackrest --config="$work/pgbr/pgbackrest.conf" --stanza=bench)
 as_pg "${pgbr[@]}" stanza-create >&2
 
-# timed NAME CMD...: runs CMD as postgres under /usr/bin/time -v; records wall seconds and peak RSS (KiB)
-declare -A wall rss runs
+# timed NAME CMD...: runs CMD as postgres under /usr/bin/time -v; records wall seconds, peak RSS (KiB), the CPU
+# seconds of the command's processes (user + system) and those of the whole machine meanwhile (servers included)
+declare -A wall rss runs cpu busy
+clock_ticks=$(getconf CLK_TCK)
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }   # user nice system irq softirq
 timed() {
   local name=$1; shift
-  local tv="$work/out/$name.time"
+  local tv="$work/out/$name.time" t0 t1
   sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+  t0=$(machine_ticks)
   if ! /usr/bin/time -v -o "$tv" runuser -u postgres -- "$@" >"$work/out/$name.log" 2>&1; then
     echo "$name failed:" >&2; tail -20 "$work/out/$name.log" >&2; exit 1
   fi
+  t1=$(machine_ticks)
   wall[$name]=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$tv")
   rss[$name]=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tv")
-  log "$name: ${wall[$name]} s, peak RSS $((rss[$name] / 1024)) MiB"
+  cpu[$name]=$(awk -F': ' '/(User|System) time \(seconds\)/ { s += $2 } END { printf "%.1f", s }' "$tv")
+  busy[$name]=$(awk -v t=$((t1 - t0)) -v hz="$clock_ticks" 'BEGIN { printf "%.1f", t / hz }')
+  log "$name: ${wall[$name]} s, peak RSS $((rss[$name] / 1024)) MiB, CPU ${cpu[$name]} s (machine ${busy[$name]} s)"
 }
 # summarize NAME: from the runs NAME.1 .. NAME.$repeat, wall[NAME] = median, rss[NAME] = largest, runs[NAME] = each
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 summarize() {
-  local name=$1 r w=() m=0
+  local name=$1 r w=() c=() m=0
   for ((r = 1; r <= repeat; r++)); do
     w+=("${wall[$name.$r]}")
+    c+=("${cpu[$name.$r]}/${busy[$name.$r]}")
     ((${rss[$name.$r]} > m)) && m=${rss[$name.$r]}
   done
   wall[$name]=$(median "${w[@]}")
   rss[$name]=$m
-  runs[$name]="${w[*]}"
+  runs[$name]="${w[*]} (CPU s, the command's / the machine's: ${c[*]})"
   log "$name: median ${wall[$name]} s of ${w[*]}; largest peak RSS $((m / 1024)) MiB"
 }
 
@@ -433,7 +441,7 @@ mib() { echo $(( $1 / 1024 )); }
   echo "Peak RSS is /usr/bin/time -v's maximum resident set size: that of the largest single process of the command's tree (pgBackRest's process-max workers are separate processes)."
   if ((repeat > 1)); then
     echo
-    echo "Each run (s), in the order run:"
+    echo "Each run's wall (s), in the order run, and the CPU seconds (user + system) of the command's processes / of the whole machine during it (2 cores: at most 2 × wall):"
     echo
     for n in ours_backup pgbr_backup pgbb_gz pgbb_tar ours_restore pgbr_restore pgbb_untar_gz pgbb_untar \
       ours_s3_backup pgbr_s3_backup ours_s3_restore pgbr_s3_restore; do
