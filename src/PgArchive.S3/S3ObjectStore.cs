@@ -412,7 +412,6 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
         };
 
         var uploadId = (await CallAsync(key, "write", () => _client.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false)).UploadId;
-        string? expectedEtag = null;
         var upload = new PartedUpload<UploadedPart>
         {
             Buffers = _buffers,
@@ -421,14 +420,11 @@ public sealed class S3ObjectStore : IObjectStore, IObjectCopier, ISelfRetryingOb
             TooLarge = () => new ObjectStoreException(ObjectStoreErrorKind.Other, key,
                 $"'{key}' is larger than {MaxParts:N0} parts of {_options.PartSize:N0} bytes: raise S3_MAX_PART_SIZE (S3:PartSize)."),
             UploadPartAsync = (index, buffer, length, token) => UploadPartAsync(key, uploadId, index + 1, buffer, length, token),
-            CompleteAsync = async (parts, token) =>
-            {
-                await CompleteMultipartAsync(key, uploadId, parts, ifNoneMatch, token).ConfigureAwait(false);
-                expectedEtag = parts.Length == 1 ? null : MultipartEtag(parts.Select(p => p.Md5).ToList());
-            },
+            CompleteAsync = (parts, token) => CompleteMultipartAsync(key, uploadId, parts, ifNoneMatch, token),
             CleanUpAsync = _ => AbortAsync(key, uploadId),
         };
-        var total = await upload.RunAsync(first, content, cancellationToken).ConfigureAwait(false);
+        var (total, parts) = await upload.RunAsync(first, content, cancellationToken).ConfigureAwait(false);
+        var expectedEtag = parts.Length == 1 ? null : MultipartEtag(parts.Select(p => p.Md5).ToList());
         await ConfirmSizeAsync(key, total, expectedEtag, cancellationToken).ConfigureAwait(false);
     }
 

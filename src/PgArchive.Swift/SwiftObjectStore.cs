@@ -340,7 +340,7 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
             CompleteAsync = (segments, token) => PutManifestAsync(key, segments, createNew, token),
             CleanUpAsync = segments => DeleteUploadedSegmentsAsync(key, segmentPrefix, segments),
         };
-        var total = await upload.RunAsync(first, content, cancellationToken).ConfigureAwait(false);
+        var (total, _) = await upload.RunAsync(first, content, cancellationToken).ConfigureAwait(false);
         var info = await HeadAsync(key, cancellationToken).ConfigureAwait(false);
         if (info?.Size != total)
         {

@@ -40,9 +40,9 @@ public sealed class PartedUpload<TPart>
 
     /// <summary>
     /// Uploads <paramref name="first"/> (a full buffer already read, which stays the caller's) and the rest of
-    /// <paramref name="content"/>, and returns the number of bytes stored.
+    /// <paramref name="content"/>, and returns the number of bytes stored and the parts, in order.
     /// </summary>
-    public async Task<long> RunAsync(byte[] first, Stream content, CancellationToken cancellationToken)
+    public async Task<(long Bytes, TPart[] Parts)> RunAsync(byte[] first, Stream content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(first);
         ArgumentNullException.ThrowIfNull(content);
@@ -88,6 +88,7 @@ public sealed class PartedUpload<TPart>
 
             var parts = await Task.WhenAll(uploads).ConfigureAwait(false);
             await CompleteAsync(parts, cancellationToken).ConfigureAwait(false);
+            return (total, parts);
         }
         catch (Exception ex)
         {
@@ -110,6 +111,7 @@ public sealed class PartedUpload<TPart>
 
             await CleanUpAsync(uploads.Where(u => u.IsCompletedSuccessfully).Select(u => u.Result).ToList()).ConfigureAwait(false);
             ExceptionDispatchInfo.Throw(error);
+            throw; // not reached: Throw rethrows the error
         }
         finally
         {
@@ -118,8 +120,6 @@ public sealed class PartedUpload<TPart>
                 Buffers.Return(buffer);
             }
         }
-
-        return total;
     }
 
     private async Task<TPart> UploadOneAsync(int index, byte[] buffer, int length, ChannelWriter<byte[]> free, CancellationTokenSource failed,

@@ -49,10 +49,11 @@ public sealed class PartedUploadTests
             CleanUpAsync = _ => throw new InvalidOperationException("nothing failed"),
         };
 
-        var total = await upload.RunAsync(first, stream, Token);
+        var (total, parts) = await upload.RunAsync(first, stream, Token);
 
         Assert.Equal(content.Length, total);
         Assert.Equal(content, stored);
+        Assert.Equal(Enumerable.Range(0, parts.Length), parts.Select(p => p.Index));
         Assert.InRange(mostRunning, 1, inFlight);
         Assert.InRange(pool.Allocated, 0, inFlight - 1); // the first buffer is the caller's
     }
