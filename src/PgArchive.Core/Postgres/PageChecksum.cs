@@ -45,7 +45,10 @@ public static class PageChecksum
             throw new ArgumentException($"A page of {page.Length} bytes cannot be checksummed: the size must be a multiple of {sizeof(uint) * Lanes}.", nameof(page));
         }
 
-        var sum = Vector256.IsHardwareAccelerated ? BlockVectorized(page) : BlockScalar(page);
+        // Native AOT compiles for a baseline without AVX2 by default: the 128-bit form keeps it vectorised there.
+        var sum = Vector256.IsHardwareAccelerated ? BlockVector256(page)
+            : Vector128.IsHardwareAccelerated ? BlockVector128(page)
+            : BlockScalar(page);
         sum ^= blockNumber;
         return (ushort)((sum % 65535) + 1);
     }
@@ -98,7 +101,8 @@ public static class PageChecksum
         return result;
     }
 
-    private static uint BlockVectorized(ReadOnlySpan<byte> page)
+    /// <summary>The 32 lanes as 4 vectors of 8.</summary>
+    internal static uint BlockVector256(ReadOnlySpan<byte> page)
     {
         var words = MemoryMarshal.Cast<byte, uint>(page);
         var s0 = Vector256.Create(BaseOffsets.AsSpan(0, 8));
@@ -141,6 +145,53 @@ public static class PageChecksum
         return result;
     }
 
+    /// <summary>The 32 lanes as 8 vectors of 4 (SSE4.1, AdvSimd).</summary>
+    internal static uint BlockVector128(ReadOnlySpan<byte> page)
+    {
+        var words = MemoryMarshal.Cast<byte, uint>(page);
+        Span<Vector128<uint>> sums = stackalloc Vector128<uint>[Lanes / 4];
+        for (var k = 0; k < sums.Length; k++)
+        {
+            sums[k] = Vector128.Create(BaseOffsets.AsSpan(k * 4, 4));
+        }
+
+        var prime = Vector128.Create(FnvPrime);
+
+        // Row 0 holds the header: pd_checksum (bytes 8-9) counts as zero.
+        Span<uint> first = stackalloc uint[4];
+        words[..4].CopyTo(first);
+        first[ChecksumOffset / sizeof(uint)] &= ChecksumMaskForWord();
+        sums[0] = Mix(sums[0], Vector128.Create((ReadOnlySpan<uint>)first), prime);
+        for (var k = 1; k < sums.Length; k++)
+        {
+            sums[k] = Mix(sums[k], Vector128.Create(words.Slice(k * 4, 4)), prime);
+        }
+
+        for (var row = Lanes; row < words.Length; row += Lanes)
+        {
+            var rowWords = words.Slice(row, Lanes);
+            for (var k = 0; k < sums.Length; k++)
+            {
+                sums[k] = Mix(sums[k], Vector128.Create(rowWords.Slice(k * 4, 4)), prime);
+            }
+        }
+
+        var folded = Vector128<uint>.Zero;
+        for (var k = 0; k < sums.Length; k++)
+        {
+            var sum = Mix(Mix(sums[k], Vector128<uint>.Zero, prime), Vector128<uint>.Zero, prime);
+            folded ^= sum;
+        }
+
+        uint result = 0;
+        for (var i = 0; i < Vector128<uint>.Count; i++)
+        {
+            result ^= folded.GetElement(i);
+        }
+
+        return result;
+    }
+
     private static uint Mix(uint checksum, uint value)
     {
         var tmp = checksum ^ value;
@@ -151,6 +202,12 @@ public static class PageChecksum
     {
         var tmp = checksum ^ value;
         return (tmp * prime) ^ Vector256.ShiftRightLogical(tmp, 17);
+    }
+
+    private static Vector128<uint> Mix(Vector128<uint> checksum, Vector128<uint> value, Vector128<uint> prime)
+    {
+        var tmp = checksum ^ value;
+        return (tmp * prime) ^ Vector128.ShiftRightLogical(tmp, 17);
     }
 
     private static uint ReadWord(ReadOnlySpan<byte> page, int offset) => MemoryMarshal.Read<uint>(page[offset..]);

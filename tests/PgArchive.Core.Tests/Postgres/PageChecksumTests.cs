@@ -34,6 +34,24 @@ public sealed class PageChecksumTests
     }
 
     [Fact]
+    public void The_128_and_256_bit_forms_agree_with_the_scalar_form_on_real_and_random_pages()
+    {
+        var random = new Random(5);
+        for (var i = 0; i < Pages.Length + 20; i++)
+        {
+            var page = i < Pages.Length ? Page(i) : new byte[8192];
+            if (i >= Pages.Length)
+            {
+                random.NextBytes(page);
+            }
+
+            var scalar = PageChecksum.BlockScalar(page);
+            Assert.Equal(scalar, PageChecksum.BlockVector128(page));
+            Assert.Equal(scalar, PageChecksum.BlockVector256(page));
+        }
+    }
+
+    [Fact]
     public void Compute_mixes_in_the_block_number()
     {
         var page = Page(2);
