@@ -1,29 +1,20 @@
-using K4os.Compression.LZ4;
 using K4os.Compression.LZ4.Streams;
 
 namespace PgArchive.Compression;
 
-/// <summary>LZ4 frame format (WAL-G's default, extension <c>.lz4</c>), through K4os.Compression.LZ4.Streams.</summary>
+/// <summary>LZ4 frame format (WAL-G's default, extension <c>.lz4</c>), compressed by <see cref="Lz4ParallelEncoderStream"/>, read by K4os.Compression.LZ4.Streams.</summary>
 public sealed class Lz4Compressor : ICompressor
 {
-    private static readonly LZ4EncoderSettings EncoderSettings = new()
-    {
-        CompressionLevel = LZ4Level.L00_FAST,
-        ChainBlocks = true,
-        BlockSize = 64 * 1024,
-        ContentChecksum = true,
-    };
-
     /// <inheritdoc />
     public string Method => "lz4";
-
 
     /// <inheritdoc />
     public string FileExtension => "lz4";
 
     /// <inheritdoc />
+    /// <remarks>One frame of independent 1 MiB blocks with its content checksum, blocks compressed on every processor.</remarks>
     public Stream CreateCompressionStream(Stream destination, bool leaveOpen = false) =>
-        LZ4Stream.Encode(destination, EncoderSettings, leaveOpen);
+        new Lz4ParallelEncoderStream(destination, leaveOpen, Environment.ProcessorCount);
 
     /// <inheritdoc />
     /// <remarks>K4os reads the frame's content checksum without checking it: PgArchive checks it (one-frame objects).</remarks>

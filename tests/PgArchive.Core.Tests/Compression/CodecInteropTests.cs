@@ -3,7 +3,7 @@ using PgArchive.Support;
 namespace PgArchive.Compression;
 
 /// <summary>
-/// Our output read by the reference implementations (zstd, brotli and xz command-line tools, liblzma through
+/// Our output read by the reference implementations (lz4, zstd, brotli and xz command-line tools, liblzma through
 /// Python's lzma module), and theirs read by us: the formats are the standard ones, not just self-consistent.
 /// </summary>
 public sealed class CodecInteropTests : IAsyncLifetime
@@ -11,7 +11,7 @@ public sealed class CodecInteropTests : IAsyncLifetime
     private readonly string _dir = Directory.CreateTempSubdirectory("pgarchive-codec-interop-").FullName;
 
     public async ValueTask InitializeAsync() =>
-        await DebianPackages.EnsureInstalledAsync("zstd", "brotli", "xz-utils", "python3");
+        await DebianPackages.EnsureInstalledAsync("zstd", "brotli", "xz-utils", "python3", "lz4");
 
     public ValueTask DisposeAsync()
     {
@@ -24,6 +24,24 @@ public sealed class CodecInteropTests : IAsyncLifetime
         var path = Path.Combine(_dir, name);
         File.WriteAllBytes(path, bytes);
         return path;
+    }
+
+    [Fact]
+    public async Task Lz4_output_is_read_by_the_lz4_tool_and_its_output_by_us()
+    {
+        // Several blocks, compressible and not; the tool checks the header and content checksums as it decodes.
+        var data = Codecs.Data(5_000_000);
+        var ours = WriteFile("ours.lz4", await Codecs.CompressAsync(new Lz4Compressor(), data));
+
+        var decoded = (await ExternalTool.RunAsync("lz4", ["-d", "-c", ours])).EnsureSuccess("lz4 -d");
+        Assert.True(Codecs.Same(data, decoded.Stdout), "lz4 -d returned different bytes");
+
+        // The tool's defaults, without the content checksum, and 64 KiB blocks each with its own checksum.
+        foreach (var options in new[] { new[] { "-c", "-" }, ["-c", "--no-frame-crc", "-"], ["-c", "-BX", "-B4", "-"] })
+        {
+            var theirs = (await ExternalTool.RunAsync("lz4", options, data)).EnsureSuccess("lz4 " + string.Join(' ', options));
+            Assert.True(Codecs.Same(data, await Codecs.DecompressAsync(new Lz4Compressor(), theirs.Stdout)), "lz4 " + string.Join(' ', options));
+        }
     }
 
     [Fact]

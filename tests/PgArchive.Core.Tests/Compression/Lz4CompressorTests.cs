@@ -90,6 +90,20 @@ public sealed class Lz4CompressorTests
     }
 
     [Fact]
+    public async Task Objects_written_by_earlier_versions_in_linked_64_KiB_blocks_still_decode()
+    {
+        // What PgArchive wrote before its own frame encoder: K4os' stream encoder, linked 64 KiB blocks, content checksum.
+        var data = Support.Codecs.Data(1_000_000);
+        using var stored = new MemoryStream();
+        await using (var encoder = LZ4Stream.Encode(stored, new LZ4EncoderSettings { ChainBlocks = true, BlockSize = 64 * 1024, ContentChecksum = true }, leaveOpen: true))
+        {
+            await encoder.WriteAsync(data, Token);
+        }
+
+        Assert.True(Support.Codecs.Same(data, await Support.Codecs.DecompressAsync(new Lz4Compressor(), stored.ToArray())));
+    }
+
+    [Fact]
     public async Task Objects_of_several_frames_still_decode()
     {
         var compressor = new Lz4Compressor();

@@ -1,0 +1,396 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using K4os.Compression.LZ4;
+using K4os.Hash.xxHash;
+
+namespace PgArchive.Compression;
+
+/// <summary>
+/// Writes one LZ4 frame (the format the <c>lz4</c> tool and WAL-G write): independent blocks of
+/// <see cref="BlockSize"/> bytes, no content size, the content checksum (XXH32) at the end. Blocks are compressed
+/// by K4os' block codec on the thread pool, up to <c>parallelism</c> at once, and written in order, so one large
+/// stream (a 1 GiB table segment, a poorly compressible index) keeps every core busy instead of one.
+/// </summary>
+/// <remarks>
+/// Hand-written over K4os' <c>LZ4Stream.Encode</c>, which compresses one block at a time on the writing thread and
+/// copies each 64 KiB block through its own buffers. The block format, its compression and the frame's layout are
+/// the LZ4 specification's; the block codec is still K4os'. Memory: at most <c>parallelism</c> + 1 blocks of input
+/// and as many of output, whatever the length of the stream.
+/// </remarks>
+internal sealed class Lz4ParallelEncoderStream : Stream
+{
+    /// <summary>Blocks of 1 MiB (frame block-size code 6): large enough that dispatching one costs nothing, small enough to bound memory.</summary>
+    public const int BlockSize = 1 << 20;
+
+    private const uint FrameMagic = 0x184D2204;
+    private const byte FrameFlags = 0b01_1_0_0_1_0_0; // version 01, independent blocks, no block checksum, no content size, content checksum, no dictionary
+    private const byte BlockDescriptor = 6 << 4;      // block maximum size: 1 MiB
+    private const uint UncompressedBlockFlag = 0x8000_0000;
+
+    private readonly Stream _destination;
+    private readonly bool _leaveOpen;
+    private readonly int _parallelism;
+    private readonly LZ4Level _level;
+    private readonly XXH32 _contentHash = new();
+    private readonly Queue<Task<EncodedBlock>> _inFlight = new();
+    private byte[]? _block;
+    private int _filled;
+    private bool _headerWritten;
+    private bool _failed;
+    private bool _disposed;
+
+    public Lz4ParallelEncoderStream(Stream destination, bool leaveOpen, int parallelism, LZ4Level level = LZ4Level.L00_FAST)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
+        _destination = destination;
+        _leaveOpen = leaveOpen;
+        _parallelism = parallelism;
+        _level = level;
+    }
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => !_disposed;
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                var taken = Fill(buffer);
+                buffer = buffer[taken..];
+                if (_filled == BlockSize)
+                {
+                    Dispatch();
+                    while (_inFlight.Count > _parallelism)
+                    {
+                        WriteBlock(_inFlight.Dequeue().GetAwaiter().GetResult());
+                    }
+                }
+            }
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                var taken = Fill(buffer.Span);
+                buffer = buffer[taken..];
+                if (_filled == BlockSize)
+                {
+                    Dispatch();
+                    while (_inFlight.Count > _parallelism)
+                    {
+                        await WriteBlockAsync(await _inFlight.Dequeue().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    /// <summary>Ends the current block early and writes every block so far (a frame's blocks may be shorter than the maximum).</summary>
+    public override void Flush()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Run(() =>
+        {
+            Drain();
+            _destination.Flush();
+        });
+    }
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        try
+        {
+            await DrainAsync(cancellationToken).ConfigureAwait(false);
+            await _destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (_disposed || !disposing)
+        {
+            base.Dispose(disposing);
+            return;
+        }
+
+        try
+        {
+            if (!_failed)
+            {
+                Run(() =>
+                {
+                    Drain();
+                    WriteHeaderOnce();
+                    _destination.Write(Trailer());
+                });
+            }
+        }
+        finally
+        {
+            Release();
+            if (!_leaveOpen)
+            {
+                _destination.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (!_disposed)
+        {
+            try
+            {
+                if (!_failed)
+                {
+                    try
+                    {
+                        await DrainAsync(CancellationToken.None).ConfigureAwait(false);
+                        await WriteHeaderOnceAsync(CancellationToken.None).ConfigureAwait(false);
+                        await _destination.WriteAsync(Trailer()).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        _failed = true;
+                        throw;
+                    }
+                }
+            }
+            finally
+            {
+                Release();
+                if (!_leaveOpen)
+                {
+                    await _destination.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <summary>Copies into the block being filled and hashes what it took (the content checksum runs in order, here).</summary>
+    private int Fill(ReadOnlySpan<byte> data)
+    {
+        _block ??= ArrayPool<byte>.Shared.Rent(BlockSize);
+        var taken = Math.Min(data.Length, BlockSize - _filled);
+        var slice = data[..taken];
+        slice.CopyTo(_block.AsSpan(_filled));
+        _contentHash.Update(slice);
+        _filled += taken;
+        return taken;
+    }
+
+    /// <summary>Hands the filled block to the thread pool to compress; the queue keeps the order blocks are written in.</summary>
+    private void Dispatch()
+    {
+        if (_filled == 0)
+        {
+            return;
+        }
+
+        var block = _block!;
+        var length = _filled;
+        var level = _level;
+        _block = null;
+        _filled = 0;
+        _inFlight.Enqueue(Task.Run(() => Encode(block, length, level)));
+    }
+
+    private static EncodedBlock Encode(byte[] block, int length, LZ4Level level)
+    {
+        var output = ArrayPool<byte>.Shared.Rent(LZ4Codec.MaximumOutputSize(length));
+        try
+        {
+            var encoded = LZ4Codec.Encode(block.AsSpan(0, length), output.AsSpan(0, length - 1), level);
+            if (encoded > 0)
+            {
+                ArrayPool<byte>.Shared.Return(block);
+                return new EncodedBlock(output, encoded, Compressed: true);
+            }
+
+            // Did not shrink: the frame stores it as it is, flagged uncompressed.
+            ArrayPool<byte>.Shared.Return(output);
+            return new EncodedBlock(block, length, Compressed: false);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(output);
+            ArrayPool<byte>.Shared.Return(block);
+            throw;
+        }
+    }
+
+    private void Drain()
+    {
+        Dispatch();
+        while (_inFlight.Count > 0)
+        {
+            WriteBlock(_inFlight.Dequeue().GetAwaiter().GetResult());
+        }
+    }
+
+    private async ValueTask DrainAsync(CancellationToken cancellationToken)
+    {
+        Dispatch();
+        while (_inFlight.Count > 0)
+        {
+            await WriteBlockAsync(await _inFlight.Dequeue().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void WriteBlock(EncodedBlock block)
+    {
+        try
+        {
+            WriteHeaderOnce();
+            Span<byte> size = stackalloc byte[4];
+            BinaryPrimitives.WriteUInt32LittleEndian(size, block.SizeField);
+            _destination.Write(size);
+            _destination.Write(block.Buffer, 0, block.Length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(block.Buffer);
+        }
+    }
+
+    private async ValueTask WriteBlockAsync(EncodedBlock block, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteHeaderOnceAsync(cancellationToken).ConfigureAwait(false);
+            var size = new byte[4];
+            BinaryPrimitives.WriteUInt32LittleEndian(size, block.SizeField);
+            await _destination.WriteAsync(size, cancellationToken).ConfigureAwait(false);
+            await _destination.WriteAsync(block.Buffer.AsMemory(0, block.Length), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(block.Buffer);
+        }
+    }
+
+    private void WriteHeaderOnce()
+    {
+        if (!_headerWritten)
+        {
+            _destination.Write(Header());
+            _headerWritten = true;
+        }
+    }
+
+    private async ValueTask WriteHeaderOnceAsync(CancellationToken cancellationToken)
+    {
+        if (!_headerWritten)
+        {
+            await _destination.WriteAsync(Header(), cancellationToken).ConfigureAwait(false);
+            _headerWritten = true;
+        }
+    }
+
+    /// <summary>Magic, FLG, BD, and the header checksum: the second byte of XXH32 over FLG and BD.</summary>
+    private static byte[] Header()
+    {
+        var header = new byte[7];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, FrameMagic);
+        header[4] = FrameFlags;
+        header[5] = BlockDescriptor;
+        header[6] = (byte)(XXH32.DigestOf(header.AsSpan(4, 2)) >> 8);
+        return header;
+    }
+
+    /// <summary>The end mark (a zero block size) and the content checksum.</summary>
+    private byte[] Trailer()
+    {
+        var trailer = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(4), _contentHash.Digest());
+        return trailer;
+    }
+
+    private void Run(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    /// <summary>Waits for blocks still compressing (their buffers go back to the pool) and returns the block being filled.</summary>
+    private void Release()
+    {
+        _disposed = true;
+        while (_inFlight.Count > 0)
+        {
+            var task = _inFlight.Dequeue();
+            try
+            {
+                ArrayPool<byte>.Shared.Return(task.GetAwaiter().GetResult().Buffer);
+            }
+            catch (Exception)
+            {
+                // Its buffers went back where it failed; the failure is reported by the write that met it, or does not matter now.
+            }
+        }
+
+        if (_block is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_block);
+            _block = null;
+        }
+    }
+
+    private readonly record struct EncodedBlock(byte[] Buffer, int Length, bool Compressed)
+    {
+        public uint SizeField => (uint)Length | (Compressed ? 0 : UncompressedBlockFlag);
+    }
+}
