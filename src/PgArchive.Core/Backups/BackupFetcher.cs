@@ -92,11 +92,13 @@ public sealed class BackupFetcher
                 var tars = await ListTarsAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
                 var partitions = tars.Select(key => new Partition(key, step.BackupName, files, step.Filter)).ToList();
 
-                // A backup's partitions hold disjoint files: they are downloaded, decoded and extracted side by side. The
-                // steps of a delta chain write through one shared page map: one partition at a time.
-                await PartitionPipeline.RunAsync(partitions.Count - 1, step.Filter is null ? _downloadConcurrency : 1, async (i, ct) =>
+                // A backup's partitions hold disjoint files: they are downloaded, decoded and extracted side by side, the
+                // largest first, so that the last one to finish is a small one rather than a large one left to decode alone.
+                // The steps of a delta chain write through one shared page map: one partition at a time, in order.
+                var order = step.Filter is null ? LargestFirst(partitions) : [.. partitions.SkipLast(1)];
+                await PartitionPipeline.RunAsync(order.Length, step.Filter is null ? _downloadConcurrency : 1, async (i, ct) =>
                 {
-                    await ExtractPartitionAsync(extractor, partitions[i], ct).ConfigureAwait(false);
+                    await ExtractPartitionAsync(extractor, order[i], ct).ConfigureAwait(false);
                     return true;
                 }, cancellationToken).ConfigureAwait(false);
                 if (step.BackupName == backup.Name)
@@ -165,6 +167,13 @@ public sealed class BackupFetcher
         Log.FetchFinished(_logger, backup.Name, extractor.Files, extractor.Bytes);
         return new BackupFetchResult(backup.Name, extractor.Files, extractor.Bytes);
     }
+
+    /// <summary>
+    /// The partitions but the last (pg_control), by stored size, largest first (a stable order: equal sizes, or none
+    /// recorded by older backups, keep their numbered order).
+    /// </summary>
+    internal static Partition[] LargestFirst(List<Partition> partitions) =>
+        [.. partitions.SkipLast(1).OrderByDescending(p => p.StoredChecksum?.Size ?? 0)];
 
     private async Task ExtractPartitionAsync(Extractor extractor, Partition partition, CancellationToken cancellationToken)
     {
