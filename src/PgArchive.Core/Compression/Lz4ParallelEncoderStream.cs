@@ -243,7 +243,8 @@ internal sealed class Lz4ParallelEncoderStream : Stream
 
     private static EncodedBlock Encode(byte[] block, int length, LZ4Level level)
     {
-        var output = ArrayPool<byte>.Shared.Rent(LZ4Codec.MaximumOutputSize(length));
+        // Only a block that shrinks is stored compressed: an output of the input's size is all it may need.
+        var output = ArrayPool<byte>.Shared.Rent(length);
         try
         {
             var encoded = LZ4Codec.Encode(block.AsSpan(0, length), output.AsSpan(0, length - 1), level);
