@@ -60,8 +60,8 @@ internal static class Codecs
     public static async Task<byte[]> DecryptAsync(IEncryptor encryptor, byte[] stored, bool asynchronous = true) =>
         await ReadAllAsync(encryptor.CreateDecryptionStream(new UnseekableMemory(stored)), asynchronous);
 
-    /// <summary>Writes in uneven pieces (1, 7, 8192, ...), so chunking does not depend on the caller's buffer size.</summary>
-    private static async Task WriteAsync(Stream stream, byte[] data, bool asynchronous)
+    /// <summary>Writes in uneven pieces (1, 7, 8192, ...), so chunking does not depend on the caller's buffer size; then disposes the stream.</summary>
+    public static async Task WriteAsync(Stream stream, byte[] data, bool asynchronous)
     {
         int[] pieces = [1, 7, 8192, 8191, 100_000, 3];
         var offset = 0;
