@@ -20,7 +20,8 @@
 #     wal-push latency over --s3-segments segments (default: --segments) vs pgbackrest archive-push
 #   archive backlog (.ready count, pg_stat_archiver) while pgbench runs flat out with each archive_command
 #   peak RSS of our commands and theirs (/usr/bin/time -v)
-# Backups and restores run --repeat times (default 1), the tools alternating (ours, theirs, ours, theirs...);
+# Each repository's leg starts with one untimed backup by each tool (warm-up). Then backups and restores run --repeat
+# times (default 1), the tools alternating (ours, theirs, ours, theirs...);
 # the table gives the median wall time and the largest peak RSS, the log and the Markdown every run's figure.
 # Caches are dropped (sync; echo 3 > drop_caches) before every timed step, outside the timing; each restore
 # starts from an empty directory. S3 credentials reach the tools through the environment, never argv.
@@ -180,6 +181,15 @@ restored() {   # NAME: after a restore (untimed), a data directory must be there
 rounds() {
   local leg=$1 label=$2 more_backups=${5:-} more_restores=${6:-} r
   local -n ours_env=$3 pgbr_cmd=$4
+  # Warm-up, untimed: the first timed backup of a leg (ours, as ours goes first) took up to 5 s more CPU than the next
+  # ones, in the kernel's copies of file pages: a state of the machine, not of the tool (outside this script the first
+  # backup-push after an s3rver restart did too, and not when another backup-push had run just before it).
+  log "warm-up, $label: one untimed backup by each tool"
+  as_pg env "${ours_env[@]}" "$cli" backup-push "$PGDATA" >"$work/out/ours${leg}_warmup.log" 2>&1 ||
+    { echo "warm-up backup-push failed:" >&2; tail -20 "$work/out/ours${leg}_warmup.log" >&2; exit 1; }
+  as_pg "${pgbr_cmd[@]}" backup --type=full >"$work/out/pgbr${leg}_warmup.log" 2>&1 ||
+    { echo "warm-up pgbackrest backup failed:" >&2; tail -20 "$work/out/pgbr${leg}_warmup.log" >&2; exit 1; }
+  psqlq "SELECT pg_switch_wal()" >/dev/null
   for ((r = 1; r <= repeat; r++)); do
     log "backups, $label, round $r of $repeat"
     psqlq "CHECKPOINT" >/dev/null
@@ -396,7 +406,7 @@ mib() { echo $(( $1 / 1024 )); }
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r); pgbackrest $(pgbackrest version | awk '{ print $2 }'), PostgreSQL 15. Lower is better; ratio = ours / theirs."
   if ((repeat > 1)); then
-    echo "Backup and restore walls are medians of $repeat runs, the tools alternating; peak RSS is the largest of the runs. Each run's figures are below the table."
+    echo "Backup and restore walls are medians of $repeat runs, the tools alternating, after one untimed backup by each tool; peak RSS is the largest of the runs. Each run's figures are below the table."
   fi
   echo
   echo "| repository | measure | pgarchive | compared with | theirs | ratio |"
