@@ -234,7 +234,7 @@ rm -rf "$work/out/pgbb_gz" "$work/out/pgbb_tar"
 # Each call is timed as PostgreSQL's archiver runs it: in name order, .ready renamed .done on success.
 log "wal-push latency over $segments segments"
 psqlq "SELECT pg_switch_wal()" >/dev/null
-sample=$(ls "$PGDATA/pg_wal" | grep -E '^[0-9A-F]{24}$' | sort | head -1)
+sample=$(ls "$PGDATA/pg_wal" | grep -E '^[0-9A-F]{24}$' | sort | awk 'NR == 1')   # awk reads it all: head -1 could leave sort a SIGPIPE
 cp "$PGDATA/pg_wal/$sample" "$work/out/sample.wal"   # kept: later checkpoints recycle the original
 latency() {   # NAME DIR COUNT CMD... (the segment path is appended)
   local name=$1 dir=$2 segments=$3; shift 3
