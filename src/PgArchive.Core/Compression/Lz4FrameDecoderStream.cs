@@ -19,10 +19,8 @@ namespace PgArchive.Compression;
 /// </remarks>
 internal sealed class Lz4FrameDecoderStream : Stream
 {
-    private const uint FrameMagic = 0x184D2204;
     private const uint SkippableMagicMask = 0xFFFF_FFF0;
     private const uint SkippableMagic = 0x184D2A50;
-    private const uint UncompressedBlockFlag = 0x8000_0000;
     private const int LinkedWindow = 64 * 1024;
 
     private readonly Stream _source;
@@ -138,11 +136,11 @@ internal sealed class Lz4FrameDecoderStream : Stream
             }
 
             var frame = _frame;
-            var sizeField = await ReadUInt32Async(4, useAsync, "a block size", cancellationToken).ConfigureAwait(false);
+            var sizeField = await ReadUInt32Async(useAsync, "a block size", cancellationToken).ConfigureAwait(false);
             if (sizeField == 0)
             {
                 uint? checksum = frame.ContentChecksum
-                    ? await ReadUInt32Async(4, useAsync, "the content checksum", cancellationToken).ConfigureAwait(false)
+                    ? await ReadUInt32Async(useAsync, "the content checksum", cancellationToken).ConfigureAwait(false)
                     : null;
                 _pending.Enqueue(Task.FromResult(new Item(null, 0, false, new FrameEnd(checksum, frame.ContentSize))));
                 _frame = null;
@@ -150,7 +148,7 @@ internal sealed class Lz4FrameDecoderStream : Stream
                 continue;
             }
 
-            var length = (int)(sizeField & ~UncompressedBlockFlag);
+            var length = (int)(sizeField & ~Lz4Frame.UncompressedBlockFlag);
             if (length > frame.MaxBlockSize)
             {
                 throw Corrupt($"a block of {length} bytes is larger than the frame's maximum of {frame.MaxBlockSize}.");
@@ -162,7 +160,7 @@ internal sealed class Lz4FrameDecoderStream : Stream
                 await ReadExactlyAsync(block.AsMemory(0, length), useAsync, "a block", cancellationToken).ConfigureAwait(false);
                 if (frame.BlockChecksum)
                 {
-                    var recorded = await ReadUInt32Async(4, useAsync, "a block checksum", cancellationToken).ConfigureAwait(false);
+                    var recorded = await ReadUInt32Async(useAsync, "a block checksum", cancellationToken).ConfigureAwait(false);
                     if (XXH32.DigestOf(block.AsSpan(0, length)) != recorded)
                     {
                         throw Corrupt("a block's checksum does not match its bytes.");
@@ -175,7 +173,7 @@ internal sealed class Lz4FrameDecoderStream : Stream
                 throw;
             }
 
-            var compressed = (sizeField & UncompressedBlockFlag) == 0;
+            var compressed = (sizeField & Lz4Frame.UncompressedBlockFlag) == 0;
             if (frame.IndependentBlocks && compressed)
             {
                 var maxBlockSize = frame.MaxBlockSize;
@@ -189,18 +187,22 @@ internal sealed class Lz4FrameDecoderStream : Stream
         }
     }
 
-    private static Item DecodeIndependent(byte[] block, int length, int maxBlockSize, bool hashed)
+    private static Item DecodeIndependent(byte[] block, int length, int maxBlockSize, bool hashed) =>
+        new(DecodeBlock(block, length, maxBlockSize, [], out var decoded), decoded, hashed, null);
+
+    /// <summary>Decodes a block into a pooled buffer of <paramref name="maxBlockSize"/>; the block's own buffer goes back to the pool either way.</summary>
+    private static byte[] DecodeBlock(byte[] block, int length, int maxBlockSize, ReadOnlySpan<byte> dictionary, out int decoded)
     {
         var output = ArrayPool<byte>.Shared.Rent(maxBlockSize);
         try
         {
-            var decoded = LZ4Codec.Decode(block.AsSpan(0, length), output.AsSpan(0, maxBlockSize));
+            decoded = LZ4Codec.Decode(block.AsSpan(0, length), output.AsSpan(0, maxBlockSize), dictionary);
             if (decoded < 0)
             {
                 throw Corrupt("a block does not decode.");
             }
 
-            return new Item(output, decoded, hashed, null);
+            return output;
         }
         catch
         {
@@ -216,35 +218,9 @@ internal sealed class Lz4FrameDecoderStream : Stream
     /// <summary>An uncompressed block, or a linked one: decoded here, against the 64 KiB before it, which it then becomes part of.</summary>
     private Item DecodeInOrder(byte[] block, int length, bool compressed, Frame frame)
     {
-        Item item;
-        if (!compressed)
-        {
-            item = new Item(block, length, frame.ContentChecksum, null);
-        }
-        else
-        {
-            var output = ArrayPool<byte>.Shared.Rent(frame.MaxBlockSize);
-            try
-            {
-                var decoded = LZ4Codec.Decode(block.AsSpan(0, length), output.AsSpan(0, frame.MaxBlockSize), _window.AsSpan(0, _windowLength));
-                if (decoded < 0)
-                {
-                    throw Corrupt("a block does not decode.");
-                }
-
-                item = new Item(output, decoded, frame.ContentChecksum, null);
-            }
-            catch
-            {
-                ArrayPool<byte>.Shared.Return(output);
-                throw;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(block);
-            }
-        }
-
+        var item = compressed
+            ? new Item(DecodeBlock(block, length, frame.MaxBlockSize, _window.AsSpan(0, _windowLength), out var decoded), decoded, frame.ContentChecksum, null)
+            : new Item(block, length, frame.ContentChecksum, null);
         if (!frame.IndependentBlocks)
         {
             Remember(item.Buffer.AsSpan(0, item.Length));
@@ -286,7 +262,7 @@ internal sealed class Lz4FrameDecoderStream : Stream
         var magic = BinaryPrimitives.ReadUInt32LittleEndian(_field);
         if ((magic & SkippableMagicMask) == SkippableMagic)
         {
-            var skip = await ReadUInt32Async(4, useAsync, "a skippable frame's size", cancellationToken).ConfigureAwait(false);
+            var skip = await ReadUInt32Async(useAsync, "a skippable frame's size", cancellationToken).ConfigureAwait(false);
             var scratch = ArrayPool<byte>.Shared.Rent(64 * 1024);
             try
             {
@@ -305,7 +281,7 @@ internal sealed class Lz4FrameDecoderStream : Stream
             return;
         }
 
-        if (magic != FrameMagic)
+        if (magic != Lz4Frame.Magic)
         {
             throw Corrupt($"0x{magic:x8} is not the magic number of an LZ4 frame.");
         }
@@ -328,7 +304,7 @@ internal sealed class Lz4FrameDecoderStream : Stream
         var hasDictionary = (flags & 0b1) != 0;
         var rest = (hasContentSize ? 8 : 0) + (hasDictionary ? 4 : 0);
         await ReadExactlyAsync(_field.AsMemory(2, rest + 1), useAsync, "a frame descriptor", cancellationToken).ConfigureAwait(false);
-        if ((byte)(XXH32.DigestOf(_field.AsSpan(0, 2 + rest)) >> 8) != _field[2 + rest])
+        if (Lz4Frame.HeaderChecksum(_field.AsSpan(0, 2 + rest)) != _field[2 + rest])
         {
             throw Corrupt("its frame header checksum does not match the header.");
         }
@@ -363,9 +339,9 @@ internal sealed class Lz4FrameDecoderStream : Stream
         _frameContent = 0;
     }
 
-    private async ValueTask<uint> ReadUInt32Async(int length, bool useAsync, string what, CancellationToken cancellationToken)
+    private async ValueTask<uint> ReadUInt32Async(bool useAsync, string what, CancellationToken cancellationToken)
     {
-        await ReadExactlyAsync(_field.AsMemory(0, length), useAsync, what, cancellationToken).ConfigureAwait(false);
+        await ReadExactlyAsync(_field.AsMemory(0, 4), useAsync, what, cancellationToken).ConfigureAwait(false);
         return BinaryPrimitives.ReadUInt32LittleEndian(_field);
     }
 

@@ -22,10 +22,11 @@ internal sealed class Lz4ParallelEncoderStream : Stream
     /// <summary>Blocks of 1 MiB (frame block-size code 6): large enough that dispatching one costs nothing, small enough to bound memory.</summary>
     public const int BlockSize = 1 << 20;
 
-    private const uint FrameMagic = 0x184D2204;
     private const byte FrameFlags = 0b01_1_0_0_1_0_0; // version 01, independent blocks, no block checksum, no content size, content checksum, no dictionary
     private const byte BlockDescriptor = 6 << 4;      // block maximum size: 1 MiB
-    private const uint UncompressedBlockFlag = 0x8000_0000;
+
+    /// <summary>Magic, FLG, BD, and the header checksum (the second byte of XXH32 over FLG and BD): the same for every frame.</summary>
+    private static readonly byte[] Header = [.. Lz4Frame.MagicBytes, FrameFlags, BlockDescriptor, Lz4Frame.HeaderChecksum([FrameFlags, BlockDescriptor])];
 
     private readonly Stream _destination;
     private readonly bool _leaveOpen;
@@ -65,26 +66,10 @@ internal sealed class Lz4ParallelEncoderStream : Stream
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        try
+        while (!buffer.IsEmpty)
         {
-            while (!buffer.IsEmpty)
-            {
-                var taken = Fill(buffer);
-                buffer = buffer[taken..];
-                if (_filled == BlockSize)
-                {
-                    Dispatch();
-                    while (_inFlight.Count > _parallelism)
-                    {
-                        WriteBlock(_inFlight.Dequeue().GetAwaiter().GetResult());
-                    }
-                }
-            }
-        }
-        catch
-        {
-            _failed = true;
-            throw;
+            buffer = buffer[Fill(buffer)..];
+            Complete(AfterFillAsync(useAsync: false, CancellationToken.None));
         }
     }
 
@@ -94,26 +79,10 @@ internal sealed class Lz4ParallelEncoderStream : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        try
+        while (!buffer.IsEmpty)
         {
-            while (!buffer.IsEmpty)
-            {
-                var taken = Fill(buffer.Span);
-                buffer = buffer[taken..];
-                if (_filled == BlockSize)
-                {
-                    Dispatch();
-                    while (_inFlight.Count > _parallelism)
-                    {
-                        await WriteBlockAsync(await _inFlight.Dequeue().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-                    }
-                }
-            }
-        }
-        catch
-        {
-            _failed = true;
-            throw;
+            buffer = buffer[Fill(buffer.Span)..];
+            await AfterFillAsync(useAsync: true, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -121,89 +90,30 @@ internal sealed class Lz4ParallelEncoderStream : Stream
     public override void Flush()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Run(() =>
-        {
-            Drain();
-            _destination.Flush();
-        });
+        Complete(FlushCoreAsync(useAsync: false, CancellationToken.None));
     }
 
-    public override async Task FlushAsync(CancellationToken cancellationToken)
+    public override Task FlushAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        try
-        {
-            await DrainAsync(cancellationToken).ConfigureAwait(false);
-            await _destination.FlushAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            _failed = true;
-            throw;
-        }
+        return FlushCoreAsync(useAsync: true, cancellationToken).AsTask();
     }
 
     protected override void Dispose(bool disposing)
     {
-        if (_disposed || !disposing)
+        if (disposing && !_disposed)
         {
-            base.Dispose(disposing);
-            return;
+            Complete(DisposeCoreAsync(useAsync: false));
         }
 
-        try
-        {
-            if (!_failed)
-            {
-                Run(() =>
-                {
-                    Drain();
-                    WriteHeaderOnce();
-                    _destination.Write(Trailer());
-                });
-            }
-        }
-        finally
-        {
-            Release();
-            if (!_leaveOpen)
-            {
-                _destination.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
+        base.Dispose(disposing);
     }
 
     public override async ValueTask DisposeAsync()
     {
         if (!_disposed)
         {
-            try
-            {
-                if (!_failed)
-                {
-                    try
-                    {
-                        await DrainAsync(CancellationToken.None).ConfigureAwait(false);
-                        await WriteHeaderOnceAsync(CancellationToken.None).ConfigureAwait(false);
-                        await _destination.WriteAsync(Trailer()).ConfigureAwait(false);
-                    }
-                    catch
-                    {
-                        _failed = true;
-                        throw;
-                    }
-                }
-            }
-            finally
-            {
-                Release();
-                if (!_leaveOpen)
-                {
-                    await _destination.DisposeAsync().ConfigureAwait(false);
-                }
-            }
+            await DisposeCoreAsync(useAsync: true).ConfigureAwait(false);
         }
 
         await base.DisposeAsync().ConfigureAwait(false);
@@ -266,49 +176,95 @@ internal sealed class Lz4ParallelEncoderStream : Stream
         }
     }
 
-    private void Drain()
-    {
-        Dispatch();
-        while (_inFlight.Count > 0)
+    /// <summary>Once a block is full: hands it to the thread pool, and writes the oldest while more than <c>parallelism</c> are in flight.</summary>
+    private ValueTask AfterFillAsync(bool useAsync, CancellationToken cancellationToken) =>
+        _filled < BlockSize ? ValueTask.CompletedTask : Guarded(async () =>
         {
-            WriteBlock(_inFlight.Dequeue().GetAwaiter().GetResult());
-        }
-    }
+            Dispatch();
+            while (_inFlight.Count > _parallelism)
+            {
+                await WriteBlockAsync(await _inFlight.Dequeue().ConfigureAwait(false), useAsync, cancellationToken).ConfigureAwait(false);
+            }
+        });
 
-    private async ValueTask DrainAsync(CancellationToken cancellationToken)
-    {
-        Dispatch();
-        while (_inFlight.Count > 0)
+    private ValueTask FlushCoreAsync(bool useAsync, CancellationToken cancellationToken) =>
+        Guarded(async () =>
         {
-            await WriteBlockAsync(await _inFlight.Dequeue().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-        }
-    }
+            await DrainAsync(useAsync, cancellationToken).ConfigureAwait(false);
+            if (useAsync)
+            {
+                await _destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                _destination.Flush();
+            }
+        });
 
-    private void WriteBlock(EncodedBlock block)
+    /// <summary>Ends the frame (unless a write failed: no end mark follows a failure), then lets go of the buffers and the destination.</summary>
+    private async ValueTask DisposeCoreAsync(bool useAsync)
     {
         try
         {
-            WriteHeaderOnce();
-            Span<byte> size = stackalloc byte[4];
-            BinaryPrimitives.WriteUInt32LittleEndian(size, block.SizeField);
-            _destination.Write(size);
-            _destination.Write(block.Buffer, 0, block.Length);
+            if (!_failed)
+            {
+                await Guarded(async () =>
+                {
+                    await DrainAsync(useAsync, CancellationToken.None).ConfigureAwait(false);
+                    await WriteHeaderOnceAsync(useAsync, CancellationToken.None).ConfigureAwait(false);
+                    await WriteOutAsync(Trailer(), useAsync, CancellationToken.None).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+            }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(block.Buffer);
+            Release();
+            if (!_leaveOpen)
+            {
+                if (useAsync)
+                {
+                    await _destination.DisposeAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    _destination.Dispose();
+                }
+            }
         }
     }
 
-    private async ValueTask WriteBlockAsync(EncodedBlock block, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="work"/>; a failure marks the stream failed, so that no end of frame is written after it.</summary>
+    private async ValueTask Guarded(Func<ValueTask> work)
     {
         try
         {
-            await WriteHeaderOnceAsync(cancellationToken).ConfigureAwait(false);
+            await work().ConfigureAwait(false);
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    private async ValueTask DrainAsync(bool useAsync, CancellationToken cancellationToken)
+    {
+        Dispatch();
+        while (_inFlight.Count > 0)
+        {
+            await WriteBlockAsync(await _inFlight.Dequeue().ConfigureAwait(false), useAsync, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask WriteBlockAsync(EncodedBlock block, bool useAsync, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteHeaderOnceAsync(useAsync, cancellationToken).ConfigureAwait(false);
             var size = new byte[4];
             BinaryPrimitives.WriteUInt32LittleEndian(size, block.SizeField);
-            await _destination.WriteAsync(size, cancellationToken).ConfigureAwait(false);
-            await _destination.WriteAsync(block.Buffer.AsMemory(0, block.Length), cancellationToken).ConfigureAwait(false);
+            await WriteOutAsync(size, useAsync, cancellationToken).ConfigureAwait(false);
+            await WriteOutAsync(block.Buffer.AsMemory(0, block.Length), useAsync, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -316,34 +272,29 @@ internal sealed class Lz4ParallelEncoderStream : Stream
         }
     }
 
-    private void WriteHeaderOnce()
+    private async ValueTask WriteHeaderOnceAsync(bool useAsync, CancellationToken cancellationToken)
     {
         if (!_headerWritten)
         {
-            _destination.Write(Header());
+            await WriteOutAsync(Header, useAsync, cancellationToken).ConfigureAwait(false);
             _headerWritten = true;
         }
     }
 
-    private async ValueTask WriteHeaderOnceAsync(CancellationToken cancellationToken)
+    private async ValueTask WriteOutAsync(ReadOnlyMemory<byte> bytes, bool useAsync, CancellationToken cancellationToken)
     {
-        if (!_headerWritten)
+        if (useAsync)
         {
-            await _destination.WriteAsync(Header(), cancellationToken).ConfigureAwait(false);
-            _headerWritten = true;
+            await _destination.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            _destination.Write(bytes.Span);
         }
     }
 
-    /// <summary>Magic, FLG, BD, and the header checksum: the second byte of XXH32 over FLG and BD.</summary>
-    private static byte[] Header()
-    {
-        var header = new byte[7];
-        BinaryPrimitives.WriteUInt32LittleEndian(header, FrameMagic);
-        header[4] = FrameFlags;
-        header[5] = BlockDescriptor;
-        header[6] = (byte)(XXH32.DigestOf(header.AsSpan(4, 2)) >> 8);
-        return header;
-    }
+    /// <summary>Waits, on the synchronous paths, for work run with <c>useAsync: false</c> (it only waits on blocks compressing on the pool).</summary>
+    private static void Complete(ValueTask task) => task.AsTask().GetAwaiter().GetResult();
 
     /// <summary>The end mark (a zero block size) and the content checksum.</summary>
     private byte[] Trailer()
@@ -351,19 +302,6 @@ internal sealed class Lz4ParallelEncoderStream : Stream
         var trailer = new byte[8];
         BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(4), _contentHash.Digest());
         return trailer;
-    }
-
-    private void Run(Action action)
-    {
-        try
-        {
-            action();
-        }
-        catch
-        {
-            _failed = true;
-            throw;
-        }
     }
 
     /// <summary>Waits for blocks still compressing (their buffers go back to the pool) and returns the block being filled.</summary>
@@ -392,6 +330,6 @@ internal sealed class Lz4ParallelEncoderStream : Stream
 
     private readonly record struct EncodedBlock(byte[] Buffer, int Length, bool Compressed)
     {
-        public uint SizeField => (uint)Length | (Compressed ? 0 : UncompressedBlockFlag);
+        public uint SizeField => (uint)Length | (Compressed ? 0 : Lz4Frame.UncompressedBlockFlag);
     }
 }
