@@ -11,9 +11,6 @@ namespace PgArchive.Cli.Commands;
 /// <summary><c>backup-push</c>, <c>backup-fetch</c> and <c>backup-list</c>.</summary>
 internal static class BackupCommands
 {
-    /// <summary>The settings file backup-fetch leaves in the restored directory for its restore_command.</summary>
-    public const string RestoreConfigFileName = "pgarchive.restore.json";
-
     /// <summary>Information in logs, or warnings only while a terminal shows the progress display.</summary>
     private static LogLevel ProgressLogLevel => TerminalProgress.Enabled ? LogLevel.Warning : LogLevel.Information;
 
@@ -80,9 +77,14 @@ internal static class BackupCommands
         var recovery = new Option<bool>("--recovery") { Description = "Configure recovery from the archive (restore_command, recovery.signal) even without a target." };
         var reverseUnpack = new Option<bool>("--reverse-unpack") { Description = "For a delta: unpack the newest backup of the chain first, writing each page once." };
         var tablespaceMap = new Option<string[]>("--tablespace-map") { Description = "OID=DIR: restore that tablespace into DIR instead of where it was. Repeatable.", AllowMultipleArgumentsPerToken = false };
+        var restartInterrupted = new Option<bool>("--restart-interrupted")
+        {
+            Description = "When the destination (or a tablespace location) holds an interrupted restore (its PGARCHIVE_RESTORE_INCOMPLETE marker beside partial files), " +
+                "delete what it holds and restore again. A directory without the marker is never deleted from.",
+        };
         var command = new Command("backup-fetch", "Restore a backup into an empty directory, optionally set up for point-in-time recovery.")
         {
-            target, name, time, lsn, restorePoint, action, timeline, recovery, tablespaceMap, reverseUnpack,
+            target, name, time, lsn, restorePoint, action, timeline, recovery, tablespaceMap, reverseUnpack, restartInterrupted,
         };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
@@ -116,14 +118,12 @@ internal static class BackupCommands
                         BackupName = parseResult.GetValue(name)!,
                         TablespaceMapping = mapping,
                         Recovery = recoveryOptions,
+                        // written inside the restore, before its marker goes: a restore reported done has it, a failed one does not
+                        AddedFiles = wantsRecovery ? [new AddedFile(RecoveryOptions.SettingsFileName, RestoreSettings(settings))] : [],
+                        RestartInterrupted = parseResult.GetValue(restartInterrupted),
                         ReverseUnpack = parseResult.GetValue(reverseUnpack),
                         Progress = progress,
                     }, ct)).ConfigureAwait(false);
-                if (wantsRecovery)
-                {
-                    await WriteRestoreConfigAsync(destination, settings, ct).ConfigureAwait(false);
-                }
-
                 await Console.Out.WriteLineAsync(result.BackupName).ConfigureAwait(false);
                 return ExitCodes.Success;
             }, cancellationToken));
@@ -210,50 +210,35 @@ internal static class BackupCommands
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    /// <summary>This very program, as a shell command PostgreSQL can run.</summary>
+    /// <summary>This very program, as a shell command PostgreSQL can run (each path quoted for the shell and its '%' escaped).</summary>
     internal static string SelfCommand()
     {
         var process = Environment.ProcessPath ?? throw new PgArchiveException("Cannot tell this program's path to write restore_command.");
         var self = string.Equals(Path.GetFileNameWithoutExtension(process), "dotnet", StringComparison.Ordinal)
-            ? $"{Quote(process)} {Quote(Path.Combine(AppContext.BaseDirectory, "pgarchive.dll"))}"
-            : Quote(process);
+            ? $"{RecoveryOptions.QuoteCommandArgument(process)} {RecoveryOptions.QuoteCommandArgument(Path.Combine(AppContext.BaseDirectory, "pgarchive.dll"))}"
+            : RecoveryOptions.QuoteCommandArgument(process);
         return self;
     }
 
     private static string RestoreCommandFor(string destination) =>
-        $"{SelfCommand()} --config {Quote(Path.Combine(destination, RestoreConfigFileName))} wal-fetch \"%f\" \"%p\"";
+        $"{SelfCommand()} --config {RecoveryOptions.QuoteCommandArgument(Path.Combine(destination, RecoveryOptions.SettingsFileName))} wal-fetch \"%f\" \"%p\"";
 
-    private static string Quote(string path) =>
-        path.IndexOfAny(['"', '\'', '$', '`', '\\', '\n']) >= 0
-            ? throw new PgArchiveException($"Path '{path}' holds a character that cannot go into restore_command safely.")
-            : "\"" + path + "\"";
-
-    private static async Task WriteRestoreConfigAsync(string destination, WalgSettings settings, CancellationToken cancellationToken)
+    /// <summary>The archive settings in force, as the JSON object restore_command's --config reads (it may hold storage credentials).</summary>
+    private static byte[] RestoreSettings(WalgSettings settings)
     {
-        var path = Path.Combine(destination, RestoreConfigFileName);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // it may hold storage credentials
-        }
-
-        var file = new FileStream(path, options);
-        await using (file.ConfigureAwait(false))
-        {
-            var writer = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true });
-            await using (writer.ConfigureAwait(false))
+            writer.WriteStartObject();
+            foreach (var (name, value) in settings.ArchiveSettings())
             {
-                writer.WriteStartObject();
-                foreach (var (name, value) in settings.ArchiveSettings())
-                {
-                    writer.WriteString(name, value);
-                }
-
-                writer.WriteEndObject();
+                writer.WriteString(name, value);
             }
+
+            writer.WriteEndObject();
         }
 
-        await Task.CompletedTask.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
     }
 
     private static JsonElement? ParseUserData(string? text)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.Globalization;
@@ -15,10 +16,18 @@ namespace PgArchive.Backups;
 /// <summary>
 /// Restores a backup into an empty directory: the tar partitions, then <c>backup_label</c>, then
 /// <c>pg_control</c> last (a directory without it is not one PostgreSQL starts), tablespaces back to their
-/// locations (or a mapping) with their links, and optionally the recovery settings.
+/// locations (or a mapping) with their links, and optionally the recovery settings. The restore succeeds only when
+/// every partition files_metadata.json records was read and every file it records was restored (or, in a delta
+/// chain, deliberately left to another step); the names backup-fetch writes itself are never taken from an archive,
+/// and the incomplete-restore marker goes only once everything else is in place.
 /// </summary>
 public sealed class BackupFetcher
 {
+    /// <summary>Names backup-fetch writes itself at the top of the target: never taken from an archive.</summary>
+    private static readonly string[] OwnNames = ["recovery.signal", "standby.signal", IncompleteRestoreMarker.FileName, RecoveryOptions.SettingsFileName];
+
+    private const string TablespaceLocation = "a tablespace location (map it elsewhere with --tablespace-map OID=DIR)";
+
     private readonly IObjectStore _store;
     private readonly ObjectCodec _codec;
     private readonly BackupCatalog _catalog;
@@ -56,42 +65,55 @@ public sealed class BackupFetcher
     private async Task<BackupFetchResult> FetchCoreAsync(BackupFetchRequest request, CancellationToken cancellationToken)
     {
         request.Recovery?.Validate();
+        var ownNames = OwnNamesWith(request.AddedFiles);
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.TargetDirectory));
-        if (Directory.Exists(target) && !IncompleteRestoreMarker.IsEmptyOrMarkedOnly(target))
-        {
-            throw new PgArchiveException($"Cannot restore into '{target}': it is not empty. Restore into an empty or new directory.");
-        }
+        var interrupted = new List<(string Directory, string Marker)>();
+        CheckRestorable(target, "the restore target", request.RestartInterrupted, interrupted);
 
         var backup = await _catalog.ResolveAsync(request.BackupName, cancellationToken).ConfigureAwait(false);
         var sentinel = await _catalog.ReadSentinelAsync(backup.Name, cancellationToken).ConfigureAwait(false);
-        var tablespaces = ResolveTablespaces(sentinel.Spec, request.TablespaceMapping);
-        PrepareEmptyDirectory(target, "the restore target");
+        sentinel.Spec?.Validate(ArchiveLayout.SentinelKey(backup.Name));
+        var tablespaces = ResolveTablespaces(target, sentinel.Spec, request.TablespaceMapping);
         foreach (var (_, directory) in tablespaces)
         {
-            PrepareEmptyDirectory(directory, "a tablespace location (map it elsewhere with --tablespace-map OID=DIR)");
+            CheckRestorable(directory, TablespaceLocation, request.RestartInterrupted, interrupted);
         }
 
-        await IncompleteRestoreMarker.WriteAsync(target,
-            $"pgarchive backup-fetch of {backup.Name} started at {_time.GetUtcNow():O} and has not finished: do not start PostgreSQL here.",
-            cancellationToken).ConfigureAwait(false);
-        Log.FetchStarted(_logger, backup.Name, target);
         var chain = await DeltaChain.LoadAsync(_catalog, backup.Name, sentinel, request.ReverseUnpack, cancellationToken).ConfigureAwait(false);
+        var steps = await PlanAsync(backup.Name, sentinel, chain, cancellationToken).ConfigureAwait(false);
+
+        // Everything checked that can be before a byte is written: only now is an interrupted restore cleared.
+        foreach (var (directory, marker) in interrupted)
+        {
+            Log.InterruptedRestoreCleared(_logger, directory, marker);
+            RemoveContents(directory, bestEffort: false);
+        }
+
+        CreateDirectory(target, "the restore target");
+        foreach (var (_, directory) in tablespaces)
+        {
+            CreateDirectory(directory, TablespaceLocation);
+        }
+
+        var started = $"pgarchive backup-fetch of {backup.Name} started at {_time.GetUtcNow():O} and has not finished: do not start PostgreSQL here.";
+        foreach (var directory in tablespaces.Values.Prepend(target))
+        {
+            await IncompleteRestoreMarker.WriteAsync(directory, started, cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.FetchStarted(_logger, backup.Name, target);
         if (chain.Steps.Count > 1)
         {
             Log.DeltaChain(_logger, backup.Name, string.Join(" → ", chain.Steps.Select(s => s.BackupName)));
         }
 
-        var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null,
-            _syncRestoredFiles);
+        var targetStep = steps.Single(s => s.Step.BackupName == backup.Name);
+        var extractor = new Extractor(target, tablespaces, ownNames, targetStep.Files, _logger, request.Progress,
+            sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null, _syncRestoredFiles);
         try
         {
-            Partition? pgControl = null;
-            foreach (var step in chain.Steps)
+            foreach (var (step, _, partitions) in steps)
             {
-                var files = await _catalog.ReadFilesMetadataAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
-                var tars = await ListTarsAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
-                var partitions = tars.Select(key => new Partition(key, step.BackupName, files, step.Filter)).ToList();
-
                 // A backup's partitions hold disjoint files: they are downloaded, decoded and extracted side by side, the
                 // largest first, so that the last one to finish is a small one rather than a large one left to decode alone.
                 // The steps of a delta chain write through one shared page map: one partition at a time, in order.
@@ -101,23 +123,20 @@ public sealed class BackupFetcher
                     await ExtractPartitionAsync(extractor, order[i], ct).ConfigureAwait(false);
                     return true;
                 }, cancellationToken).ConfigureAwait(false);
-                if (step.BackupName == backup.Name)
-                {
-                    pgControl = partitions[^1] with { Filter = null };
-                }
             }
 
             // pg_control last, alone, once everything else is in place: the restored backup's own (never an increment).
-            await ExtractPartitionAsync(extractor, pgControl!, cancellationToken).ConfigureAwait(false);
+            await ExtractPartitionAsync(extractor, targetStep.Partitions[^1] with { Filter = null }, cancellationToken).ConfigureAwait(false);
+            extractor.CheckComplete(backup.Name);
+            await CompleteAsync(target, backup.Name, tablespaces, request, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             // A failed restore leaves the directories as empty as it found them, never files that look restored, and
             // the target marked with the reason.
-            RemoveContents(target);
-            foreach (var (_, directory) in tablespaces)
+            foreach (var directory in tablespaces.Values.Prepend(target))
             {
-                RemoveContents(directory);
+                RemoveContents(directory, bestEffort: true);
             }
 
             try
@@ -133,22 +152,77 @@ public sealed class BackupFetcher
             throw;
         }
 
-        foreach (var (oid, directory) in tablespaces)
+        // Last, once everything is restored, configured and on disk: the target's marker after the tablespaces'.
+        foreach (var directory in tablespaces.Values.Append(target))
         {
-            var link = Path.Combine(target, "pg_tblspc", oid);
-            UnixFiles.CreatePrivateDirectory(Path.GetDirectoryName(link)!);
-            if (Directory.Exists(link) && new DirectoryInfo(link).LinkTarget is null)
+            IncompleteRestoreMarker.Remove(directory);
+        }
+
+        Log.FetchFinished(_logger, backup.Name, extractor.Files, extractor.Bytes);
+        return new BackupFetchResult(backup.Name, extractor.Files, extractor.Bytes);
+    }
+
+    /// <summary>
+    /// The backups of the chain with what they recorded and their partitions, refusing a backup whose files_metadata.json
+    /// is missing although its sentinel does not say it was left out, or a recorded partition missing from the store.
+    /// </summary>
+    private async Task<List<RestoreStep>> PlanAsync(string backupName, BackupSentinel sentinel, DeltaChain chain, CancellationToken cancellationToken)
+    {
+        var steps = new List<RestoreStep>(chain.Steps.Count);
+        foreach (var step in chain.Steps)
+        {
+            var stepSentinel = step.BackupName == backupName ? sentinel : await _catalog.ReadSentinelAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
+            var files = await _catalog.ReadFilesMetadataAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
+            if (files is null && !stepSentinel.FilesMetadataDisabled)
             {
-                Directory.Delete(link);
+                throw new PgArchiveException($"Backup {step.BackupName} is incomplete in the store: '{ArchiveLayout.FilesMetadataKey(step.BackupName)}' is missing, " +
+                    "although its sentinel does not say it was left out (FilesMetadataDisabled).");
             }
 
+            var tars = await ListTarsAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
+            var partitions = tars.Select(key => new Partition(key, step.BackupName, files, step.Filter)).ToList();
+            var stored = partitions.Select(p => p.ObjectName).ToHashSet(StringComparer.Ordinal);
+            foreach (var objectName in (files?.TarFileSets.Keys ?? Enumerable.Empty<string>()).Where(t => !stored.Contains(t)).Order(StringComparer.Ordinal))
+            {
+                var recorded = Partition.RecordedFiles(files, objectName).ToList();
+                if (recorded.Count > 0)
+                {
+                    throw new PgArchiveException($"Backup {step.BackupName} is incomplete in the store: its tar partition " +
+                        $"'{ArchiveLayout.TarPartitionsPrefix(step.BackupName)}{objectName}' is missing ({recorded.Count} files recorded in it in files_metadata.json, " +
+                        $"the first {recorded[0]}).");
+                }
+            }
+
+            steps.Add(new RestoreStep(step, files, partitions));
+        }
+
+        return steps;
+    }
+
+    /// <summary>
+    /// After extraction, before the marker goes: tablespace links, <c>pg_wal/archive_status</c>, the recovery settings,
+    /// the added files, and the flush to disk.
+    /// </summary>
+    private async Task CompleteAsync(string target, string backupName, Dictionary<string, string> tablespaces, BackupFetchRequest request,
+        CancellationToken cancellationToken)
+    {
+        foreach (var (oid, directory) in tablespaces)
+        {
+            // pg_tblspc/<oid> with <oid> a validated OID: inside the target, where the extraction left nothing.
+            var link = Path.Combine(target, "pg_tblspc", oid);
+            UnixFiles.CreatePrivateDirectory(Path.GetDirectoryName(link)!);
             File.CreateSymbolicLink(link, directory);
         }
 
         UnixFiles.CreatePrivateDirectory(Path.Combine(target, "pg_wal", "archive_status"));
         if (request.Recovery is { } recovery)
         {
-            await WriteRecoveryAsync(target, backup.Name, recovery, cancellationToken).ConfigureAwait(false);
+            await WriteRecoveryAsync(target, backupName, recovery, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var file in request.AddedFiles)
+        {
+            await WriteAddedFileAsync(target, file, cancellationToken).ConfigureAwait(false);
         }
 
         if (_syncRestoredFiles)
@@ -162,10 +236,6 @@ public sealed class BackupFetcher
 
             Log.RestoreFlushed(_logger, flushing.ElapsedMilliseconds);
         }
-
-        IncompleteRestoreMarker.Remove(target);
-        Log.FetchFinished(_logger, backup.Name, extractor.Files, extractor.Bytes);
-        return new BackupFetchResult(backup.Name, extractor.Files, extractor.Bytes);
     }
 
     /// <summary>
@@ -178,12 +248,13 @@ public sealed class BackupFetcher
     private async Task ExtractPartitionAsync(Extractor extractor, Partition partition, CancellationToken cancellationToken)
     {
         var key = partition.Key;
+        HashSet<string> seen;
         var decoded = await _codec.OpenVerifiedAsync(_store, key, partition.StoredChecksum, cancellationToken).ConfigureAwait(false);
         await using (decoded.ConfigureAwait(false))
         {
             try
             {
-                await extractor.ExtractAsync(decoded.Content, partition, cancellationToken).ConfigureAwait(false);
+                seen = await extractor.ExtractAsync(decoded.Content, partition, cancellationToken).ConfigureAwait(false);
 
                 // Read past the tar's end marker to the object's end, so that the decoders' end checks run
                 // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) and the stored bytes are checked
@@ -198,6 +269,16 @@ public sealed class BackupFetcher
             }
         }
 
+        // Every file recorded in it must have been in it: a partition cut short, or replaced by one holding less, is
+        // consistent in itself (its checksum recorded beside it can be forged with it) but is not the backup.
+        var missing = Partition.RecordedFiles(partition.Files, partition.ObjectName).Where(p => !seen.Contains(RelativeName(p))).ToList();
+        if (missing.Count > 0)
+        {
+            throw new ObjectCorruptException(key, $"it does not hold {missing[0]}" + (missing.Count > 1 ? $" nor {missing.Count - 1} more files" : "") +
+                " that files_metadata.json records in it");
+        }
+
+        extractor.Restored(seen);
         Log.PartitionExtracted(_logger, key);
     }
 
@@ -240,7 +321,7 @@ public sealed class BackupFetcher
         text.Append(CultureInfo.InvariantCulture, $"\n# Added by pgarchive backup-fetch of {backupName} at {_time.GetUtcNow():O}\n");
         foreach (var (name, value) in recovery.Settings())
         {
-            text.Append(CultureInfo.InvariantCulture, $"{name} = '{value.Replace("'", "''", StringComparison.Ordinal)}'\n");
+            text.Append(RecoveryOptions.ConfigurationLine(name, value)).Append('\n');
         }
 
         await File.AppendAllTextAsync(autoConf, text.ToString(), cancellationToken).ConfigureAwait(false);
@@ -250,29 +331,101 @@ public sealed class BackupFetcher
         Log.RecoveryConfigured(_logger, autoConf, string.Join(", ", recovery.Settings().Select(s => s.Name)));
     }
 
-    private static Dictionary<string, string> ResolveTablespaces(TablespaceSpec? spec, IReadOnlyDictionary<string, string> mapping)
+    private static async Task WriteAddedFileAsync(string target, AddedFile file, CancellationToken cancellationToken)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.Asynchronous };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // e.g. settings with storage credentials
+        }
+
+        var stream = new FileStream(Path.Combine(target, file.Name), options);
+        await using (stream.ConfigureAwait(false))
+        {
+            await stream.WriteAsync(file.Content, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The names never taken from an archive: backup-fetch's own and those of the files the caller adds.</summary>
+    private static HashSet<string> OwnNamesWith(IReadOnlyList<AddedFile> added)
+    {
+        ArgumentNullException.ThrowIfNull(added);
+        var names = new HashSet<string>(OwnNames, StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in added)
+        {
+            ArgumentNullException.ThrowIfNull(file, nameof(added));
+            if (string.IsNullOrEmpty(file.Name) || file.Name is "." or ".." || file.Name.AsSpan().IndexOfAny('/', '\\', '\0') >= 0)
+            {
+                throw new ArgumentException($"AddedFiles: '{file.Name}' is not a plain file name.", nameof(added));
+            }
+
+            if (file.Name != RecoveryOptions.SettingsFileName && OwnNames.Contains(file.Name))
+            {
+                throw new ArgumentException($"AddedFiles: backup-fetch writes {file.Name} itself.", nameof(added));
+            }
+
+            if (!seen.Add(file.Name))
+            {
+                throw new ArgumentException($"AddedFiles: {file.Name} is given twice.", nameof(added));
+            }
+
+            names.Add(file.Name);
+        }
+
+        return names;
+    }
+
+    /// <summary>
+    /// Tablespace OID → the directory it is restored into: where the (validated) Spec says, or where the mapping says.
+    /// Each is an absolute, normalised path, neither the target nor a directory holding it, and no two overlap.
+    /// </summary>
+    private static Dictionary<string, string> ResolveTablespaces(string target, TablespaceSpec? spec, IReadOnlyDictionary<string, string> mapping)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var oid in mapping.Keys.Where(k => spec?.Tablespaces.ContainsKey(k) != true))
+        foreach (var (oid, directory) in mapping)
         {
-            throw new PgArchiveConfigurationException($"--tablespace-map names tablespace {oid}, which the backup does not have.");
+            if (spec?.Tablespaces.ContainsKey(oid) != true)
+            {
+                throw new PgArchiveConfigurationException($"--tablespace-map names tablespace {oid}, which the backup does not have.");
+            }
+
+            if (TablespaceSpec.NormalisedDirectory(directory) is null)
+            {
+                throw new PgArchiveConfigurationException(
+                    $"--tablespace-map {oid}={directory}: the directory must be an absolute path without '.', '..' or empty segments.");
+            }
         }
 
-        if (spec is null)
+        foreach (var (oid, location) in spec?.Tablespaces ?? [])
         {
-            return result;
-        }
+            var mapped = mapping.TryGetValue(oid, out var mappedTo);
+            var directory = TablespaceSpec.NormalisedDirectory(mapped ? mappedTo! : location.Location)!;
+            var source = mapped ? $"--tablespace-map {oid}" : $"Spec.{oid}.loc";
+            var clash = IsWithin(target, directory) ? "the restore target"
+                : result.FirstOrDefault(r => IsWithin(r.Value, directory) || IsWithin(directory, r.Value)) is { Key: not null } other ? $"the location of tablespace {other.Key}"
+                : null;
+            if (clash is not null)
+            {
+                var message = $"Cannot restore tablespace {oid} into '{directory}' ({source}): it overlaps {clash}.";
+                throw mapped ? new PgArchiveConfigurationException(message) : new PgArchiveException(message);
+            }
 
-        foreach (var (oid, location) in spec.Tablespaces)
-        {
-            var directory = mapping.TryGetValue(oid, out var mapped) ? mapped : location.Location;
-            result[oid] = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+            result[oid] = directory;
         }
 
         return result;
     }
 
-    private static void RemoveContents(string directory)
+    /// <summary>True when <paramref name="path"/> is <paramref name="directory"/> or inside it (both full, normalised).</summary>
+    private static bool IsWithin(string path, string directory) =>
+        string.Equals(path, directory, StringComparison.Ordinal) || path.StartsWith(directory + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Deletes what <paramref name="directory"/> holds, never following a symbolic link out of it; best effort (the
+    /// cleanup after a failure, whose original error is what counts) or every error thrown.
+    /// </summary>
+    private static void RemoveContents(string directory, bool bestEffort)
     {
         var root = new DirectoryInfo(directory);
         if (!root.Exists)
@@ -293,30 +446,53 @@ public sealed class BackupFetcher
                     entry.Delete();
                 }
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (bestEffort && ex is IOException or UnauthorizedAccessException)
             {
                 // Best effort: the original failure is what the caller must see.
             }
         }
     }
 
-    private static void PrepareEmptyDirectory(string directory, string what)
+    /// <summary>
+    /// Refuses to restore into <paramref name="directory"/> unless it is absent, empty or holds only the marker of a
+    /// failed restore. One that holds the marker beside other files is an interrupted restore: refused, saying so, or
+    /// with <paramref name="restartInterrupted"/> added to <paramref name="interrupted"/> to be emptied.
+    /// </summary>
+    private static void CheckRestorable(string directory, string what, bool restartInterrupted, List<(string Directory, string Marker)> interrupted)
     {
         if (File.Exists(directory))
         {
             throw new PgArchiveException($"Cannot restore into '{directory}' ({what}): it is a file.");
         }
 
-        if (Directory.Exists(directory))
+        if (!Directory.Exists(directory) || IncompleteRestoreMarker.IsEmptyOrMarkedOnly(directory))
         {
-            if (!IncompleteRestoreMarker.IsEmptyOrMarkedOnly(directory))
-            {
-                throw new PgArchiveException($"Cannot restore into '{directory}' ({what}): it is not empty. Restore into an empty or new directory.");
-            }
-
             return;
         }
 
+        if (IncompleteRestoreMarker.Read(directory) is not { } marker)
+        {
+            throw new PgArchiveException($"Cannot restore into '{directory}' ({what}): it is not empty. Restore into an empty or new directory.");
+        }
+
+        var holds = $"it holds an interrupted restore ({IncompleteRestoreMarker.FileName} says: \"{marker}\")";
+        if (File.Exists(Path.Combine(directory, "postmaster.pid")))
+        {
+            throw new PgArchiveException($"Cannot restore into '{directory}' ({what}): {holds}, and a postmaster.pid: a server may run there. " +
+                "Stop it and empty the directory yourself.");
+        }
+
+        if (!restartInterrupted)
+        {
+            throw new PgArchiveException($"Cannot restore into '{directory}' ({what}): {holds}. " +
+                "Rerun with --restart-interrupted to delete what it holds and restore again, or empty it yourself.");
+        }
+
+        interrupted.Add((directory, marker));
+    }
+
+    private static void CreateDirectory(string directory, string what)
+    {
         try
         {
             UnixFiles.CreatePrivateDirectory(directory);
@@ -327,10 +503,32 @@ public sealed class BackupFetcher
         }
     }
 
-    /// <summary>Writes tar entries under the target, refusing any path that would leave it.</summary>
-    private sealed class Extractor(
-        string target, IReadOnlyDictionary<string, string> tablespaces, IProgress<TransferProgress>? progress, long? expectedBytes, bool startWriteback)
+    /// <summary>The path of a tar member relative to the data directory: no leading '/' or './', no trailing '/'.</summary>
+    internal static string RelativeName(string name)
     {
+        var relative = name.Replace('\\', '/').TrimStart('/');
+        while (relative.StartsWith("./", StringComparison.Ordinal))
+        {
+            relative = relative[2..];
+        }
+
+        return relative.TrimEnd('/');
+    }
+
+    /// <summary>One backup of the chain to extract, with its files_metadata.json and its partitions (pg_control last).</summary>
+    private sealed record RestoreStep(ChainStep Step, FilesMetadata? Files, List<Partition> Partitions);
+
+    /// <summary>
+    /// Writes tar entries under the target, refusing any path that would leave it and skipping the names backup-fetch
+    /// writes itself; keeps track of the restored backup's recorded files not yet found in a partition.
+    /// </summary>
+    private sealed class Extractor(
+        string target, IReadOnlyDictionary<string, string> tablespaces, IReadOnlySet<string> ownNames, FilesMetadata? recorded, ILogger logger,
+        IProgress<TransferProgress>? progress, long? expectedBytes, bool startWriteback)
+    {
+        private readonly ConcurrentDictionary<string, string> _outstanding = new(
+            (recorded?.Files.Keys ?? Enumerable.Empty<string>()).Select(p => KeyValuePair.Create(RelativeName(p), p)), StringComparer.Ordinal);
+
         private long _files;
         private long _bytes;
 
@@ -338,14 +536,27 @@ public sealed class BackupFetcher
 
         public long Bytes => Interlocked.Read(ref _bytes);
 
-        /// <summary>Extracts the tar of <paramref name="partition"/>, checking its files against what its backup recorded.</summary>
-        public async Task ExtractAsync(Stream tar, Partition partition, CancellationToken cancellationToken)
+        /// <summary>
+        /// Extracts the tar of <paramref name="partition"/>, checking its files against what its backup recorded; returns
+        /// the names of its members (relative, see <see cref="RelativeName"/>), written or not.
+        /// </summary>
+        public async Task<HashSet<string>> ExtractAsync(Stream tar, Partition partition, CancellationToken cancellationToken)
         {
+            var members = new HashSet<string>(StringComparer.Ordinal);
             var reader = new TarReader(tar, leaveOpen: true);
             await using (reader.ConfigureAwait(false))
             {
                 while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
                 {
+                    var relative = RelativeName(entry.Name);
+                    members.Add(relative);
+                    if (ownNames.Contains(relative))
+                    {
+                        // e.g. standby.signal in a backup of a standby: restore decides the recovery mode itself
+                        Log.OwnNameSkipped(logger, entry.Name, partition.Key);
+                        continue;
+                    }
+
                     var destination = Resolve(entry.Name);
                     if (destination is null)
                     {
@@ -355,7 +566,8 @@ public sealed class BackupFetcher
                     switch (entry.EntryType)
                     {
                         case TarEntryType.Directory:
-                            UnixFiles.CreatePrivateDirectory(destination);
+                            UnixFiles.CreateDirectory(destination, RestoredMode(entry.Mode, directory: true));
+                            UnixFiles.SetMode(destination, RestoredMode(entry.Mode, directory: true)); // made earlier for a file in it, or narrowed by the umask
                             break;
                         case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                             await WriteFileAsync(entry, destination, partition, cancellationToken).ConfigureAwait(false);
@@ -365,7 +577,47 @@ public sealed class BackupFetcher
                     }
                 }
             }
+
+            return members;
         }
+
+        /// <summary>Counts the members of a partition found complete as restored.</summary>
+        public void Restored(HashSet<string> members)
+        {
+            foreach (var member in members)
+            {
+                _outstanding.TryRemove(member, out _);
+            }
+        }
+
+        /// <summary>
+        /// Once every partition is extracted: every file the restored backup's files_metadata.json records was found in
+        /// one, and the directory has the two files no restore works without.
+        /// </summary>
+        public void CheckComplete(string backupName)
+        {
+            if (!_outstanding.IsEmpty)
+            {
+                var missing = _outstanding.Values.Order(StringComparer.Ordinal).ToList();
+                throw new PgArchiveException($"Backup {backupName} is incomplete: {missing[0]}" + (missing.Count > 1 ? $" and {missing.Count - 1} more files" : "") +
+                    ", recorded in its files_metadata.json, are in none of the tar partitions restored.");
+            }
+
+            foreach (var required in new[] { "global/pg_control", "backup_label" })
+            {
+                if (!File.Exists(Path.Combine(target, required)))
+                {
+                    throw new PgArchiveException($"Backup {backupName} is incomplete: its tar partitions hold no {required}, without which PostgreSQL cannot start from it.");
+                }
+            }
+        }
+
+        /// <summary>
+        /// The mode of a restored file or directory: what the tar records, never wider than PostgreSQL's with group
+        /// access (0750), and always the owner's read and write (and search, for a directory).
+        /// </summary>
+        private static UnixFileMode RestoredMode(UnixFileMode recorded, bool directory = false) =>
+            (recorded & UnixFiles.GroupAccess) | UnixFileMode.UserRead | UnixFileMode.UserWrite | (directory ? UnixFileMode.UserExecute : 0);
 
         private async Task WriteFileAsync(TarEntry entry, string destination, Partition partition, CancellationToken cancellationToken)
         {
@@ -409,23 +661,12 @@ public sealed class BackupFetcher
                 return; // not restored from this step: deleted since, or already written by a newer one
             }
 
-            UnixFiles.SetMode(destination, (entry.Mode & (UnixFileMode)0x1FF) | UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            UnixFiles.SetMode(destination, RestoredMode(entry.Mode));
 
             File.SetLastWriteTimeUtc(destination, entry.ModificationTime.UtcDateTime);
             Interlocked.Increment(ref _files);
             var bytes = Interlocked.Add(ref _bytes, entry.Length);
             progress?.Report(new TransferProgress(bytes, expectedBytes, entry.Name));
-        }
-
-        private static string RelativeName(string name)
-        {
-            var relative = name.Replace('\\', '/').TrimStart('/');
-            while (relative.StartsWith("./", StringComparison.Ordinal))
-            {
-                relative = relative[2..];
-            }
-
-            return relative.TrimEnd('/');
         }
 
         private string? Resolve(string name)
@@ -472,7 +713,17 @@ public sealed class BackupFetcher
 /// <param name="Filter">How a delta-chain step writes its files; null to write them whole.</param>
 internal sealed record Partition(string Key, string BackupName, FilesMetadata? Files, ChainFilter? Filter)
 {
+    /// <summary>The object's name under the backup's <c>tar_partitions/</c> (<c>part_001.tar.lz4</c>).</summary>
+    public string ObjectName => Key[ArchiveLayout.TarPartitionsPrefix(BackupName).Length..];
+
     /// <summary>The size and XXH128 of the stored object, when backup-push recorded them.</summary>
-    public StoredChecksum? StoredChecksum =>
-        Files?.TarChecksums?.GetValueOrDefault(Key[ArchiveLayout.TarPartitionsPrefix(BackupName).Length..]);
+    public StoredChecksum? StoredChecksum => Files?.TarChecksums?.GetValueOrDefault(ObjectName);
+
+    /// <summary>
+    /// The files <paramref name="files"/> records in the partition <paramref name="objectName"/> that must be found in
+    /// it: those its <c>Files</c> lists and not as <c>IsSkipped</c> (left to the base of a delta). WAL-G lists a file in
+    /// <c>TarFileSets</c> before reading it, so one dropped meanwhile is there but in no tar and not in <c>Files</c>.
+    /// </summary>
+    public static IEnumerable<string> RecordedFiles(FilesMetadata? files, string objectName) =>
+        files?.TarFileSets.GetValueOrDefault(objectName)?.Where(p => files.Files.TryGetValue(p, out var file) && !file.IsSkipped) ?? [];
 }

@@ -22,7 +22,7 @@ internal static partial class DataDirectoryScanner
     {
         "postmaster.pid", "postmaster.opts", "postgresql.auto.conf.tmp", "current_logfiles.tmp",
         "backup_label", "backup_label.old", "tablespace_map", "backup_manifest", "recovery.signal", "standby.signal",
-        "pgarchive.restore.json", // settings backup-fetch leaves for restore_command; may hold credentials
+        RecoveryOptions.SettingsFileName, // settings backup-fetch leaves for restore_command; may hold credentials
     };
 
     /// <summary>Directories copied empty, relative to the data directory.</summary>

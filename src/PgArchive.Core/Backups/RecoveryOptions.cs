@@ -8,6 +8,12 @@ namespace PgArchive.Backups;
 /// </summary>
 public sealed class RecoveryOptions
 {
+    /// <summary>
+    /// <c>pgarchive.restore.json</c>: the file in the restored directory that the pgarchive CLI's restore_command reads
+    /// the archive settings from. backup-push leaves it out of backups and backup-fetch never takes it from an archive.
+    /// </summary>
+    public const string SettingsFileName = "pgarchive.restore.json";
+
     /// <summary>The restore_command, e.g. <c>pgarchive wal-fetch "%f" "%p"</c>.</summary>
     public required string RestoreCommand { get; init; }
 
@@ -55,9 +61,29 @@ public sealed class RecoveryOptions
         {
             throw new PgArchiveConfigurationException("--recovery-target-name must be 1 to 63 characters.");
         }
+
+        foreach (var (name, value) in Settings())
+        {
+            if (value.AsSpan().IndexOfAny('\n', '\r', '\0') >= 0)
+            {
+                // postgresql.conf has no way to write these inside a value (ALTER SYSTEM refuses them too)
+                throw new PgArchiveConfigurationException($"{name} holds a line break or NUL, which postgresql.auto.conf cannot hold.");
+            }
+        }
     }
 
-    /// <summary>The settings as <c>postgresql.auto.conf</c> lines.</summary>
+    /// <summary>
+    /// One argument of a restore_command, for <c>sh -c</c> after PostgreSQL has replaced its <c>%</c> escapes: quoted
+    /// for the shell (single quotes, a quote inside written <c>'\''</c>) and each <c>%</c> written <c>%%</c>. Use it for
+    /// every path put into <see cref="RestoreCommand"/>: any byte but NUL and a line break survives.
+    /// </summary>
+    public static string QuoteCommandArgument(string argument)
+    {
+        ArgumentNullException.ThrowIfNull(argument);
+        return "'" + argument.Replace("'", @"'\''", StringComparison.Ordinal).Replace("%", "%%", StringComparison.Ordinal) + "'";
+    }
+
+    /// <summary>The settings, by name, as their values go into <c>postgresql.auto.conf</c> (before quoting).</summary>
     public IEnumerable<(string Name, string Value)> Settings()
     {
         yield return ("restore_command", RestoreCommand);
@@ -86,6 +112,13 @@ public sealed class RecoveryOptions
             yield return ("recovery_target_timeline", TargetTimeline);
         }
     }
+
+    /// <summary>
+    /// <c>name = 'value'</c> by postgresql.conf's string rules, as ALTER SYSTEM writes it: a single quote doubled, a
+    /// backslash doubled (the file's reader takes a backslash as an escape).
+    /// </summary>
+    internal static string ConfigurationLine(string name, string value) =>
+        $"{name} = '{value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal)}'";
 
     private static bool IsTimestamp(string text)
     {

@@ -15,6 +15,59 @@ public sealed class TablespaceSpec
 
     /// <summary>Tablespace OID (as text) → where it was and its link under the data directory.</summary>
     public Dictionary<string, TablespaceLocation> Tablespaces { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Checks what a restore takes from the Spec: every tablespace id is an OID (decimal, 1 to 4294967295, no sign,
+    /// spaces or leading zeros), every link is exactly <c>pg_tblspc/&lt;oid&gt;</c> and every location an absolute,
+    /// normalised directory (no <c>.</c>, <c>..</c> or empty segment; a trailing '/' is allowed). The sentinel is plain
+    /// JSON that anyone who can write the bucket can change, so a restore refuses a Spec that fails this rather than
+    /// write where it says.
+    /// </summary>
+    /// <param name="source">Where the Spec was read (the sentinel's key), named in the message.</param>
+    /// <exception cref="PgArchiveException">The Spec fails a check; the message names <paramref name="source"/> and the field.</exception>
+    public void Validate(string source)
+    {
+        foreach (var (oid, location) in Tablespaces)
+        {
+            if (!IsOid(oid))
+            {
+                throw Refused(source, "Spec.tablespaces", $"holds '{oid}', which is not a tablespace OID (a decimal number from 1 to 4294967295)");
+            }
+
+            if (!string.Equals(location.Link, "pg_tblspc/" + oid, StringComparison.Ordinal))
+            {
+                throw Refused(source, $"Spec.{oid}.link", $"is '{location.Link}'; a tablespace's link can only be 'pg_tblspc/{oid}'");
+            }
+
+            if (NormalisedDirectory(location.Location) is null)
+            {
+                throw Refused(source, $"Spec.{oid}.loc", $"is '{location.Location}', which is not an absolute, normalised directory path");
+            }
+        }
+    }
+
+    /// <summary>True when <paramref name="text"/> is an OID as PostgreSQL prints it: 1 to 4294967295 in plain decimal.</summary>
+    internal static bool IsOid(string text) =>
+        text.Length is > 0 and <= 10 && text[0] != '0' && text.All(char.IsAsciiDigit)
+        && uint.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _);
+
+    /// <summary>
+    /// <paramref name="path"/> without its trailing '/' when it is an absolute, normalised path other than the root
+    /// (no <c>.</c>, <c>..</c> or empty segment, no NUL); otherwise null.
+    /// </summary>
+    internal static string? NormalisedDirectory(string path)
+    {
+        if (string.IsNullOrEmpty(path) || path.Contains('\0', StringComparison.Ordinal) || !Path.IsPathFullyQualified(path))
+        {
+            return null;
+        }
+
+        var trimmed = Path.TrimEndingDirectorySeparator(path);
+        return trimmed.Length > 1 && !Path.EndsInDirectorySeparator(trimmed) && string.Equals(Path.GetFullPath(trimmed), trimmed, StringComparison.Ordinal) ? trimmed : null;
+    }
+
+    private static PgArchiveException Refused(string source, string field, string problem) =>
+        new($"Refusing to restore: in '{source}', {field} {problem}.");
 }
 
 /// <summary>Where a tablespace lived when it was backed up.</summary>

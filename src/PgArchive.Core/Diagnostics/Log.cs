@@ -81,6 +81,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Recovery configured in {ConfigFile}: {Settings}")]
     public static partial void RecoveryConfigured(ILogger logger, string configFile, string settings);
 
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Skipped {Member} in {Key}: backup-fetch writes that name itself and never takes it from an archive")]
+    public static partial void OwnNameSkipped(ILogger logger, string member, string key);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "{Directory} held an interrupted restore ({Marker}): its contents are deleted to restore again")]
+    public static partial void InterruptedRestoreCleared(ILogger logger, string directory, string marker);
+
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "delete {Request}: {Objects} objects deleted, {Backups} backups among them")]
     public static partial void RetentionExecuted(ILogger logger, string request, int objects, int backups);
 

@@ -22,6 +22,7 @@ public sealed class BackupVerifierTests : IDisposable
         _name = _archive.AddBackup(1, 2);
         var files = new FilesMetadata();
         StoreTar("part_001.tar.lz4", _files, files);
+        StoreTar("backup_label.tar.lz4", new Dictionary<string, byte[]> { ["backup_label"] = Encoding.ASCII.GetBytes("START WAL LOCATION: 0/2000028\n") }, files);
         StoreTar("pg_control.tar.lz4", new Dictionary<string, byte[]> { ["global/pg_control"] = new byte[8192] }, files);
         _archive.Put(ArchiveLayout.FilesMetadataKey(_name), JsonSerializer.Serialize(files, PgArchiveJsonContext.Default.FilesMetadata));
     }
@@ -60,7 +61,7 @@ public sealed class BackupVerifierTests : IDisposable
         var result = await _archive.Get<BackupVerifier>().VerifyAsync("LATEST", Token);
 
         Assert.True(result.IsValid, string.Join("; ", result.Problems));
-        Assert.Equal((2, 3, 3), (result.Partitions, result.Files, result.FilesChecksummed));
+        Assert.Equal((3, 4, 4), (result.Partitions, result.Files, result.FilesChecksummed));
     }
 
     [Fact]

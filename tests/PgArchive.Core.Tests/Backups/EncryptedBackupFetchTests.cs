@@ -49,41 +49,10 @@ public sealed class EncryptedBackupFetchTests : IDisposable
     private static void OtherKey(IPgArchiveBuilder b) => b.UseLibsodiumEncryption(o => (o.Key, o.KeyTransform) = (Convert.ToHexString(Codecs.RandomKey()), LibsodiumKeyTransform.Hex));
 
     /// <summary>Stores a backup as backup-push would: tar partitions encoded through the codec, then the plain sentinel.</summary>
-    private async Task<Dictionary<string, string>> StoreBackupAsync(ServiceProvider services)
-    {
-        var codec = services.GetRequiredService<ObjectCodec>();
-        var compressor = codec.Compressors.Default;
-        var keys = new Dictionary<string, string>();
-        foreach (var (part, files) in new[]
-        {
-            ("part_001.tar", new[] { ("PG_VERSION", "15\n"u8.ToArray()), ("base/1/1259", _relation) }),
-            ("pg_control.tar", new[] { ("global/pg_control", _pgControl) }),
-        })
-        {
-            using var tar = new MemoryStream();
-            await using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
-            {
-                foreach (var (name, content) in files)
-                {
-                    await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content), Mode = (UnixFileMode)0b110_000_000 }, Token);
-                }
-            }
-
-            using var stored = new MemoryStream();
-            await using (var encode = codec.Encode(stored, compressor))
-            {
-                await encode.WriteAsync(tar.ToArray(), Token);
-            }
-
-            var key = ArchiveLayout.TarPartitionsPrefix(Backup) + part + (compressor.FileExtension.Length > 0 ? "." + compressor.FileExtension : "");
-            await _store.PutAsync(key, new MemoryStream(stored.ToArray()), cancellationToken: Token);
-            keys[part] = key;
-        }
-
-        var sentinel = """{"LSN": 67108904, "FinishLSN": 67109176, "PgVersion": 150010, "Version": 2, "StartTime": "2026-11-20T10:00:00Z", "FinishTime": "2026-11-20T10:00:05Z"}""";
-        await _store.PutAsync(ArchiveLayout.SentinelKey(Backup), new MemoryStream(Encoding.UTF8.GetBytes(sentinel)), cancellationToken: Token);
-        return keys;
-    }
+    private Task<Dictionary<string, string>> StoreBackupAsync(ServiceProvider services) =>
+        SyntheticBackup.StoreAsync(_store, services.GetRequiredService<ObjectCodec>(), Backup,
+            SyntheticBackup.Partitions(_pgControl, TarMember.File("PG_VERSION", "15\n"u8.ToArray()), TarMember.File("base/1/1259", _relation)),
+            withFilesMetadata: false);
 
     private static Task<BackupFetchResult> FetchAsync(ServiceProvider services, string target) =>
         services.GetRequiredService<BackupFetcher>().FetchAsync(new BackupFetchRequest { TargetDirectory = target, BackupName = Backup }, Token);

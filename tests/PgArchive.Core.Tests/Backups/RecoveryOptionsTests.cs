@@ -34,4 +34,16 @@ public sealed class RecoveryOptionsTests
         var settings = new RecoveryOptions { RestoreCommand = "cmd", TargetLsn = Wal.Lsn.Parse("0/3000028"), TargetAction = "promote" }.Settings().ToList();
         Assert.Equal([("restore_command", "cmd"), ("recovery_target_lsn", "0/3000028"), ("recovery_target_action", "promote")], settings);
     }
+
+    [Theory]
+    [InlineData("restore_command", "cmd\nshutdown")]
+    [InlineData("recovery_target_name", "a\rb")]
+    public void Line_breaks_in_a_setting_are_refused_naming_it(string setting, string value)
+    {
+        var options = setting == "restore_command" ? new RecoveryOptions { RestoreCommand = value } : new RecoveryOptions { RestoreCommand = "x", TargetName = value };
+
+        var ex = Assert.Throws<PgArchiveConfigurationException>(options.Validate);
+
+        Assert.Contains(setting, ex.Message, StringComparison.Ordinal);
+    }
 }

@@ -222,35 +222,8 @@ public sealed class FaultInjectionTests : IDisposable
         return stored.ToArray().Length;
     }
 
-    private async Task StoreBackupAsync(ObjectCodec codec, byte[] relation, byte[] pgControl)
-    {
-        var compressor = codec.Compressors.Default;
-        foreach (var (part, files) in new[]
-        {
-            ("part_001.tar", new[] { ("PG_VERSION", "15\n"u8.ToArray()), ("base/1/1259", relation) }),
-            ("pg_control.tar", new[] { ("global/pg_control", pgControl) }),
-        })
-        {
-            using var tar = new MemoryStream();
-            await using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
-            {
-                foreach (var (name, content) in files)
-                {
-                    await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content), Mode = (UnixFileMode)0b110_000_000 }, Token);
-                }
-            }
-
-            using var stored = new MemoryStream();
-            await using (var encode = codec.Encode(stored, compressor))
-            {
-                await encode.WriteAsync(tar.ToArray(), Token);
-            }
-
-            var key = ArchiveLayout.TarPartitionsPrefix(Backup) + part + (compressor.FileExtension.Length > 0 ? "." + compressor.FileExtension : "");
-            await _store.PutAsync(key, new MemoryStream(stored.ToArray()), cancellationToken: Token);
-        }
-
-        var sentinel = """{"LSN": 67108904, "FinishLSN": 67109176, "PgVersion": 150010, "Version": 2, "StartTime": "2026-11-20T10:00:00Z", "FinishTime": "2026-11-20T10:00:05Z"}""";
-        await _store.PutAsync(ArchiveLayout.SentinelKey(Backup), new MemoryStream(Encoding.UTF8.GetBytes(sentinel)), cancellationToken: Token);
-    }
+    private Task<Dictionary<string, string>> StoreBackupAsync(ObjectCodec codec, byte[] relation, byte[] pgControl) =>
+        SyntheticBackup.StoreAsync(_store, codec, Backup,
+            SyntheticBackup.Partitions(pgControl, TarMember.File("PG_VERSION", "15\n"u8.ToArray()), TarMember.File("base/1/1259", relation)),
+            withFilesMetadata: false);
 }
