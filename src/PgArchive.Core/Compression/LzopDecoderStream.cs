@@ -41,20 +41,8 @@ internal sealed class LzopDecoderStream : IO.ReadOnlyStream
         _leaveOpen = leaveOpen;
     }
 
-    public override int Read(Span<byte> buffer)
-    {
-        var rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
-        try
-        {
-            var read = ReadCoreAsync(rented.AsMemory(0, buffer.Length), useAsync: false, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-            rented.AsSpan(0, read).CopyTo(buffer);
-            return read;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
+    public override int Read(Span<byte> buffer) =>
+        IO.SyncRead.Run(buffer, memory => ReadCoreAsync(memory, useAsync: false, CancellationToken.None));
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         ReadCoreAsync(buffer, useAsync: true, cancellationToken);
