@@ -81,8 +81,10 @@ public sealed class BackupFetcher
             Log.DeltaChain(_logger, backup.Name, string.Join(" → ", chain.Steps.Select(s => s.BackupName)));
         }
 
+        // WAL-E kept pg_control inside a partition: it is written under another name and put in place once all is restored.
+        var holdPgControl = WalE.WalEBackup.IsWalEName(backup.Name);
         var extractor = new Extractor(target, tablespaces, request.Progress, sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null,
-            _syncRestoredFiles);
+            _syncRestoredFiles, holdPgControl);
         try
         {
             Partition? pgControl = null;
@@ -109,6 +111,10 @@ public sealed class BackupFetcher
 
             // pg_control last, alone, once everything else is in place: the restored backup's own (never an increment).
             await ExtractPartitionAsync(extractor, pgControl!, cancellationToken).ConfigureAwait(false);
+            if (holdPgControl)
+            {
+                extractor.PlaceHeldPgControl(backup.Name);
+            }
         }
         catch (Exception ex)
         {
@@ -225,12 +231,13 @@ public sealed class BackupFetcher
             }
         }
 
-        if (parts.Count == 0 || pgControl is null)
+        var walE = WalE.WalEBackup.IsWalEName(backupName); // WAL-E's pg_control is in one of its parts
+        if (parts.Count == 0 || (pgControl is null && !walE))
         {
             throw new PgArchiveException($"Backup {backupName} is incomplete in the store: its tar partitions or pg_control are missing under '{prefix}'.");
         }
 
-        return [.. parts, .. others, pgControl];
+        return pgControl is null ? [.. parts, .. others] : [.. parts, .. others, pgControl];
     }
 
     private async Task WriteRecoveryAsync(string target, string backupName, RecoveryOptions recovery, CancellationToken cancellationToken)
@@ -329,8 +336,12 @@ public sealed class BackupFetcher
 
     /// <summary>Writes tar entries under the target, refusing any path that would leave it.</summary>
     private sealed class Extractor(
-        string target, IReadOnlyDictionary<string, string> tablespaces, IProgress<TransferProgress>? progress, long? expectedBytes, bool startWriteback)
+        string target, IReadOnlyDictionary<string, string> tablespaces, IProgress<TransferProgress>? progress, long? expectedBytes, bool startWriteback,
+        bool holdPgControl = false)
     {
+        private const string PgControl = "global/pg_control";
+        private const string HeldPgControl = "global/pg_control.pgarchive-restoring";
+
         private long _files;
         private long _bytes;
 
@@ -417,6 +428,18 @@ public sealed class BackupFetcher
             progress?.Report(new TransferProgress(bytes, expectedBytes, entry.Name));
         }
 
+        /// <summary>Puts the held pg_control in place: the last file of the restore to appear.</summary>
+        public void PlaceHeldPgControl(string backupName)
+        {
+            var held = Path.Combine(target, HeldPgControl);
+            if (!File.Exists(held))
+            {
+                throw new PgArchiveException($"Backup {backupName} holds no {PgControl} in its tar partitions: it is incomplete and cannot be restored.");
+            }
+
+            File.Move(held, Path.Combine(target, PgControl));
+        }
+
         private static string RelativeName(string name)
         {
             var relative = name.Replace('\\', '/').TrimStart('/');
@@ -439,6 +462,11 @@ public sealed class BackupFetcher
             if (relative.Split('/').Any(s => s == ".."))
             {
                 throw new PgArchiveException($"The backup holds an unsafe path '{name}'; refusing to restore it.");
+            }
+
+            if (holdPgControl && relative == PgControl)
+            {
+                relative = HeldPgControl;
             }
 
             var root = target;
