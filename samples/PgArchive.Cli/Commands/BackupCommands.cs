@@ -135,10 +135,18 @@ internal static class BackupCommands
         var json = new Option<bool>("--json") { Description = "Print JSON for machines." };
         var pretty = new Option<bool>("--pretty") { Description = "Print a table." };
         var detail = new Option<bool>("--detail") { Description = "Add times, LSNs, host, data directory, PostgreSQL version, sizes, the permanent flag and user data." };
-        var command = new Command("backup-list", "List the complete backups, oldest first.") { json, pretty, detail };
+        var walE = new Option<bool>("--wal-e") { Description = "Print WAL-E's listing: tab-separated, its seven columns (the last ones with --detail)." };
+        var command = new Command("backup-list", "List the complete backups, oldest first.") { json, pretty, detail, walE };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
             async (services, _, ct) =>
             {
+                if (parseResult.GetValue(walE))
+                {
+                    await Console.Out.WriteAsync(await WalEBackupList.RenderAsync(services.Get<BackupCatalog>(), parseResult.GetValue(detail), ct).ConfigureAwait(false))
+                        .ConfigureAwait(false);
+                    return ExitCodes.Success;
+                }
+
                 if (parseResult.GetValue(detail))
                 {
                     return await ListDetailedAsync(services.Get<BackupCatalog>(), parseResult.GetValue(json), parseResult.GetValue(pretty), ct).ConfigureAwait(false);

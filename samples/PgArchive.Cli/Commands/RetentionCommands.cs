@@ -7,7 +7,7 @@ using PgArchive.Retention;
 
 namespace PgArchive.Cli.Commands;
 
-/// <summary><c>delete retain|before|everything|target|garbage</c> (dry run unless <c>--confirm</c>) and <c>backup-mark</c>.</summary>
+/// <summary><c>delete retain|before|everything|target|garbage|old-versions</c> (dry run unless <c>--confirm</c>) and <c>backup-mark</c>.</summary>
 internal static class RetentionCommands
 {
     public static Command Delete(GlobalOptions global)
@@ -44,6 +44,10 @@ internal static class RetentionCommands
         command.Subcommands.Add(everything);
         command.Subcommands.Add(target);
         command.Subcommands.Add(garbage);
+
+        var oldVersions = new Command("old-versions", "WAL-E's: delete what WAL-E versions before the current layout stored (basebackups_000/ to _004/, wal_000/ to _004/).");
+        oldVersions.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, RetentionRequest.OldVersions, ct));
+        command.Subcommands.Add(oldVersions);
         return command;
     }
 

@@ -13,7 +13,9 @@ internal sealed class FileSystemBackend : IStorageBackend
 
     public void Configure(IPgArchiveBuilder builder, string prefix, WalgSettings settings)
     {
-        var path = prefix.StartsWith("file://", StringComparison.Ordinal) ? prefix["file://".Length..] : prefix;
+        // WAL-E documents file://localhost/backups/pg; file:///backups/pg and a bare path mean the same.
+        var path = prefix.StartsWith("file://localhost/", StringComparison.Ordinal) ? prefix["file://localhost".Length..]
+            : prefix.StartsWith("file://", StringComparison.Ordinal) ? prefix["file://".Length..] : prefix;
         builder.UseLocalFileSystem(Path.GetFullPath(path));
     }
 }

@@ -7,7 +7,7 @@ namespace PgArchive.Backups;
 /// The backups in the archive: those whose sentinel is stored. LATEST is the backup whose sentinel was
 /// stored last, as WAL-G chooses it.
 /// </summary>
-public sealed class BackupCatalog(IObjectStore store)
+public sealed partial class BackupCatalog(IObjectStore store)
 {
     private readonly IObjectStore _store = store ?? throw new ArgumentNullException(nameof(store));
 
@@ -59,6 +59,11 @@ public sealed class BackupCatalog(IObjectStore store)
     public async Task<BackupSentinel> ReadSentinelAsync(string backupName, CancellationToken cancellationToken = default)
     {
         var key = ArchiveLayout.SentinelKey(backupName);
+        if (WalE.WalEBackup.IsWalEName(backupName))
+        {
+            return await ReadWalESentinelAsync(backupName, key, cancellationToken).ConfigureAwait(false);
+        }
+
         return await ReadJsonAsync(key, PgArchiveJsonContext.Default.BackupSentinel, cancellationToken).ConfigureAwait(false)
             ?? throw new BackupNotFoundException($"Backup '{backupName}' has no sentinel: it is incomplete or was deleted.");
     }

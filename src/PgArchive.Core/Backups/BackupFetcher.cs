@@ -108,8 +108,10 @@ public sealed class BackupFetcher
         }
 
         var targetStep = steps.Single(s => s.Step.BackupName == backup.Name);
+        // WAL-E kept pg_control inside a partition: it is written under another name and put in place once all is restored.
+        var holdPgControl = WalE.WalEBackup.IsWalEName(backup.Name);
         var extractor = new Extractor(target, tablespaces, ownNames, targetStep.Files, _logger, request.Progress,
-            sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null, _syncRestoredFiles);
+            sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null, _syncRestoredFiles, holdPgControl);
         try
         {
             foreach (var (step, _, partitions) in steps)
@@ -127,6 +129,11 @@ public sealed class BackupFetcher
 
             // pg_control last, alone, once everything else is in place: the restored backup's own (never an increment).
             await ExtractPartitionAsync(extractor, targetStep.Partitions[^1] with { Filter = null }, cancellationToken).ConfigureAwait(false);
+            if (holdPgControl)
+            {
+                extractor.PlaceHeldPgControl(backup.Name);
+            }
+
             extractor.CheckComplete(backup.Name);
             await CompleteAsync(target, backup.Name, tablespaces, request, cancellationToken).ConfigureAwait(false);
         }
@@ -306,12 +313,13 @@ public sealed class BackupFetcher
             }
         }
 
-        if (parts.Count == 0 || pgControl is null)
+        var walE = WalE.WalEBackup.IsWalEName(backupName); // WAL-E's pg_control is in one of its parts
+        if (parts.Count == 0 || (pgControl is null && !walE))
         {
             throw new PgArchiveException($"Backup {backupName} is incomplete in the store: its tar partitions or pg_control are missing under '{prefix}'.");
         }
 
-        return [.. parts, .. others, pgControl];
+        return pgControl is null ? [.. parts, .. others] : [.. parts, .. others, pgControl];
     }
 
     private async Task WriteRecoveryAsync(string target, string backupName, RecoveryOptions recovery, CancellationToken cancellationToken)
@@ -524,8 +532,11 @@ public sealed class BackupFetcher
     /// </summary>
     private sealed class Extractor(
         string target, IReadOnlyDictionary<string, string> tablespaces, IReadOnlySet<string> ownNames, FilesMetadata? recorded, ILogger logger,
-        IProgress<TransferProgress>? progress, long? expectedBytes, bool startWriteback)
+        IProgress<TransferProgress>? progress, long? expectedBytes, bool startWriteback, bool holdPgControl = false)
     {
+        private const string PgControl = "global/pg_control";
+        private const string HeldPgControl = "global/pg_control.pgarchive-restoring";
+
         private readonly ConcurrentDictionary<string, string> _outstanding = new(
             (recorded?.Files.Keys ?? Enumerable.Empty<string>()).Select(p => KeyValuePair.Create(RelativeName(p), p)), StringComparer.Ordinal);
 
@@ -669,6 +680,18 @@ public sealed class BackupFetcher
             progress?.Report(new TransferProgress(bytes, expectedBytes, entry.Name));
         }
 
+        /// <summary>Puts the held pg_control in place: the last file of the restore to appear.</summary>
+        public void PlaceHeldPgControl(string backupName)
+        {
+            var held = Path.Combine(target, HeldPgControl);
+            if (!File.Exists(held))
+            {
+                throw new PgArchiveException($"Backup {backupName} holds no {PgControl} in its tar partitions: it is incomplete and cannot be restored.");
+            }
+
+            File.Move(held, Path.Combine(target, PgControl));
+        }
+
         private string? Resolve(string name)
         {
             var relative = RelativeName(name);
@@ -680,6 +703,11 @@ public sealed class BackupFetcher
             if (relative.Split('/').Any(s => s == ".."))
             {
                 throw new PgArchiveException($"The backup holds an unsafe path '{name}'; refusing to restore it.");
+            }
+
+            if (holdPgControl && relative == PgControl)
+            {
+                relative = HeldPgControl;
             }
 
             var root = target;

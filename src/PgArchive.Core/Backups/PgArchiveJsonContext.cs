@@ -5,6 +5,7 @@ namespace PgArchive.Backups;
 /// <summary>Source-generated JSON for everything PgArchive stores: trimming- and AOT-safe.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(BackupSentinel))]
+[JsonSerializable(typeof(WalE.WalESentinel))]
 [JsonSerializable(typeof(BackupMetadata))]
 [JsonSerializable(typeof(FilesMetadata))]
 [JsonSerializable(typeof(BackupProgress))]

@@ -50,6 +50,8 @@ public static class PgArchiveServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LzmaCompressorOptions>, LzmaCompressorOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, LzmaCompressor>(sp => new LzmaCompressor(sp.GetRequiredService<IOptions<LzmaCompressorOptions>>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, NoCompressor>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IDecompressor, LzopDecompressor>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IDecompressor, GzipDecompressor>());
         services.TryAddSingleton<IEncryptor, NoEncryptor>();
         services.TryAddSingleton<CompressorRegistry>();
         services.TryAddSingleton<ObjectCodec>();

@@ -22,7 +22,7 @@ namespace PgArchive.Retention;
 /// history files are always kept. When no backup is kept, WAL is left alone except by <c>everything</c>.
 /// Deleting is idempotent and two runs may overlap: a key already gone is ignored.
 /// </remarks>
-public sealed class RetentionPlanner
+public sealed partial class RetentionPlanner
 {
     private const int DeleteBatchSize = 500;
     private readonly IObjectStore _store;
@@ -45,6 +45,11 @@ public sealed class RetentionPlanner
     public async Task<RetentionPlan> PlanAsync(RetentionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (request.Mode == RetentionMode.OldVersions)
+        {
+            return await PlanOldVersionsAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
         var details = await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false);
         var backupObjects = new List<ObjectInfo>();
         await foreach (var info in _store.ListAsync(ArchiveLayout.BaseBackupsPrefix, cancellationToken).ConfigureAwait(false))

@@ -17,6 +17,12 @@ public enum RetentionMode
 
     /// <summary><c>delete garbage</c>: WAL no backup needs and leftovers of unfinished backups.</summary>
     Garbage,
+
+    /// <summary>
+    /// <c>delete old-versions</c> (WAL-E's): everything earlier WAL-E versions stored, <c>basebackups_000/</c> to
+    /// <c>basebackups_004/</c> and <c>wal_000/</c> to <c>wal_004/</c>; nothing of the current layout.
+    /// </summary>
+    OldVersions,
 }
 
 /// <summary>How <c>delete retain</c> counts.</summary>
@@ -119,6 +125,9 @@ public sealed class RetentionRequest
     /// <summary><c>delete garbage [ARCHIVES|BACKUPS]</c>.</summary>
     public static RetentionRequest Garbage(GarbageScope scope = GarbageScope.All) => new(RetentionMode.Garbage) { Scope = scope };
 
+    /// <summary><c>delete old-versions</c>.</summary>
+    public static RetentionRequest OldVersions() => new(RetentionMode.OldVersions);
+
     /// <summary>The command line this request stands for, e.g. <c>retain FULL 3</c>.</summary>
     public override string ToString() => Mode switch
     {
@@ -131,6 +140,7 @@ public sealed class RetentionRequest
         RetentionMode.Before => "before " + (FindFull ? "FIND_FULL " : "") + (BackupName ?? BeforeTime!.Value.ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
         RetentionMode.Everything => Force ? "everything FORCE" : "everything",
         RetentionMode.Target => "target " + (FindFull ? "FIND_FULL " : "") + BackupName,
+        RetentionMode.OldVersions => "old-versions",
         _ => Scope switch
         {
             GarbageScope.Archives => "garbage ARCHIVES",

@@ -32,10 +32,10 @@ public sealed class ObjectCodec(CompressorRegistry compressors, IEncryptor encry
     }
 
     /// <summary>A stream of the plaintext of <paramref name="stored"/>, which it disposes.</summary>
-    public Stream Decode(Stream stored, ICompressor compressor)
+    public Stream Decode(Stream stored, IDecompressor decompressor)
     {
-        ArgumentNullException.ThrowIfNull(compressor);
-        return compressor.CreateDecompressionStream(encryptor.CreateDecryptionStream(stored));
+        ArgumentNullException.ThrowIfNull(decompressor);
+        return decompressor.CreateDecompressionStream(encryptor.CreateDecryptionStream(stored));
     }
 
     /// <summary>Opens and decodes a stored object, choosing the decompressor from its key's extension.</summary>
@@ -60,8 +60,8 @@ public sealed class ObjectCodec(CompressorRegistry compressors, IEncryptor encry
         return new DecodedObject(key, Decode(verifying ?? stored, compressor), verifying);
     }
 
-    /// <summary>The compressor an object was written with, told by the extension after its last dot.</summary>
-    public ICompressor CompressorFor(string key)
+    /// <summary>The method an object was written with, told by the extension after its last dot.</summary>
+    public IDecompressor CompressorFor(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
         var name = key[(key.LastIndexOf('/') + 1)..];

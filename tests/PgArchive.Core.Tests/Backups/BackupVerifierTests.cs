@@ -35,7 +35,7 @@ public sealed class BackupVerifierTests : IDisposable
     {
         var codec = _archive.Get<ObjectCodec>();
         using var stored = new MemoryStream();
-        using (var encoder = codec.Encode(stored, codec.CompressorFor(tarName)))
+        using (var encoder = codec.Encode(stored, (Compression.ICompressor)codec.CompressorFor(tarName)))
         using (var writer = new TarWriter(encoder, TarEntryFormat.Gnu, leaveOpen: true))
         {
             foreach (var (path, bytes) in content)

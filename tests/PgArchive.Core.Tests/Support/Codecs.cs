@@ -46,7 +46,7 @@ internal static class Codecs
         return stored.ToArray();
     }
 
-    public static async Task<byte[]> DecompressAsync(ICompressor compressor, byte[] stored, bool asynchronous = true) =>
+    public static async Task<byte[]> DecompressAsync(IDecompressor compressor, byte[] stored, bool asynchronous = true) =>
         await ReadAllAsync(compressor.CreateDecompressionStream(new UnseekableMemory(stored)), asynchronous);
 
     public static async Task<byte[]> EncryptAsync(IEncryptor encryptor, byte[] data, bool asynchronous = true)
