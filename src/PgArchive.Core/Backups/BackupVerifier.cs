@@ -37,6 +37,11 @@ public sealed class BackupVerifier
         var files = await _catalog.ReadFilesMetadataAsync(backup.Name, cancellationToken).ConfigureAwait(false);
         var problems = new List<BackupProblem>();
         var result = new BackupVerifyResult { BackupName = backup.Name, Problems = problems };
+        if ((await _catalog.ReadChainAsync(backup.Name, sentinel, cancellationToken).ConfigureAwait(false)).Problem is { } chainProblem)
+        {
+            problems.Add(new BackupProblem(null, null, chainProblem));
+        }
+
         if (files is null)
         {
             if (!sentinel.FilesMetadataDisabled)
