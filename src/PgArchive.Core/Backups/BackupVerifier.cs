@@ -93,8 +93,7 @@ public sealed class BackupVerifier
         try
         {
             decoded = await _codec.OpenVerifiedAsync(_store, key, files?.TarChecksums?.GetValueOrDefault(tarName), cancellationToken).ConfigureAwait(false);
-            var content = decoded.Content;
-            var reader = new TarReader(content, leaveOpen: true);
+            var reader = new TarReader(TarHeaderGuardStream.Wrap(decoded.Content, key), leaveOpen: true);
             await using (reader.ConfigureAwait(false))
             {
                 var buffer = new byte[1 << 16];

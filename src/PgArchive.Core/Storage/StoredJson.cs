@@ -7,13 +7,17 @@ namespace PgArchive.Storage;
 
 /// <summary>
 /// Reads one JSON object of the archive (a sentinel, a metadata.json, a files_metadata.json, a progress record of
-/// backup-push): the one way they are read. Each kind has a size limit, so an object someone made huge costs at most
-/// that much memory; anything that is not the object expected (too large, not JSON, a field of the wrong type, a null
+/// backup-push): the one way they are read. Each kind has a size limit and no single value may pass
+/// <see cref="MaxValueBytes"/>, so an object someone made huge costs a bounded amount of memory (the parser buffers a
+/// value whole); anything that is not the object expected (too large, not JSON, a field of the wrong type, a null
 /// where a value is needed, a value the kind refuses) fails as <see cref="ObjectCorruptException"/> naming the key and
 /// the field.
 /// </summary>
 internal static class StoredJson
 {
+    /// <summary>The longest single JSON value (a string, a number) of any object: the parser holds one whole.</summary>
+    public const int MaxValueBytes = 1 << 20;
+
     /// <summary>The most a backup sentinel may hold. WAL-G's are a few kilobytes; old ones embedded the file list.</summary>
     public static readonly StoredJsonKind Sentinel = new("a backup sentinel", 64L << 20);
 
@@ -45,8 +49,11 @@ internal static class StoredJson
             return null;
         }
 
-        var limited = new ByteLimitStream(stored, kind.MaxBytes, () => new ObjectCorruptException(key,
-            $"it is larger than the {Describe(kind.MaxBytes)} that {kind.Description} may hold, and was not read further"));
+        var limited = new JsonTokenLimitStream(
+            new ByteLimitStream(stored, kind.MaxBytes, () => new ObjectCorruptException(key,
+                $"it is larger than the {Describe(kind.MaxBytes)} that {kind.Description} may hold, and was not read further")),
+            MaxValueBytes, start => new ObjectCorruptException(key, string.Create(CultureInfo.InvariantCulture,
+                $"it holds a JSON value longer than {Describe(MaxValueBytes)} (from byte {start}), which no field of {kind.Description} needs; it was not read further")));
         await using (limited.ConfigureAwait(false))
         {
             T value;
