@@ -74,4 +74,45 @@ public sealed class HostileArchiveTests(PgArchiveCli cli) : IAsyncLifetime
         Assert.DoesNotContain("elsewhere", garbage.Stdout + everything.Stdout, StringComparison.Ordinal);
         Assert.Contains("No backups found", (await Run("backup-list")).EnsureSuccess("backup-list").Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_looping_chain_and_damaged_metadata_are_named_and_the_rest_carries_on()
+    {
+        var (first, second) = await TwoBackupsAsync();
+        await File.WriteAllTextAsync(ArchivePath($"basebackups_005/{first}/metadata.json"), """{"is_permanent": "yes"}""", TestContext.Current.CancellationToken);
+        var sentinelPath = ArchivePath($"basebackups_005/{second}_backup_stop_sentinel.json");
+        var sentinel = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(sentinelPath, TestContext.Current.CancellationToken))!;
+        sentinel["DeltaFrom"] = second; // built on itself
+        await File.WriteAllTextAsync(sentinelPath, sentinel.ToJsonString(), TestContext.Current.CancellationToken);
+        var loop = $"The delta chain of {second} loops: {second} is built on {second}";
+
+        var list = (await Run("backup-list")).EnsureSuccess("backup-list");
+        var detail = (await Run("backup-list", "--detail", "--json")).EnsureSuccess("backup-list --detail --json");
+        var walShow = (await Run("wal-show")).EnsureSuccess("wal-show");
+        var garbage = (await Run("delete", "garbage")).EnsureSuccess("delete garbage");
+        var verify = await Run("backup-verify", second);
+        var mark = await Run("backup-mark", "LATEST");
+
+        Assert.True(mark.ExitCode == 1, $"backup-mark: exit {mark.ExitCode}\n{mark.Stderr}");
+        Assert.StartsWith($"pgarchive: error: {loop}", mark.Stderr, StringComparison.Ordinal);
+        Assert.Contains(first, list.Stdout, StringComparison.Ordinal);
+        Assert.Contains(second, list.Stdout, StringComparison.Ordinal);
+        using (var document = System.Text.Json.JsonDocument.Parse(detail.Stdout))
+        {
+            Assert.Equal([second], document.RootElement.EnumerateArray().Select(b => b.GetProperty("backup_name").GetString()));
+        }
+
+        foreach (var run in new[] { detail, walShow, garbage })
+        {
+            Assert.Contains($"Backup {first} cannot be read", run.Stderr, StringComparison.Ordinal);
+            Assert.Contains($"'basebackups_005/{first}/metadata.json' is damaged: field is_permanent", run.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("Exception", run.Stderr, StringComparison.Ordinal);
+        }
+
+        Assert.Contains(loop, walShow.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"keep   {first}", garbage.Stdout, StringComparison.Ordinal);
+        Assert.Contains(loop, garbage.Stdout, StringComparison.Ordinal);
+        Assert.True(verify.ExitCode == 1, $"backup-verify: exit {verify.ExitCode}\n{verify.Stderr}");
+        Assert.Contains(loop, verify.Stderr, StringComparison.Ordinal);
+    }
 }
