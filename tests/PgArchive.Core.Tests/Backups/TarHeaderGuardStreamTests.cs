@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using PgArchive.IO;
 using PgArchive.Storage;
 using PgArchive.Support;
 
@@ -72,17 +73,11 @@ public sealed class TarHeaderGuardStreamTests
         Assert.Equal([("big", (long)big.Length), (longName, 1L)], entries);
     }
 
-    private sealed class OneByteAtATimeStream(Stream inner) : Stream
+    private sealed class OneByteAtATimeStream(Stream inner) : ReadOnlyWrapperStream(inner)
     {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, 1));
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(buffer.Length, 1)]);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, 1)], cancellationToken);
     }
 }

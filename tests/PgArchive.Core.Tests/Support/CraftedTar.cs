@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using PgArchive.IO;
 
 namespace PgArchive.Support;
 
@@ -87,18 +88,10 @@ internal readonly record struct Segment(byte[]? Bytes, byte Fill, long Count)
 }
 
 /// <summary>Reads <see cref="Segment"/>s one after the other.</summary>
-internal sealed class SegmentedStream(IReadOnlyList<Segment> segments) : Stream
+internal sealed class SegmentedStream(IReadOnlyList<Segment> segments) : ReadOnlyStream
 {
     private int _index;
     private long _offset;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -127,8 +120,6 @@ internal sealed class SegmentedStream(IReadOnlyList<Segment> segments) : Stream
         return n;
     }
 
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Read(buffer.Span));
 }
