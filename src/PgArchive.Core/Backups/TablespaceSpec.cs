@@ -44,7 +44,7 @@ internal sealed class TablespaceSpecJsonConverter : JsonConverter<TablespaceSpec
         {
             foreach (var name in names.EnumerateArray())
             {
-                var oid = name.ValueKind == JsonValueKind.String ? name.GetString()! : throw new JsonException($"Spec.tablespaces holds {name.GetRawText()}, not a string.");
+                var oid = name.ValueKind == JsonValueKind.String ? name.GetString()! : throw new JsonException($"Spec.tablespaces holds a {name.ValueKind}, not a string.");
                 if (!root.TryGetProperty(oid, out var location))
                 {
                     throw new JsonException($"Spec names tablespace {oid} but has no entry for it.");
