@@ -175,7 +175,7 @@ internal static class BackupCommands
 
     private static async Task<int> ListDetailedAsync(BackupCatalog catalog, bool json, bool pretty, CancellationToken cancellationToken)
     {
-        var backups = await catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false);
+        var backups = (await catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false)).Backups; // the catalog warns of each it cannot read
         if (json)
         {
             var entries = backups.Select(b => b.ToEntry()).ToList();

@@ -35,7 +35,7 @@ internal static class WalEBackupList
             return text.ToString();
         }
 
-        var details = await catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false);
+        var details = (await catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false)).Backups; // the catalog warns of each it cannot read
         var segmentSize = WalArchiveInventory.InferSegmentSize(details);
         foreach (var backup in details)
         {

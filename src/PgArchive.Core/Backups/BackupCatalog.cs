@@ -1,4 +1,8 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PgArchive.Backups.Delta;
+using PgArchive.Diagnostics;
 using PgArchive.Storage;
 
 namespace PgArchive.Backups;
@@ -7,9 +11,10 @@ namespace PgArchive.Backups;
 /// The backups in the archive: those whose sentinel is stored. LATEST is the backup whose sentinel was
 /// stored last, as WAL-G chooses it.
 /// </summary>
-public sealed partial class BackupCatalog(IObjectStore store)
+public sealed partial class BackupCatalog(IObjectStore store, ILogger<BackupCatalog>? logger = null)
 {
     private readonly IObjectStore _store = store ?? throw new ArgumentNullException(nameof(store));
+    private readonly ILogger _logger = logger ?? NullLogger<BackupCatalog>.Instance;
 
     /// <summary>Every complete backup, oldest sentinel first.</summary>
     public async Task<IReadOnlyList<BackupInfo>> ListAsync(CancellationToken cancellationToken = default)
@@ -56,6 +61,8 @@ public sealed partial class BackupCatalog(IObjectStore store)
     }
 
     /// <summary>Reads a backup's sentinel.</summary>
+    /// <exception cref="BackupNotFoundException">The backup has no sentinel.</exception>
+    /// <exception cref="ObjectCorruptException">The sentinel is not one (too large, not JSON, a field missing or of the wrong type).</exception>
     public async Task<BackupSentinel> ReadSentinelAsync(string backupName, CancellationToken cancellationToken = default)
     {
         var key = ArchiveLayout.SentinelKey(backupName);
@@ -64,17 +71,38 @@ public sealed partial class BackupCatalog(IObjectStore store)
             return await ReadWalESentinelAsync(backupName, key, cancellationToken).ConfigureAwait(false);
         }
 
-        return await ReadJsonAsync(key, PgArchiveJsonContext.Default.BackupSentinel, cancellationToken).ConfigureAwait(false)
+        return await StoredJson.ReadAsync(_store, key, PgArchiveJsonContext.Default.BackupSentinel, StoredJson.Sentinel, s => s.Defect(), cancellationToken)
+                .ConfigureAwait(false)
             ?? throw new BackupNotFoundException($"Backup '{backupName}' has no sentinel: it is incomplete or was deleted.");
     }
 
     /// <summary>Reads a backup's metadata.json, or null when it has none.</summary>
+    /// <exception cref="ObjectCorruptException">It is not one (too large, not JSON, a field of the wrong type).</exception>
     public Task<BackupMetadata?> ReadMetadataAsync(string backupName, CancellationToken cancellationToken = default) =>
-        ReadJsonAsync(ArchiveLayout.MetadataKey(backupName), PgArchiveJsonContext.Default.BackupMetadata, cancellationToken);
+        StoredJson.ReadAsync(_store, ArchiveLayout.MetadataKey(backupName), PgArchiveJsonContext.Default.BackupMetadata, StoredJson.Metadata, null, cancellationToken);
 
     /// <summary>Reads a backup's files_metadata.json, or null when it has none.</summary>
+    /// <exception cref="ObjectCorruptException">It is not one (too large, not JSON, a field missing or of the wrong type).</exception>
     public Task<FilesMetadata?> ReadFilesMetadataAsync(string backupName, CancellationToken cancellationToken = default) =>
-        ReadJsonAsync(ArchiveLayout.FilesMetadataKey(backupName), PgArchiveJsonContext.Default.FilesMetadata, cancellationToken);
+        StoredJson.ReadAsync(_store, ArchiveLayout.FilesMetadataKey(backupName), PgArchiveJsonContext.Default.FilesMetadata, StoredJson.FilesMetadata,
+            f => f.Defect(), cancellationToken);
+
+    /// <summary>
+    /// The delta chain of <paramref name="backupName"/> (whose sentinel is <paramref name="sentinel"/>), each base's sentinel read from the store.
+    /// A chain that loops or whose base is missing or unreadable comes back with its <see cref="BackupChain.Problem"/>.
+    /// </summary>
+    public Task<BackupChain> ReadChainAsync(string backupName, BackupSentinel sentinel, CancellationToken cancellationToken = default) =>
+        BackupChain.WalkAsync(backupName, sentinel, async (name, ct) =>
+        {
+            try
+            {
+                return await ReadSentinelAsync(name, ct).ConfigureAwait(false);
+            }
+            catch (BackupNotFoundException)
+            {
+                return null;
+            }
+        }, cancellationToken);
 
     /// <summary>A backup with its sentinel and metadata (built from the sentinel when metadata.json is missing).</summary>
     public async Task<BackupDetail> GetDetailAsync(BackupInfo backup, CancellationToken cancellationToken = default)
@@ -85,11 +113,17 @@ public sealed partial class BackupCatalog(IObjectStore store)
         return new BackupDetail(backup, sentinel, metadata);
     }
 
-    /// <summary>Every complete backup with its details, oldest sentinel first (<c>backup-list --detail</c>).</summary>
-    public async Task<IReadOnlyList<BackupDetail>> ListDetailedAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Every complete backup with its details and delta chain, oldest sentinel first (<c>backup-list --detail</c>, retention,
+    /// wal-show, wal-verify, backup-mark). A backup whose sentinel or metadata.json cannot be read is listed in
+    /// <see cref="BackupListing.Damaged"/> and logged as a warning, one whose chain is broken is logged: the others are
+    /// listed all the same.
+    /// </summary>
+    public async Task<BackupListing> ListDetailedAsync(CancellationToken cancellationToken = default)
     {
         var backups = await ListAsync(cancellationToken).ConfigureAwait(false);
         var details = new List<BackupDetail>(backups.Count);
+        var damaged = new List<DamagedBackup>();
         foreach (var backup in backups)
         {
             try
@@ -100,9 +134,23 @@ public sealed partial class BackupCatalog(IObjectStore store)
             {
                 // deleted since it was listed
             }
+            catch (ObjectCorruptException ex)
+            {
+                damaged.Add(new DamagedBackup(backup, ex));
+                Log.BackupUnreadable(_logger, backup.Name, ex.Message);
+            }
         }
 
-        return details;
+        var listing = await BackupListing.CreateAsync(details, damaged, cancellationToken).ConfigureAwait(false);
+        foreach (var detail in details)
+        {
+            if (listing.ChainOf(detail.Name).Problem is { } problem)
+            {
+                Log.BackupChainBroken(_logger, detail.Name, problem);
+            }
+        }
+
+        return listing;
     }
 
     /// <summary>
@@ -111,26 +159,27 @@ public sealed partial class BackupCatalog(IObjectStore store)
     /// permanent delta is built on cannot be made impermanent. Returns the backups whose flag changed.
     /// </summary>
     /// <exception cref="BackupNotFoundException">No such backup.</exception>
-    /// <exception cref="PgArchiveException">A permanent delta depends on the backup being made impermanent.</exception>
+    /// <exception cref="PgArchiveException">
+    /// A permanent delta depends on the backup being made impermanent; the delta chain of a backup being made permanent loops or
+    /// misses a base; its sentinel or a metadata.json cannot be read.
+    /// </exception>
     public async Task<IReadOnlyList<string>> MarkAsync(string backupName, bool permanent, CancellationToken cancellationToken = default)
     {
         var backup = await ResolveAsync(backupName, cancellationToken).ConfigureAwait(false);
-        var chain = new List<BackupDetail>();
-        var detail = await GetDetailAsync(backup, cancellationToken).ConfigureAwait(false);
-        chain.Add(detail);
+        var sentinel = await ReadSentinelAsync(backup.Name, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<string> names = [backup.Name];
+        IReadOnlyList<BackupSentinel> sentinels = [sentinel];
         if (permanent)
         {
-            while (detail.Sentinel.DeltaFrom is { } baseName)
-            {
-                detail = await GetDetailAsync(await ResolveAsync(baseName, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-                chain.Add(detail);
-            }
+            var chain = (await ReadChainAsync(backup.Name, sentinel, cancellationToken).ConfigureAwait(false)).EnsureComplete();
+            (names, sentinels) = (chain.Names, chain.Sentinels);
         }
         else
         {
-            foreach (var other in await ListDetailedAsync(cancellationToken).ConfigureAwait(false))
+            var listing = await ListDetailedAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var other in listing.Backups)
             {
-                if (other.IsPermanent && other.Sentinel.DeltaFrom == backup.Name)
+                if (other.IsPermanent && other.Name != backup.Name && listing.ChainOf(other.Name).Names.Contains(backup.Name, StringComparer.Ordinal))
                 {
                     throw new PgArchiveException(
                         $"Cannot mark {backup.Name} impermanent: the permanent delta backup {other.Name} is built on it. Mark {other.Name} impermanent first.");
@@ -139,46 +188,20 @@ public sealed partial class BackupCatalog(IObjectStore store)
         }
 
         var changed = new List<string>();
-        foreach (var item in Enumerable.Reverse(chain))
+        for (var i = names.Count - 1; i >= 0; i--)
         {
-            if (item.Metadata.IsPermanent == permanent)
+            var metadata = await ReadMetadataAsync(names[i], cancellationToken).ConfigureAwait(false) ?? BackupDetail.MetadataFrom(sentinels[i]);
+            if (metadata.IsPermanent == permanent)
             {
                 continue;
             }
 
-            item.Metadata.IsPermanent = permanent;
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(item.Metadata, PgArchiveJsonContext.Default.BackupMetadata);
-            await _store.PutAsync(ArchiveLayout.MetadataKey(item.Name), new MemoryStream(bytes), PutMode.Overwrite, cancellationToken).ConfigureAwait(false);
-            changed.Add(item.Name);
+            metadata.IsPermanent = permanent;
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(metadata, PgArchiveJsonContext.Default.BackupMetadata);
+            await _store.PutAsync(ArchiveLayout.MetadataKey(names[i]), new MemoryStream(bytes), PutMode.Overwrite, cancellationToken).ConfigureAwait(false);
+            changed.Add(names[i]);
         }
 
         return changed;
-    }
-
-    private async Task<T?> ReadJsonAsync<T>(string key, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
-        where T : class
-    {
-        Stream stream;
-        try
-        {
-            stream = await _store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.NotFound)
-        {
-            return null;
-        }
-
-        await using (stream.ConfigureAwait(false))
-        {
-            try
-            {
-                return await JsonSerializer.DeserializeAsync(stream, typeInfo, cancellationToken).ConfigureAwait(false)
-                    ?? throw new PgArchiveException($"'{key}' is empty.");
-            }
-            catch (JsonException ex)
-            {
-                throw new PgArchiveException($"'{key}' is not valid JSON: {ex.Message}", ex);
-            }
-        }
     }
 }

@@ -261,7 +261,7 @@ public sealed class BackupFetcher
         {
             try
             {
-                seen = await extractor.ExtractAsync(decoded.Content, partition, cancellationToken).ConfigureAwait(false);
+                seen = await extractor.ExtractAsync(TarHeaderGuardStream.Wrap(decoded.Content, key), partition, cancellationToken).ConfigureAwait(false);
 
                 // Read past the tar's end marker to the object's end, so that the decoders' end checks run
                 // (compression trailer, libsodium's FINAL chunk, OpenPGP's MDC) and the stored bytes are checked

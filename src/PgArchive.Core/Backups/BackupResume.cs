@@ -1,4 +1,3 @@
-using System.Text.Json;
 using PgArchive.Storage;
 
 namespace PgArchive.Backups;
@@ -270,15 +269,10 @@ internal static class BackupResume
         }
     }
 
-    private static async Task<T?> ReadJsonAsync<T>(IObjectStore store, string key, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo,
+    private static Task<T?> ReadJsonAsync<T>(IObjectStore store, string key, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo,
         CancellationToken cancellationToken)
-    {
-        var stream = await store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            return await JsonSerializer.DeserializeAsync(stream, typeInfo, cancellationToken).ConfigureAwait(false);
-        }
-    }
+        where T : class =>
+        StoredJson.ReadAsync(store, key, typeInfo, StoredJson.Progress, null, cancellationToken);
 
     private static async Task<BackupProgress?> ReadAsync(IObjectStore store, string backupName, CancellationToken cancellationToken)
     {
@@ -302,7 +296,7 @@ internal static class BackupResume
                         progress.Partitions.Add(partition);
                     }
                 }
-                catch (JsonException)
+                catch (ObjectCorruptException)
                 {
                     // a damaged partition record: that partition is simply not reused
                 }
@@ -315,7 +309,7 @@ internal static class BackupResume
         {
             return null; // deleted since it was listed
         }
-        catch (JsonException)
+        catch (ObjectCorruptException)
         {
             return null; // not one of ours, or damaged: nothing to reuse from it
         }

@@ -80,4 +80,10 @@ public sealed class BackupSentinel
 
     /// <summary>Whether the backup was permanent when created.</summary>
     public bool IsPermanent { get; set; }
+
+    /// <summary>What is wrong with a sentinel as read (a chain field that is not a backup name), or null.</summary>
+    internal string? Defect() =>
+        DeltaFrom is { } from && !BackupName.IsValid(from) ? $"field DeltaFrom: '{from}' is not a backup name"
+        : DeltaFullName is { } full && !BackupName.IsValid(full) ? $"field DeltaFullName: '{full}' is not a backup name"
+        : null;
 }

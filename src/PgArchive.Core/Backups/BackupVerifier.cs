@@ -37,6 +37,11 @@ public sealed class BackupVerifier
         var files = await _catalog.ReadFilesMetadataAsync(backup.Name, cancellationToken).ConfigureAwait(false);
         var problems = new List<BackupProblem>();
         var result = new BackupVerifyResult { BackupName = backup.Name, Problems = problems };
+        if ((await _catalog.ReadChainAsync(backup.Name, sentinel, cancellationToken).ConfigureAwait(false)).Problem is { } chainProblem)
+        {
+            problems.Add(new BackupProblem(null, null, chainProblem));
+        }
+
         if (files is null)
         {
             if (!sentinel.FilesMetadataDisabled)
@@ -88,8 +93,7 @@ public sealed class BackupVerifier
         try
         {
             decoded = await _codec.OpenVerifiedAsync(_store, key, files?.TarChecksums?.GetValueOrDefault(tarName), cancellationToken).ConfigureAwait(false);
-            var content = decoded.Content;
-            var reader = new TarReader(content, leaveOpen: true);
+            var reader = new TarReader(TarHeaderGuardStream.Wrap(decoded.Content, key), leaveOpen: true);
             await using (reader.ConfigureAwait(false))
             {
                 var buffer = new byte[1 << 16];

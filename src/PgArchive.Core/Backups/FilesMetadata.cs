@@ -19,6 +19,13 @@ public sealed class FilesMetadata
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Dictionary<string, StoredChecksum>? TarChecksums { get; set; }
 
+    /// <summary>What is wrong with a files_metadata.json as read (a null where a description or a path list belongs), or null.</summary>
+    internal string? Defect() =>
+        Files.FirstOrDefault(f => f.Value is null) is { Key: { } file } ? $"field Files['{file}']: null instead of the file's description"
+        : TarFileSets.FirstOrDefault(t => t.Value is null || t.Value.Contains(null!)) is { Key: { } tar } ? $"field TarFileSets['{tar}']: null instead of a list of paths"
+        : TarChecksums?.FirstOrDefault(t => t.Value is null) is { Key: { } sum } ? $"field TarChecksums['{sum}']: null instead of the partition's size and checksum"
+        : null;
+
     /// <summary>Adds what <paramref name="other"/> recorded (one partition's files), in its order.</summary>
     internal void Merge(FilesMetadata other)
     {

@@ -2,8 +2,12 @@ using System.Text.Json.Serialization;
 
 namespace PgArchive.Backups;
 
-/// <summary>Source-generated JSON for everything PgArchive stores: trimming- and AOT-safe.</summary>
-[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+/// <summary>
+/// Source-generated JSON for everything PgArchive stores: trimming- and AOT-safe. A JSON null where a property is not
+/// nullable, or a missing constructor parameter, is refused naming the property, rather than read as a null that fails later.
+/// </summary>
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never, RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(BackupSentinel))]
 [JsonSerializable(typeof(WalE.WalESentinel))]
 [JsonSerializable(typeof(BackupMetadata))]

@@ -97,20 +97,25 @@ internal sealed class TablespaceSpecJsonConverter : JsonConverter<TablespaceSpec
         {
             foreach (var name in names.EnumerateArray())
             {
-                var oid = name.GetString() ?? throw new JsonException("Spec.tablespaces holds a non-string.");
+                var oid = name.ValueKind == JsonValueKind.String ? name.GetString()! : throw new JsonException($"Spec.tablespaces holds a {name.ValueKind}, not a string.");
                 if (!root.TryGetProperty(oid, out var location))
                 {
                     throw new JsonException($"Spec names tablespace {oid} but has no entry for it.");
                 }
 
-                spec.Tablespaces[oid] = new TablespaceLocation(
-                    location.GetProperty("loc").GetString() ?? "",
-                    location.GetProperty("link").GetString() ?? "pg_tblspc/" + oid);
+                spec.Tablespaces[oid] = location.ValueKind == JsonValueKind.Object
+                    ? new TablespaceLocation(RequiredString(location, oid, "loc"), RequiredString(location, oid, "link"))
+                    : throw new JsonException($"Spec.{oid} is not an object with loc and link.");
             }
         }
 
         return spec;
     }
+
+    private static string RequiredString(JsonElement location, string oid, string field) =>
+        location.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()!
+            : throw new JsonException($"Spec.{oid}.{field} is missing or not a string.");
 
     public override void Write(Utf8JsonWriter writer, TablespaceSpec value, JsonSerializerOptions options)
     {

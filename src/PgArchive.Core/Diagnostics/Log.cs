@@ -63,6 +63,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2206, Level = LogLevel.Warning, Message = "The progress record of {BackupName} could not be removed (harmless: the backup is complete): {Reason}")]
     public static partial void ProgressNotRemoved(ILogger logger, string backupName, string reason);
 
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Backup {BackupName} cannot be read and is left out (retention keeps it): {Reason}")]
+    public static partial void BackupUnreadable(ILogger logger, string backupName, string reason);
+
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Backup {BackupName} cannot be restored: {Problem}")]
+    public static partial void BackupChainBroken(ILogger logger, string backupName, string problem);
+
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Backup {BackupName} is a delta: restoring the chain {Chain}")]
     public static partial void DeltaChain(ILogger logger, string backupName, string chain);
 

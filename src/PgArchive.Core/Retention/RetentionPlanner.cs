@@ -20,7 +20,9 @@ namespace PgArchive.Retention;
 /// every timeline whose history passes through its start (so point-in-time recovery from it still reaches any
 /// later point); an older kept (permanent) backup keeps the WAL from its start to its finish segment. Timeline
 /// history files are always kept. When no backup is kept, WAL is left alone except by <c>everything</c>.
-/// Deleting is idempotent and two runs may overlap: a key already gone is ignored.
+/// A backup whose sentinel or metadata.json cannot be read does not stop the others' retention, and is never deleted
+/// but by <c>everything FORCE</c>: it is kept with the WAL from the start segment its name tells, and so are the backups
+/// its name says it may be built on. Deleting is idempotent and two runs may overlap: a key already gone is ignored.
 /// </remarks>
 public sealed partial class RetentionPlanner
 {
@@ -50,15 +52,15 @@ public sealed partial class RetentionPlanner
             return await PlanOldVersionsAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        var details = await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false);
+        var listing = await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false);
         var backupObjects = new List<ObjectInfo>();
         await foreach (var info in _store.ListAsync(ArchiveLayout.BaseBackupsPrefix, cancellationToken).ConfigureAwait(false))
         {
             backupObjects.Add(info);
         }
 
-        var wal = await WalArchiveInventory.LoadAsync(_store, _codec, WalArchiveInventory.InferSegmentSize(details), cancellationToken).ConfigureAwait(false);
-        return Plan(request, details, backupObjects, wal);
+        var wal = await WalArchiveInventory.LoadAsync(_store, _codec, WalArchiveInventory.InferSegmentSize(listing.Backups), cancellationToken).ConfigureAwait(false);
+        return Plan(request, listing, backupObjects, wal);
     }
 
     /// <summary>
@@ -91,10 +93,11 @@ public sealed partial class RetentionPlanner
         return keys.Count;
     }
 
-    internal static RetentionPlan Plan(RetentionRequest request, IReadOnlyList<BackupDetail> details, IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal)
+    internal static RetentionPlan Plan(RetentionRequest request, BackupListing listing, IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal)
     {
-        var ordered = Order(details, request.UseSentinelTime);
+        var ordered = Order(listing.Backups, request.UseSentinelTime);
         var notes = new List<string>();
+        notes.AddRange(ordered.Select(b => listing.ChainOf(b.Name).Problem).OfType<string>());
         var delete = new Dictionary<string, string>(StringComparer.Ordinal);
         var keep = new Dictionary<string, string>(StringComparer.Ordinal);
         string? target = null;
@@ -102,15 +105,15 @@ public sealed partial class RetentionPlanner
         switch (request.Mode)
         {
             case RetentionMode.Everything:
-                return PlanEverything(request, ordered, backupObjects, wal);
+                return PlanEverything(request, ordered, listing.Damaged, backupObjects, wal);
             case RetentionMode.Retain:
                 target = ChooseRetainTarget(request, ordered, keep, notes);
                 break;
             case RetentionMode.Before:
-                target = ChooseBeforeTarget(request, ordered, keep, notes);
+                target = ChooseBeforeTarget(request, ordered, listing.Damaged, keep, notes);
                 break;
             case RetentionMode.Target:
-                target = ChooseTargets(request, ordered, delete);
+                target = ChooseTargets(request, ordered, listing, delete);
                 break;
             case RetentionMode.Garbage:
                 target = ordered.FirstOrDefault(b => !b.IsPermanent)?.Name;
@@ -142,14 +145,15 @@ public sealed partial class RetentionPlanner
         {
             // As WAL-G: no backup found for deletion, nothing is deleted (not even WAL).
             var untouched = ordered.Select(b => new BackupDecision(b.Name, false, b.IsPermanent, keep.GetValueOrDefault(b.Name) ?? "kept")).ToList();
-            return new RetentionPlan(request, null, untouched, [], [], [.. notes, "Nothing to delete."]);
+            return new RetentionPlan(request, null, [.. untouched, .. Unreadable(listing.Damaged)], [], [], [.. notes, "Nothing to delete."]);
         }
 
-        KeepBasesOfKeptDeltas(ordered, delete, keep);
+        KeepBasesOfKeptDeltas(ordered, listing, delete, keep);
         var decisions = ordered
             .Select(b => delete.TryGetValue(b.Name, out var why)
                 ? new BackupDecision(b.Name, true, b.IsPermanent, why)
                 : new BackupDecision(b.Name, false, b.IsPermanent, keep.GetValueOrDefault(b.Name) ?? (b.IsPermanent ? "permanent" : DefaultKeepReason(request, target))))
+            .Concat(Unreadable(listing.Damaged))
             .ToList();
 
         var objects = new List<ObjectInfo>();
@@ -161,7 +165,7 @@ public sealed partial class RetentionPlanner
         var horizon = kept.FirstOrDefault(b => !b.IsPermanent);
         if (request.Mode != RetentionMode.Target && horizon is not null && request.Scope != GarbageScope.Archives)
         {
-            objects.AddRange(Leftovers(ordered, backupObjects, horizon));
+            objects.AddRange(Leftovers(ordered, listing.Damaged, backupObjects, horizon));
         }
 
         var walPlan = new List<WalRetention>();
@@ -179,7 +183,7 @@ public sealed partial class RetentionPlanner
         }
         else
         {
-            objects.AddRange(UnneededWal(kept, wal, walPlan));
+            objects.AddRange(UnneededWal(kept, listing.Damaged, wal, walPlan));
         }
 
         if (objects.Count == 0)
@@ -194,7 +198,8 @@ public sealed partial class RetentionPlanner
         ? [.. details.OrderBy(b => b.Metadata.StartTime).ThenBy(b => b.Name, StringComparer.Ordinal)]
         : [.. details.OrderBy(b => b.Info.WalFileName, StringComparer.Ordinal).ThenBy(b => b.Name, StringComparer.Ordinal)];
 
-    private static RetentionPlan PlanEverything(RetentionRequest request, List<BackupDetail> ordered, IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal)
+    private static RetentionPlan PlanEverything(RetentionRequest request, List<BackupDetail> ordered, IReadOnlyList<DamagedBackup> damaged,
+        IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal)
     {
         var permanent = ordered.Where(b => b.IsPermanent).Select(b => b.Name).ToList();
         if (permanent.Count > 0 && !request.Force)
@@ -204,7 +209,15 @@ public sealed partial class RetentionPlanner
                 "add FORCE to delete them too, or mark them with backup-mark --impermanent.");
         }
 
-        var decisions = ordered.Select(b => new BackupDecision(b.Name, true, b.IsPermanent, "delete everything")).ToList();
+        if (damaged.Count > 0 && !request.Force)
+        {
+            throw new RetentionRefusedException(
+                $"{damaged[0].Name} cannot be read, so whether it is permanent is unknown ({damaged[0].Reason}): add FORCE to delete it with everything else.");
+        }
+
+        var decisions = ordered.Select(b => new BackupDecision(b.Name, true, b.IsPermanent, "delete everything"))
+            .Concat(damaged.Select(d => new BackupDecision(d.Name, true, false, "delete everything FORCE (it cannot be read)")))
+            .ToList();
         var objects = backupObjects.Where(o => o.Key.EndsWith(ArchiveLayout.SentinelSuffix, StringComparison.Ordinal))
             .Concat(backupObjects.Where(o => !o.Key.EndsWith(ArchiveLayout.SentinelSuffix, StringComparison.Ordinal)))
             .Concat(wal.Objects.Select(o => o.Info))
@@ -256,7 +269,8 @@ public sealed partial class RetentionPlanner
         return target.Name;
     }
 
-    private static string? ChooseBeforeTarget(RetentionRequest request, List<BackupDetail> ordered, Dictionary<string, string> keep, List<string> notes)
+    private static string? ChooseBeforeTarget(RetentionRequest request, List<BackupDetail> ordered, IReadOnlyList<DamagedBackup> damaged,
+        Dictionary<string, string> keep, List<string> notes)
     {
         int index;
         if (request.BackupName is { } name)
@@ -264,7 +278,7 @@ public sealed partial class RetentionPlanner
             index = ordered.FindIndex(b => b.Name == name);
             if (index < 0)
             {
-                throw new BackupNotFoundException($"Backup '{name}' does not exist in the archive; backup-list shows the backups there are.");
+                throw NotReadable(name, damaged);
             }
         }
         else
@@ -306,24 +320,13 @@ public sealed partial class RetentionPlanner
         return ordered[index].Name;
     }
 
-    private static string ChooseTargets(RetentionRequest request, List<BackupDetail> ordered, Dictionary<string, string> delete)
+    private static string ChooseTargets(RetentionRequest request, List<BackupDetail> ordered, BackupListing listing, Dictionary<string, string> delete)
     {
-        var target = ordered.FirstOrDefault(b => b.Name == request.BackupName)
-            ?? throw new BackupNotFoundException($"Backup '{request.BackupName}' does not exist in the archive; backup-list shows the backups there are.");
-        List<BackupDetail> doomed;
-        if (request.FindFull)
-        {
-            var root = target.IsFull ? target.Name : target.Sentinel.DeltaFullName ?? target.Sentinel.DeltaFrom!;
-            doomed = [.. ordered.Where(b => b.Name == root || b.Sentinel.DeltaFullName == root)];
-        }
-        else
-        {
-            doomed = [target];
-            for (var i = 0; i < doomed.Count; i++)
-            {
-                doomed.AddRange(ordered.Where(b => b.Sentinel.DeltaFrom == doomed[i].Name && !doomed.Contains(b)));
-            }
-        }
+        var target = ordered.FirstOrDefault(b => b.Name == request.BackupName) ?? throw NotReadable(request.BackupName!, listing.Damaged);
+
+        // FIND_FULL: every backup whose chain reaches the target's full backup; else the target and the deltas built on it, however indirectly.
+        var root = request.FindFull ? listing.ChainOf(target.Name).RootName : target.Name;
+        List<BackupDetail> doomed = [.. ordered.Where(b => listing.ChainOf(b.Name).Names.Contains(root, StringComparer.Ordinal))];
 
         if (doomed.FirstOrDefault(b => b.IsPermanent) is { } permanent)
         {
@@ -338,23 +341,44 @@ public sealed partial class RetentionPlanner
         return target.Name;
     }
 
-    private static void KeepBasesOfKeptDeltas(List<BackupDetail> ordered, Dictionary<string, string> delete, Dictionary<string, string> keep)
+    /// <summary>
+    /// Keeps every backup a kept delta is built on, however indirectly, and those a delta that cannot be read may be built on:
+    /// its name tells the start segment of its base (<c>_D_</c>).
+    /// </summary>
+    private static void KeepBasesOfKeptDeltas(List<BackupDetail> ordered, BackupListing listing, Dictionary<string, string> delete, Dictionary<string, string> keep)
     {
-        bool changed;
-        do
+        foreach (var backup in ordered.Where(b => !delete.ContainsKey(b.Name)).ToList())
         {
-            changed = false;
-            foreach (var backup in ordered.Where(b => !delete.ContainsKey(b.Name) && b.Sentinel.DeltaFrom is not null))
+            foreach (var baseName in listing.ChainOf(backup.Name).Names.Skip(1))
             {
-                if (delete.Remove(backup.Sentinel.DeltaFrom!))
+                if (delete.Remove(baseName))
                 {
-                    keep[backup.Sentinel.DeltaFrom!] = $"base of the kept delta {backup.Name}";
-                    changed = true;
+                    keep[baseName] = $"base of the kept delta {backup.Name}";
                 }
             }
         }
-        while (changed);
+
+        foreach (var damaged in listing.Damaged)
+        {
+            var marker = damaged.Name.IndexOf("_D_", StringComparison.Ordinal);
+            var baseStart = marker < 0 ? null : damaged.Name.Substring(marker + 3, 24);
+            foreach (var backup in ordered.Where(b => b.Info.WalFileName == baseStart))
+            {
+                foreach (var name in listing.ChainOf(backup.Name).Names.Where(delete.Remove))
+                {
+                    keep[name] = $"{damaged.Name}, which cannot be read, may be built on it";
+                }
+            }
+        }
     }
+
+    private static IEnumerable<BackupDecision> Unreadable(IReadOnlyList<DamagedBackup> damaged) =>
+        damaged.Select(d => new BackupDecision(d.Name, false, false, $"kept, with the WAL from its start on: it cannot be read ({d.Reason})"));
+
+    private static PgArchiveException NotReadable(string name, IReadOnlyList<DamagedBackup> damaged) =>
+        damaged.FirstOrDefault(d => d.Name == name) is { } bad
+            ? new RetentionRefusedException($"{name} cannot be read, so what depends on it is unknown ({bad.Reason}): it cannot be the target of a delete.")
+            : new BackupNotFoundException($"Backup '{name}' does not exist in the archive; backup-list shows the backups there are.");
 
     private static string DefaultKeepReason(RetentionRequest request, string? target) => request.Mode switch
     {
@@ -364,9 +388,9 @@ public sealed partial class RetentionPlanner
     };
 
     /// <summary>Objects of backups that never got a sentinel and started before the oldest kept impermanent backup.</summary>
-    private static IEnumerable<ObjectInfo> Leftovers(List<BackupDetail> complete, IReadOnlyList<ObjectInfo> backupObjects, BackupDetail horizon)
+    private static IEnumerable<ObjectInfo> Leftovers(List<BackupDetail> complete, IReadOnlyList<DamagedBackup> damaged, IReadOnlyList<ObjectInfo> backupObjects, BackupDetail horizon)
     {
-        var names = complete.Select(b => b.Name).ToHashSet(StringComparer.Ordinal);
+        var names = complete.Select(b => b.Name).Concat(damaged.Select(d => d.Name)).ToHashSet(StringComparer.Ordinal);
         foreach (var info in backupObjects)
         {
             var rest = info.Key[ArchiveLayout.BaseBackupsPrefix.Length..];
@@ -384,7 +408,7 @@ public sealed partial class RetentionPlanner
         }
     }
 
-    private static List<ObjectInfo> UnneededWal(List<BackupDetail> kept, WalArchiveInventory wal, List<WalRetention> summary)
+    private static List<ObjectInfo> UnneededWal(List<BackupDetail> kept, IReadOnlyList<DamagedBackup> damaged, WalArchiveInventory wal, List<WalRetention> summary)
     {
         var size = wal.SegmentSize;
         var horizonIndex = kept.FindIndex(b => !b.IsPermanent);
@@ -393,11 +417,15 @@ public sealed partial class RetentionPlanner
             horizonIndex = kept.Count - 1;
         }
 
-        var pitr = kept.Skip(horizonIndex).Select(b => (Backup: b, Start: StartSegment(b, size))).ToList();
+        // A backup that cannot be read keeps the WAL from the start of the segment its name tells, as an impermanent one would.
+        var pitr = kept.Skip(horizonIndex).Select(b => (b.Timeline, Start: StartSegment(b, size), b.StartLsn))
+            .Concat(damaged.Select(d => WalSegment.TryParse(d.Info.WalFileName, out var start, size) ? start : (WalSegment?)null).OfType<WalSegment>()
+                .Select(s => (s.Timeline, Start: s.Number, StartLsn: new Lsn(s.Number * (ulong)size))))
+            .ToList();
         var consistency = kept.Take(horizonIndex).Select(b => (Backup: b, Start: StartSegment(b, size), Finish: b.FinishLsn.Value / (ulong)size)).ToList();
 
         bool Needed(WalSegment segment) =>
-            pitr.Any(p => segment.Number >= p.Start && wal.LineageContains(segment.Timeline, p.Backup.Timeline, p.Backup.StartLsn)) ||
+            pitr.Any(p => segment.Number >= p.Start && wal.LineageContains(segment.Timeline, p.Timeline, p.StartLsn)) ||
             consistency.Any(c => segment.Timeline == c.Backup.Timeline && segment.Number >= c.Start && segment.Number <= c.Finish);
 
         var unneeded = new List<ObjectInfo>();

@@ -8,7 +8,9 @@ namespace PgArchive.Storage;
 /// Stores objects as files under a root directory (WAL-G's <c>WALG_FILE_PREFIX</c>). Writes are atomic and
 /// durable: content goes to a temporary file in the target directory, is fsynced, renamed into place and the
 /// directory is fsynced, so a crash leaves either the whole object or none (a stray temporary file at most,
-/// which listings ignore).
+/// which listings ignore). Symbolic links below the root are never followed: listings skip them at any depth, and
+/// reading, writing, deleting or describing a key whose path passes through one is refused, so nothing outside the
+/// root is ever touched through the store. The root itself may be a link.
 /// </summary>
 public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
 {
@@ -38,6 +40,7 @@ public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
         ObjectKey.Validate(key);
         ArgumentNullException.ThrowIfNull(content);
         var path = PathOf(key);
+        RefuseLinks(key);
         var directory = Path.GetDirectoryName(path)!;
         var temp = Path.Combine(directory, "." + Path.GetFileName(path) + TempMarker + Guid.NewGuid().ToString("N"));
         try
@@ -81,6 +84,7 @@ public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
         ObjectKey.Validate(key);
         cancellationToken.ThrowIfCancellationRequested();
         var path = PathOf(key);
+        RefuseLinks(key);
         FileStream file;
         try
         {
@@ -110,6 +114,7 @@ public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
     {
         ObjectKey.Validate(key);
         cancellationToken.ThrowIfCancellationRequested();
+        RefuseLinks(key);
         var info = new FileInfo(PathOf(key));
         return Task.FromResult(info.Exists ? ToObjectInfo(key, info) : null);
     }
@@ -127,6 +132,11 @@ public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
                 $"The archive root '{_root}' is a file, not a directory: point the prefix at a directory.");
         }
 
+        if (slash >= 0 && FirstLinkBelowRoot(prefix[..slash]) is not null)
+        {
+            yield break; // under a symbolic link: not part of the store
+        }
+
         if (!Directory.Exists(directory))
         {
             yield break;
@@ -135,7 +145,9 @@ public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
         var found = new List<ObjectInfo>();
         Guard(prefix, () =>
         {
-            foreach (var file in new DirectoryInfo(directory).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = 0 }))
+            // Symbolic links (files, and directories not recursed into) are skipped: hidden files are objects too.
+            var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.ReparsePoint };
+            foreach (var file in new DirectoryInfo(directory).EnumerateFiles("*", options))
             {
                 if (file.Name.Contains(TempMarker, StringComparison.Ordinal))
                 {
@@ -168,6 +180,7 @@ public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
             cancellationToken.ThrowIfCancellationRequested();
             ObjectKey.Validate(key);
             var path = PathOf(key);
+            RefuseLinks(key);
             Guard(key, () => File.Delete(path));
             directories.Add(Path.GetDirectoryName(path)!);
         }
@@ -196,6 +209,39 @@ public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
     }
 
     private string PathOf(string key) => Path.Combine(_root, key.Replace('/', Path.DirectorySeparatorChar));
+
+    /// <summary>Refuses <paramref name="key"/> when its path below the root passes through a symbolic link (the object itself included).</summary>
+    private void RefuseLinks(string key)
+    {
+        if (FirstLinkBelowRoot(key) is { } link)
+        {
+            throw new ObjectStoreException(ObjectStoreErrorKind.Other, key,
+                $"'{key}' passes through the symbolic link '{link}' under the archive root '{_root}': the local store never follows links below its root. " +
+                "Replace the link with the directory or file itself, or point the prefix at the link's target.");
+        }
+    }
+
+    /// <summary>The first path of <paramref name="key"/>'s segments below the root that is a symbolic link, or null (also when a segment does not exist).</summary>
+    private string? FirstLinkBelowRoot(string key)
+    {
+        var path = _root;
+        foreach (var segment in key.Split('/'))
+        {
+            path = Path.Combine(path, segment);
+            var entry = new FileInfo(path);
+            if (entry.LinkTarget is not null)
+            {
+                return path;
+            }
+
+            if (!entry.Exists && !Directory.Exists(path))
+            {
+                return null; // nothing below a missing segment exists
+            }
+        }
+
+        return null;
+    }
 
     private static ObjectInfo ToObjectInfo(string key, FileInfo file) =>
         new(key, file.Length, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero));

@@ -1,11 +1,20 @@
 namespace PgArchive.Storage;
 
-/// <summary>An object read from the store is not the one that was written: it was truncated, altered or replaced.</summary>
+/// <summary>
+/// An object read from the store is not the one that was written (truncated, altered or replaced), or not one PgArchive
+/// can accept (a JSON object with a missing or mistyped field, an object over its size limit).
+/// </summary>
 public sealed class ObjectCorruptException : PgArchiveException
 {
     /// <summary>Creates the exception for <paramref name="key"/>.</summary>
     public ObjectCorruptException(string key, string detail)
-        : base($"'{key}' is damaged: {detail}")
+        : this(key, detail, null)
+    {
+    }
+
+    /// <summary>Creates the exception for <paramref name="key"/>, with what found the damage.</summary>
+    public ObjectCorruptException(string key, string detail, Exception? innerException)
+        : base($"'{key}' is damaged: {detail}", innerException)
     {
         Key = key;
     }

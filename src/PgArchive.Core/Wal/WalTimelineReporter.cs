@@ -17,7 +17,8 @@ public sealed class WalTimelineReporter(IObjectStore store, ObjectCodec codec, B
     /// <summary>Every timeline that has segments in the archive, ascending.</summary>
     public async Task<IReadOnlyList<TimelineInfo>> ReportAsync(bool includeBackups = true, CancellationToken cancellationToken = default)
     {
-        var backups = includeBackups ? await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false) : [];
+        // Backups that cannot be read are left out (the catalog logs each): the timelines are reported all the same.
+        var backups = includeBackups ? (await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false)).Backups : [];
         var wal = await WalArchiveInventory.LoadAsync(_store, _codec, WalArchiveInventory.InferSegmentSize(backups), cancellationToken).ConfigureAwait(false);
         return Report(wal, backups, includeBackups);
     }

@@ -61,7 +61,7 @@ public sealed class WalVerifier
             (server, serverError) = await PostgresServerProbe.TryQueryAsync(_options.ConnectionString, cancellationToken).ConfigureAwait(false);
         }
 
-        var backups = await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false);
+        var backups = (await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false)).Backups;
         var segmentSize = server?.SegmentSize ?? WalArchiveInventory.InferSegmentSize(backups);
         var wal = await WalArchiveInventory.LoadAsync(_store, _codec, segmentSize, cancellationToken).ConfigureAwait(false);
         var report = Verify(request, server, wal, backups);

@@ -71,6 +71,14 @@ public sealed class SyntheticArchive : IDisposable
         Put($"wal_005/{timeline:X8}.history", text.ToString());
     }
 
+    /// <summary>Changes what a backup's sentinel says, as someone with write access to the bucket could.</summary>
+    public void RewriteSentinel(string name, Action<BackupSentinel> change)
+    {
+        var sentinel = JsonSerializer.Deserialize(Store.GetBytes(ArchiveLayout.SentinelKey(name)), PgArchiveJsonContext.Default.BackupSentinel)!;
+        change(sentinel);
+        Put(ArchiveLayout.SentinelKey(name), JsonSerializer.Serialize(sentinel, PgArchiveJsonContext.Default.BackupSentinel));
+    }
+
     public void Put(string key, string content) =>
         Store.PutAsync(key, new MemoryStream(Encoding.UTF8.GetBytes(content)), PutMode.Overwrite, TestContext.Current.CancellationToken).GetAwaiter().GetResult();
 

@@ -164,7 +164,7 @@ public sealed class WalVerifierTests : IDisposable
 
         Assert.Equal([name], await catalog.MarkAsync(name, permanent: true, Token));
         Assert.Empty(await catalog.MarkAsync(name, permanent: true, Token));
-        var detail = Assert.Single(await catalog.ListDetailedAsync(Token));
+        var detail = Assert.Single((await catalog.ListDetailedAsync(Token)).Backups);
 
         Assert.True(detail.IsPermanent);
         Assert.False(detail.Sentinel.IsPermanent);
@@ -178,7 +178,7 @@ public sealed class WalVerifierTests : IDisposable
         Assert.True(entry["is_permanent"]!.GetValue<bool>());
 
         Assert.Equal([name], await catalog.MarkAsync(name, permanent: false, Token));
-        Assert.False(Assert.Single(await catalog.ListDetailedAsync(Token)).IsPermanent);
+        Assert.False(Assert.Single((await catalog.ListDetailedAsync(Token)).Backups).IsPermanent);
     }
 
     [Fact]

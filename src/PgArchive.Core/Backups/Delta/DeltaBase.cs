@@ -66,24 +66,28 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
             if (origin == "LATEST_FULL")
             {
                 var latest = await catalog.ReadSentinelAsync(chosen.Name, cancellationToken).ConfigureAwait(false);
-                if (latest.DeltaFrom is not null)
-                {
-                    var full = latest.DeltaFullName ?? throw new PgArchiveException($"Delta backup {chosen.Name} does not name its full backup (DeltaFullName).");
-                    chosen = await catalog.ResolveAsync(full, cancellationToken).ConfigureAwait(false);
-                }
+                var latestChain = await catalog.ReadChainAsync(chosen.Name, latest, cancellationToken).ConfigureAwait(false);
+                chosen = await catalog.ResolveAsync(Complete(latestChain).RootName, cancellationToken).ConfigureAwait(false);
             }
         }
 
+        // The base's chain as its sentinels tell it, walked to its full backup: a delta on a chain that loops or misses a
+        // backup could never be restored.
         var sentinel = await catalog.ReadSentinelAsync(chosen.Name, cancellationToken).ConfigureAwait(false);
-        var count = sentinel.DeltaFrom is null ? 1 : (sentinel.DeltaCount ?? 0) + 1;
+        var chain = Complete(await catalog.ReadChainAsync(chosen.Name, sentinel, cancellationToken).ConfigureAwait(false));
+        var count = chain.Names.Count;
         if (request.DeltaFromName is null && count > options.DeltaMaxSteps)
         {
             return null; // the chain is as long as allowed: a full backup starts the next one
         }
 
         var files = sentinel.FilesMetadataDisabled ? null : await catalog.ReadFilesMetadataAsync(chosen.Name, cancellationToken).ConfigureAwait(false);
-        return new DeltaBase(chosen.Name, sentinel, files, count, sentinel.DeltaFullName ?? (sentinel.DeltaFrom is null ? chosen.Name : sentinel.DeltaFrom));
+        return new DeltaBase(chosen.Name, sentinel, files, count, chain.RootName);
     }
+
+    private static BackupChain Complete(BackupChain chain) => chain.Problem is { } problem
+        ? throw new PgArchiveException($"Cannot take a delta on {chain.BackupName}: {problem} Take a full backup (--full).")
+        : chain;
 
     /// <summary>Refuses a base from another cluster.</summary>
     /// <exception cref="PgArchiveException">The system identifiers differ.</exception>

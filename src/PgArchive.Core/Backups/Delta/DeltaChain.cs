@@ -25,27 +25,7 @@ internal sealed class DeltaChain
             return new DeltaChain([new ChainStep(backupName, null)]);
         }
 
-        var names = new List<string> { backupName };
-        var current = sentinel;
-        while (current.DeltaFrom is { } baseName)
-        {
-            if (names.Contains(baseName) || names.Count > 10_000)
-            {
-                throw new PgArchiveException($"The delta chain of {backupName} loops at {baseName}.");
-            }
-
-            try
-            {
-                current = await catalog.ReadSentinelAsync(baseName, cancellationToken).ConfigureAwait(false);
-            }
-            catch (BackupNotFoundException ex)
-            {
-                throw new PgArchiveException($"Cannot restore {backupName}: {baseName}, a backup of its delta chain, is missing from the archive.", ex);
-            }
-
-            names.Add(baseName);
-        }
-
+        var names = (await catalog.ReadChainAsync(backupName, sentinel, cancellationToken).ConfigureAwait(false)).EnsureComplete().Names;
         var target = await catalog.ReadFilesMetadataAsync(backupName, cancellationToken).ConfigureAwait(false);
         var wanted = target is null || sentinel.FilesMetadataDisabled ? null : new HashSet<string>(target.Files.Keys, StringComparer.Ordinal);
         var writer = new ChainFileWriter(reverse);
