@@ -71,7 +71,7 @@ public sealed partial class BackupPusher
             var deltaBase = await selectingBase.ConfigureAwait(false);
             CheckSameDirectory(dataDirectory, session.Server.DataDirectory);
             deltaBase = Usable(deltaBase, request, b => b.CheckCluster(session.Server.SystemIdentifier, session.Server.BlockSize));
-            var startTime = _time.GetUtcNow();
+            var startTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow()); // WAL-G records whole microseconds
             var (start, name) = await StartAsync(session, dataDirectory, request, deltaBase, cancellationToken).ConfigureAwait(false);
             deltaBase = name.Contains("_D_", StringComparison.Ordinal) ? deltaBase : null;
             Log.BackupStarted(_logger, name, start.Lsn.ToString(), start.Timeline);
@@ -148,7 +148,7 @@ public sealed partial class BackupPusher
                 .ConfigureAwait(false);
             await RetryPartitionAsync(totals, ct => UploadLabelFilesAsync(name, compressor, stop, files, totals, ct), cancellationToken).ConfigureAwait(false);
 
-            var finishTime = _time.GetUtcNow();
+            var finishTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow());
             var sentinel = new BackupSentinel
             {
                 Lsn = start.Lsn.Value,

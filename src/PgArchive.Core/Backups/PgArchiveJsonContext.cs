@@ -2,8 +2,11 @@ using System.Text.Json.Serialization;
 
 namespace PgArchive.Backups;
 
-/// <summary>Source-generated JSON for everything PgArchive stores: trimming- and AOT-safe.</summary>
-[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+/// <summary>
+/// Source-generated JSON for everything PgArchive stores and prints: trimming- and AOT-safe. Every time goes through
+/// <see cref="WalGTimeJsonConverter"/> (WAL-G's form).
+/// </summary>
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never, Converters = [typeof(WalGTimeJsonConverter)])]
 [JsonSerializable(typeof(BackupSentinel))]
 [JsonSerializable(typeof(BackupMetadata))]
 [JsonSerializable(typeof(FilesMetadata))]

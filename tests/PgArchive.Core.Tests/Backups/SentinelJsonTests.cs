@@ -46,7 +46,7 @@ public sealed class SentinelJsonTests
         Assert.Equal(0x3000100UL, node["FinishLSN"]!.GetValue<ulong>());
         Assert.Equal(2, node["Version"]!.GetValue<int>());
         Assert.Equal("%Y-%m-%dT%H:%M:%S.%fZ", node["DateFmt"]!.GetValue<string>());
-        Assert.Equal("2026-11-25T01:02:03+00:00", node["StartTime"]!.GetValue<string>());
+        Assert.Equal("2026-11-25T01:02:03Z", node["StartTime"]!.GetValue<string>());
         Assert.Equal("/ts/", node["Spec"]!["16390"]!["loc"]!.GetValue<string>());
         Assert.Equal("16390", node["Spec"]!["tablespaces"]![0]!.GetValue<string>());
         Assert.False(node.ContainsKey("DeltaFrom"));
