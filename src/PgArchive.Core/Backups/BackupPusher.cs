@@ -78,7 +78,7 @@ public sealed partial class BackupPusher
 
             var compressor = _codec.Compressors.Default;
             var files = new FilesMetadata();
-            var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath).ToList();
+            var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath && !WalGTarNames.IsTablespaceLink(e)).ToList();
             var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase };
             if (deltaBase is not null)
             {
@@ -337,11 +337,11 @@ public sealed partial class BackupPusher
         var (_, tarBytes, stored) = await PutTarAsync(backupName, "backup_label.tar", compressor, files, paths, async (writer, ct) =>
         {
             var now = _time.GetUtcNow().UtcDateTime;
-            var labelHash = await TarEntries.WriteTextAsync(writer, "backup_label", stop.LabelFile, now, ct).ConfigureAwait(false);
+            var labelHash = await TarEntries.WriteTextAsync(writer, WalGTarNames.BackupLabel, stop.LabelFile, now, ct).ConfigureAwait(false);
             files.Files["/backup_label"] = new BackupFileDescription { MTime = now, XxHash128 = labelHash };
             if (stop.TablespaceMapFile.Length > 0)
             {
-                var mapHash = await TarEntries.WriteTextAsync(writer, "tablespace_map", stop.TablespaceMapFile, now, ct).ConfigureAwait(false);
+                var mapHash = await TarEntries.WriteTextAsync(writer, WalGTarNames.TablespaceMap, stop.TablespaceMapFile, now, ct).ConfigureAwait(false);
                 files.Files["/tablespace_map"] = new BackupFileDescription { MTime = now, XxHash128 = mapHash };
                 paths.Add("/tablespace_map");
             }
