@@ -80,4 +80,25 @@ public sealed class BackupSentinel
 
     /// <summary>Whether the backup was permanent when created.</summary>
     public bool IsPermanent { get; set; }
+
+    /// <summary>
+    /// Older WAL-G (before files_metadata.json, 2021) kept the file list in the sentinel; read only, never written.
+    /// </summary>
+    [JsonPropertyName("Files")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, BackupFileDescription>? LegacyFiles { get; set; }
+
+    /// <summary>Older WAL-G's tar file sets, kept in the sentinel with <see cref="LegacyFiles"/>; read only.</summary>
+    [JsonPropertyName("TarFileSets")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, List<string>>? LegacyTarFileSets { get; set; }
+
+    /// <summary>The file list older WAL-G kept in the sentinel, as a files_metadata.json; null when it has none.</summary>
+    internal FilesMetadata? LegacyFilesMetadata() => LegacyFiles is null
+        ? null
+        : new FilesMetadata
+        {
+            Files = new(LegacyFiles, StringComparer.Ordinal),
+            TarFileSets = LegacyTarFileSets is null ? new(StringComparer.Ordinal) : new(LegacyTarFileSets, StringComparer.Ordinal),
+        };
 }
