@@ -54,7 +54,7 @@ public sealed partial class BackupPusher
     {
         var dataDirectory = ValidateDataDirectory(request.DataDirectory);
         // The delta base is looked up in the store while the connection opens: both are round trips.
-        var selectingBase = DeltaBase.SelectAsync(new BackupCatalog(_store), _options, request, cancellationToken);
+        var selectingBase = DeltaBase.SelectAsync(new BackupCatalog(_store), _options, request, cancellationToken, _logger);
         PostgresBackupSession session;
         try
         {
@@ -185,6 +185,12 @@ public sealed partial class BackupPusher
                 CompressedSize = sentinel.CompressedSize,
                 UserData = request.UserData,
             };
+
+            if (request.Permanent && deltaBase is not null)
+            {
+                // As WAL-G (markBackups): a permanent delta makes the backups it is built on permanent, before it is visible.
+                await new BackupCatalog(_store).MarkAsync(deltaBase.Name, permanent: true, cancellationToken).ConfigureAwait(false);
+            }
 
             await PutJsonAsync(ArchiveLayout.FilesMetadataKey(name), files, PgArchiveJsonContext.Default.FilesMetadata, cancellationToken).ConfigureAwait(false);
             await PutJsonAsync(ArchiveLayout.MetadataKey(name), metadata, PgArchiveJsonContext.Default.BackupMetadata, cancellationToken).ConfigureAwait(false);

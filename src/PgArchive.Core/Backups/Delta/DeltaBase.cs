@@ -1,4 +1,7 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PgArchive.Diagnostics;
 using PgArchive.Wal;
 
 namespace PgArchive.Backups.Delta;
@@ -18,12 +21,17 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
     public string StartWalFile => Name.Substring(5, 24);
 
     /// <summary>
-    /// Picks the base as WAL-G does: none with <see cref="BackupPushRequest.Full"/>; the named backup with
-    /// <see cref="BackupPushRequest.DeltaFromName"/>; else, when <see cref="PgArchiveOptions.DeltaMaxSteps"/> is
-    /// positive, the newest backup (<c>LATEST</c>) or the full at the root of its chain (<c>LATEST_FULL</c>) —
-    /// and none when the delta would make the chain longer than the maximum.
+    /// Picks the base as WAL-G does (<c>delta_backup_configurator.go</c>): none with <see cref="BackupPushRequest.Full"/>;
+    /// else, when <see cref="PgArchiveOptions.DeltaMaxSteps"/> is positive (or a base is named), the named backup
+    /// (<see cref="BackupPushRequest.DeltaFromName"/>) or the newest one. The new delta's position is that backup's
+    /// <c>DeltaCount</c> + 1 (1 on a full backup), and a full backup is taken instead when it would exceed the maximum,
+    /// when that backup has no metadata.json, or when it is permanent (its metadata.json says so) and neither is the new
+    /// backup nor the origin <c>LATEST_FULL</c>. With <c>LATEST_FULL</c> the base is then the full backup at the root of
+    /// that backup's chain, the position still counted from the newest backup: so every delta of the chain counts, and
+    /// <c>WALG_DELTA_MAX_STEPS</c> deltas on one full start a new full, as with WAL-G.
     /// </summary>
-    public static async Task<DeltaBase?> SelectAsync(BackupCatalog catalog, PgArchiveOptions options, BackupPushRequest request, CancellationToken cancellationToken)
+    public static async Task<DeltaBase?> SelectAsync(BackupCatalog catalog, PgArchiveOptions options, BackupPushRequest request, CancellationToken cancellationToken,
+        ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
@@ -44,10 +52,11 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
             throw new PgArchiveConfigurationException($"WALG_DELTA_MAX_STEPS must be 0 or more, not {options.DeltaMaxSteps}.");
         }
 
-        BackupInfo chosen;
-        if (request.DeltaFromName is { Length: > 0 } named)
+        var named = request.DeltaFromName is { Length: > 0 } ? request.DeltaFromName : null;
+        BackupInfo previous;
+        if (named is not null)
         {
-            chosen = await catalog.ResolveAsync(named, cancellationToken).ConfigureAwait(false);
+            previous = await catalog.ResolveAsync(named, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -62,27 +71,44 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
                 return null; // the first backup is full
             }
 
-            chosen = backups[^1];
-            if (origin == "LATEST_FULL")
-            {
-                var latest = await catalog.ReadSentinelAsync(chosen.Name, cancellationToken).ConfigureAwait(false);
-                if (latest.DeltaFrom is not null)
-                {
-                    var full = latest.DeltaFullName ?? throw new PgArchiveException($"Delta backup {chosen.Name} does not name its full backup (DeltaFullName).");
-                    chosen = await catalog.ResolveAsync(full, cancellationToken).ConfigureAwait(false);
-                }
-            }
+            previous = backups[^1];
         }
 
-        var sentinel = await catalog.ReadSentinelAsync(chosen.Name, cancellationToken).ConfigureAwait(false);
-        var count = sentinel.DeltaFrom is null ? 1 : (sentinel.DeltaCount ?? 0) + 1;
-        if (request.DeltaFromName is null && count > options.DeltaMaxSteps)
+        var previousSentinel = await catalog.ReadSentinelAsync(previous.Name, cancellationToken).ConfigureAwait(false);
+        var count = (previousSentinel.DeltaCount ?? 0) + 1;
+        var fromFull = origin == "LATEST_FULL";
+        string? refusal = null;
+        if (count > options.DeltaMaxSteps && !(named is not null && options.DeltaMaxSteps == 0))
         {
-            return null; // the chain is as long as allowed: a full backup starts the next one
+            refusal = $"{previous.Name} is delta {count - 1} of its chain and WALG_DELTA_MAX_STEPS is {options.DeltaMaxSteps}";
+        }
+        else if (await catalog.ReadMetadataAsync(previous.Name, cancellationToken).ConfigureAwait(false) is not { } metadata)
+        {
+            refusal = $"{previous.Name} has no metadata.json";
+        }
+        else if (metadata.IsPermanent && !request.Permanent && !fromFull)
+        {
+            refusal = $"{previous.Name} is permanent and this backup is not (a delta is built on a permanent backup only by a permanent one, or with WALG_DELTA_ORIGIN=LATEST_FULL)";
         }
 
-        var files = sentinel.FilesMetadataDisabled ? null : await catalog.ReadFilesMetadataAsync(chosen.Name, cancellationToken).ConfigureAwait(false);
-        return new DeltaBase(chosen.Name, sentinel, files, count, sentinel.DeltaFullName ?? (sentinel.DeltaFrom is null ? chosen.Name : sentinel.DeltaFrom));
+        if (refusal is not null)
+        {
+            Log.DeltaNotTaken(logger ?? NullLogger.Instance, refusal);
+            return null;
+        }
+
+        var (name, sentinel) = (previous.Name, previousSentinel);
+        if (fromFull && previousSentinel.DeltaFrom is not null)
+        {
+            name = previousSentinel.DeltaFullName ?? throw new PgArchiveException($"Delta backup {previous.Name} does not name its full backup (DeltaFullName).");
+            sentinel = await catalog.ReadSentinelAsync((await catalog.ResolveAsync(name, cancellationToken).ConfigureAwait(false)).Name, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        var files = sentinel.FilesMetadataDisabled
+            ? null
+            : await catalog.ReadFilesMetadataAsync(name, cancellationToken).ConfigureAwait(false) ?? sentinel.LegacyFilesMetadata();
+        return new DeltaBase(name, sentinel, files, count, sentinel.DeltaFullName ?? (sentinel.DeltaFrom is null ? name : sentinel.DeltaFrom));
     }
 
     /// <summary>Refuses a base from another cluster.</summary>
