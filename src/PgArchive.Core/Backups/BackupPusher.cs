@@ -465,7 +465,7 @@ public sealed partial class BackupPusher
         var spec = new TablespaceSpec { BasePrefix = dataDirectory };
         foreach (var (oid, target) in tablespaces)
         {
-            spec.Tablespaces[oid] = new TablespaceLocation(Path.TrimEndingDirectorySeparator(target) + "/", "pg_tblspc/" + oid);
+            spec.Tablespaces[oid] = new TablespaceLocation(Path.TrimEndingDirectorySeparator(target), "pg_tblspc/" + oid);
         }
 
         return spec;

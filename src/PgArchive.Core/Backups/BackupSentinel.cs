@@ -29,7 +29,7 @@ public sealed class BackupSentinel
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? DeltaFullName { get; set; }
 
-    /// <summary>The position of a delta in its chain.</summary>
+    /// <summary>WAL-G's count of deltas since the full backup: the newest backup's count + 1 when the delta was taken (see DeltaBase).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? DeltaCount { get; set; }
 
@@ -46,7 +46,8 @@ public sealed class BackupSentinel
     /// <summary>Bytes stored.</summary>
     public long CompressedSize { get; set; }
 
-    /// <summary>Bytes of data files read.</summary>
+    /// <summary>Bytes of data files read (left out when 0, as WAL-G's omitempty).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long DataCatalogSize { get; set; }
 
     /// <summary>Tablespaces of the backup.</summary>
@@ -57,7 +58,8 @@ public sealed class BackupSentinel
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public System.Text.Json.JsonElement? UserData { get; set; }
 
-    /// <summary>True when no files_metadata.json was written.</summary>
+    /// <summary>True when no files_metadata.json was written (left out when false, as WAL-G's omitempty).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool FilesMetadataDisabled { get; set; }
 
     /// <summary>Format version: 2.</summary>
