@@ -88,10 +88,7 @@ public sealed class WalGArchivesReadByPgArchiveTests(PgArchiveCli cli) : IAsyncL
         await source.ExecuteAsync("DELETE FROM in_tablespace");
         await source.SwitchWalAndWaitForArchiveAsync();
         await source.StopAndDeleteAsync();
-        foreach (var entry in Directory.EnumerateFileSystemEntries(tablespace))
-        {
-            Directory.Delete(entry, recursive: true);
-        }
+        EmptyDirectory(tablespace);
 
         // What the oracle wrote is WAL-G's shape: increments and skipped files in delta 1's Files, no utility file there.
         var files = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", delta1, "files_metadata.json"))).RootElement
@@ -106,6 +103,13 @@ public sealed class WalGArchivesReadByPgArchiveTests(PgArchiveCli cli) : IAsyncL
         var list = (await cli.RunAsync(PgArchiveSettings, "backup-list", "--json")).EnsureSuccess("backup-list --json");
         var names = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Select(b => b.GetProperty("backup_name").GetString()).ToList();
         Assert.Equal([full, delta1, delta2], names);
+
+        // A WAL-G delta's Files lists no backup_label: it must be restored all the same (from the delta itself).
+        var delta1Directory = _workspace.CreateDirectory("restored-delta1");
+        (await cli.RunAsync(PgArchiveSettings, "backup-fetch", Path.Combine(delta1Directory, "data"), delta1)).EnsureSuccess("backup-fetch " + delta1);
+        Assert.Contains("START WAL LOCATION", await File.ReadAllTextAsync(Path.Combine(delta1Directory, "data", "backup_label"), TestContext.Current.CancellationToken),
+            StringComparison.Ordinal);
+        EmptyDirectory(tablespace);
 
         var restoreDirectory = _workspace.CreateDirectory("restored");
         (await cli.RunAsync(PgArchiveSettings, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST",
@@ -124,5 +128,13 @@ public sealed class WalGArchivesReadByPgArchiveTests(PgArchiveCli cli) : IAsyncL
         Assert.Empty(Directory.GetFiles(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005"), "*_backup_stop_sentinel.json"));
         var after = (await cli.RunAsync(PgArchiveSettings, "backup-list", "--json")).EnsureSuccess("backup-list after delete");
         Assert.Empty(JsonDocument.Parse(string.IsNullOrWhiteSpace(after.Stdout) ? "[]" : after.Stdout).RootElement.EnumerateArray());
+    }
+
+    private static void EmptyDirectory(string directory)
+    {
+        foreach (var entry in Directory.EnumerateFileSystemEntries(directory))
+        {
+            Directory.Delete(entry, recursive: true);
+        }
     }
 }

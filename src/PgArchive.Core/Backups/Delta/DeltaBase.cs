@@ -101,8 +101,7 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
         if (fromFull && previousSentinel.DeltaFrom is not null)
         {
             name = previousSentinel.DeltaFullName ?? throw new PgArchiveException($"Delta backup {previous.Name} does not name its full backup (DeltaFullName).");
-            sentinel = await catalog.ReadSentinelAsync((await catalog.ResolveAsync(name, cancellationToken).ConfigureAwait(false)).Name, cancellationToken)
-                .ConfigureAwait(false);
+            sentinel = await catalog.ReadSentinelAsync(name, cancellationToken).ConfigureAwait(false);
         }
 
         var files = sentinel.FilesMetadataDisabled
