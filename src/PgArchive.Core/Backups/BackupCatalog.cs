@@ -88,6 +88,29 @@ public sealed partial class BackupCatalog(IObjectStore store, ILogger<BackupCata
             f => f.Defect(), cancellationToken);
 
     /// <summary>
+    /// What a backup recorded of its files, as WAL-G's restore takes it: its files_metadata.json, else the list older WAL-G
+    /// kept in the sentinel; null when it recorded none (taken with <c>FilesMetadataDisabled</c>, or by WAL-G before
+    /// sentinel version 2, or by WAL-E: those are restored without the list).
+    /// </summary>
+    /// <exception cref="PgArchiveException">files_metadata.json is missing although the sentinel (version 2 or later, without
+    /// <c>FilesMetadataDisabled</c>) says it was written.</exception>
+    /// <exception cref="ObjectCorruptException">files_metadata.json is not one.</exception>
+    public async Task<FilesMetadata?> ReadRecordedFilesAsync(string backupName, BackupSentinel sentinel, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sentinel);
+        if (sentinel.FilesMetadataDisabled)
+        {
+            return null;
+        }
+
+        var files = await ReadFilesMetadataAsync(backupName, cancellationToken).ConfigureAwait(false) ?? sentinel.LegacyFilesMetadata();
+        return files is null && sentinel.Version >= BackupSentinel.CurrentVersion
+            ? throw new PgArchiveException($"Backup {backupName} is incomplete in the store: '{ArchiveLayout.FilesMetadataKey(backupName)}' is missing, " +
+                $"although its sentinel (version {sentinel.Version}) does not say it was left out (FilesMetadataDisabled).")
+            : files;
+    }
+
+    /// <summary>
     /// The delta chain of <paramref name="backupName"/> (whose sentinel is <paramref name="sentinel"/>), each base's sentinel read from the store.
     /// A chain that loops or whose base is missing or unreadable comes back with its <see cref="BackupChain.Problem"/>.
     /// </summary>

@@ -179,12 +179,7 @@ public sealed class BackupFetcher
         foreach (var step in chain.Steps)
         {
             var stepSentinel = step.BackupName == backupName ? sentinel : await _catalog.ReadSentinelAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
-            var files = await _catalog.ReadFilesMetadataAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
-            if (files is null && !stepSentinel.FilesMetadataDisabled)
-            {
-                throw new PgArchiveException($"Backup {step.BackupName} is incomplete in the store: '{ArchiveLayout.FilesMetadataKey(step.BackupName)}' is missing, " +
-                    "although its sentinel does not say it was left out (FilesMetadataDisabled).");
-            }
+            var files = await _catalog.ReadRecordedFilesAsync(step.BackupName, stepSentinel, cancellationToken).ConfigureAwait(false);
 
             var tars = await ListTarsAsync(step.BackupName, cancellationToken).ConfigureAwait(false);
             var partitions = tars.Select(key => new Partition(key, step.BackupName, files, step.Filter)).ToList();

@@ -56,7 +56,8 @@ public sealed class BackupMetadata
     [JsonPropertyName("compressed_size")]
     public long CompressedSize { get; set; }
 
-    /// <summary>Free-form data given by the user.</summary>
+    /// <summary>Free-form data given by the user; left out when none, as WAL-G's omitempty.</summary>
     [JsonPropertyName("user_data")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public System.Text.Json.JsonElement? UserData { get; set; }
 }

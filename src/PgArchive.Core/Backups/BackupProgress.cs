@@ -10,8 +10,11 @@ namespace PgArchive.Backups;
 /// </summary>
 public sealed class BackupProgress
 {
-    /// <summary>Format version: 1.</summary>
-    public int Version { get; set; } = 1;
+    /// <summary>The format version this PgArchive writes: 2 (tar members named as WAL-G names them, <c>/base/5/1259</c>).</summary>
+    public const int CurrentVersion = 2;
+
+    /// <summary>Format version: <see cref="CurrentVersion"/>; partitions of a record of another version are never reused.</summary>
+    public int Version { get; set; } = CurrentVersion;
 
     /// <summary>The backup being written.</summary>
     public string BackupName { get; set; } = "";

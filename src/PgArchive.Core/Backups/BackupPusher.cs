@@ -54,7 +54,7 @@ public sealed partial class BackupPusher
     {
         var dataDirectory = ValidateDataDirectory(request.DataDirectory);
         // The delta base is looked up in the store while the connection opens: both are round trips.
-        var selectingBase = DeltaBase.SelectAsync(new BackupCatalog(_store), _options, request, cancellationToken);
+        var selectingBase = DeltaBase.SelectAsync(new BackupCatalog(_store), _options, request, cancellationToken, _logger);
         PostgresBackupSession session;
         try
         {
@@ -71,14 +71,14 @@ public sealed partial class BackupPusher
             var deltaBase = await selectingBase.ConfigureAwait(false);
             CheckSameDirectory(dataDirectory, session.Server.DataDirectory);
             deltaBase = Usable(deltaBase, request, b => b.CheckCluster(session.Server.SystemIdentifier, session.Server.BlockSize));
-            var startTime = _time.GetUtcNow();
+            var startTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow()); // WAL-G records whole microseconds
             var (start, name) = await StartAsync(session, dataDirectory, request, deltaBase, cancellationToken).ConfigureAwait(false);
             deltaBase = name.Contains("_D_", StringComparison.Ordinal) ? deltaBase : null;
             Log.BackupStarted(_logger, name, start.Lsn.ToString(), start.Timeline);
 
             var compressor = _codec.Compressors.Default;
             var files = new FilesMetadata();
-            var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath).ToList();
+            var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath && !WalGTarNames.IsTablespaceLink(e)).ToList();
             var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase };
             if (deltaBase is not null)
             {
@@ -148,9 +148,10 @@ public sealed partial class BackupPusher
                 .ConfigureAwait(false);
             await RetryPartitionAsync(totals, ct => UploadLabelFilesAsync(name, compressor, stop, files, totals, ct), cancellationToken).ConfigureAwait(false);
 
-            var finishTime = _time.GetUtcNow();
+            var finishTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow());
             var sentinel = new BackupSentinel
             {
+                Version = BackupSentinel.CurrentVersion,
                 Lsn = start.Lsn.Value,
                 FinishLsn = stop.Lsn.Value,
                 PgVersion = session.Server.VersionNum,
@@ -185,6 +186,12 @@ public sealed partial class BackupPusher
                 CompressedSize = sentinel.CompressedSize,
                 UserData = request.UserData,
             };
+
+            if (request.Permanent && deltaBase is not null)
+            {
+                // As WAL-G (markBackups): a permanent delta makes the backups it is built on permanent, before it is visible.
+                await new BackupCatalog(_store).MarkAsync(deltaBase.Name, permanent: true, cancellationToken).ConfigureAwait(false);
+            }
 
             await PutJsonAsync(ArchiveLayout.FilesMetadataKey(name), files, PgArchiveJsonContext.Default.FilesMetadata, cancellationToken).ConfigureAwait(false);
             await PutJsonAsync(ArchiveLayout.MetadataKey(name), metadata, PgArchiveJsonContext.Default.BackupMetadata, cancellationToken).ConfigureAwait(false);
@@ -337,11 +344,11 @@ public sealed partial class BackupPusher
         var (_, tarBytes, stored) = await PutTarAsync(backupName, "backup_label.tar", compressor, files, paths, async (writer, ct) =>
         {
             var now = _time.GetUtcNow().UtcDateTime;
-            var labelHash = await TarEntries.WriteTextAsync(writer, "backup_label", stop.LabelFile, now, ct).ConfigureAwait(false);
+            var labelHash = await TarEntries.WriteTextAsync(writer, WalGTarNames.BackupLabel, stop.LabelFile, now, ct).ConfigureAwait(false);
             files.Files["/backup_label"] = new BackupFileDescription { MTime = now, XxHash128 = labelHash };
             if (stop.TablespaceMapFile.Length > 0)
             {
-                var mapHash = await TarEntries.WriteTextAsync(writer, "tablespace_map", stop.TablespaceMapFile, now, ct).ConfigureAwait(false);
+                var mapHash = await TarEntries.WriteTextAsync(writer, WalGTarNames.TablespaceMap, stop.TablespaceMapFile, now, ct).ConfigureAwait(false);
                 files.Files["/tablespace_map"] = new BackupFileDescription { MTime = now, XxHash128 = mapHash };
                 paths.Add("/tablespace_map");
             }
@@ -459,7 +466,7 @@ public sealed partial class BackupPusher
         var spec = new TablespaceSpec { BasePrefix = dataDirectory };
         foreach (var (oid, target) in tablespaces)
         {
-            spec.Tablespaces[oid] = new TablespaceLocation(Path.TrimEndingDirectorySeparator(target) + "/", "pg_tblspc/" + oid);
+            spec.Tablespaces[oid] = new TablespaceLocation(Path.TrimEndingDirectorySeparator(target), "pg_tblspc/" + oid);
         }
 
         return spec;

@@ -81,9 +81,9 @@ internal static class BackupResume
     {
         ArgumentNullException.ThrowIfNull(previous);
         ArgumentNullException.ThrowIfNull(attempt);
-        if (previous.Version != 1)
+        if (previous.Version != BackupProgress.CurrentVersion)
         {
-            return $"{previous.BackupName}'s progress record has format version {previous.Version}, not 1";
+            return $"{previous.BackupName}'s progress record has format version {previous.Version}, not {BackupProgress.CurrentVersion}";
         }
 
         if (previous.SystemIdentifier != attempt.SystemIdentifier)

@@ -29,7 +29,7 @@ public sealed class BackupSentinel
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? DeltaFullName { get; set; }
 
-    /// <summary>The position of a delta in its chain.</summary>
+    /// <summary>WAL-G's count of deltas since the full backup: the newest backup's count + 1 when the delta was taken (see DeltaBase).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? DeltaCount { get; set; }
 
@@ -46,7 +46,8 @@ public sealed class BackupSentinel
     /// <summary>Bytes stored.</summary>
     public long CompressedSize { get; set; }
 
-    /// <summary>Bytes of data files read.</summary>
+    /// <summary>Bytes of data files read (left out when 0, as WAL-G's omitempty).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long DataCatalogSize { get; set; }
 
     /// <summary>Tablespaces of the backup.</summary>
@@ -57,11 +58,18 @@ public sealed class BackupSentinel
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public System.Text.Json.JsonElement? UserData { get; set; }
 
-    /// <summary>True when no files_metadata.json was written.</summary>
+    /// <summary>True when no files_metadata.json was written (left out when false, as WAL-G's omitempty).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool FilesMetadataDisabled { get; set; }
 
-    /// <summary>Format version: 2.</summary>
-    public int Version { get; set; } = 2;
+    /// <summary>The format version PgArchive writes, as WAL-G does since files_metadata.json (2).</summary>
+    public const int CurrentVersion = 2;
+
+    /// <summary>
+    /// Format version: <see cref="CurrentVersion"/> in what backup-push writes; 0 when the sentinel has none (older WAL-G,
+    /// whose backups may lack files_metadata.json).
+    /// </summary>
+    public int Version { get; set; }
 
     /// <summary>When the backup started (UTC).</summary>
     public DateTimeOffset StartTime { get; set; }
@@ -86,4 +94,25 @@ public sealed class BackupSentinel
         DeltaFrom is { } from && !BackupName.IsValid(from) ? $"field DeltaFrom: '{from}' is not a backup name"
         : DeltaFullName is { } full && !BackupName.IsValid(full) ? $"field DeltaFullName: '{full}' is not a backup name"
         : null;
+
+    /// <summary>
+    /// Older WAL-G (before files_metadata.json, 2021) kept the file list in the sentinel; read only, never written.
+    /// </summary>
+    [JsonPropertyName("Files")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, BackupFileDescription>? LegacyFiles { get; set; }
+
+    /// <summary>Older WAL-G's tar file sets, kept in the sentinel with <see cref="LegacyFiles"/>; read only.</summary>
+    [JsonPropertyName("TarFileSets")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, List<string>>? LegacyTarFileSets { get; set; }
+
+    /// <summary>The file list older WAL-G kept in the sentinel, as a files_metadata.json; null when it has none.</summary>
+    internal FilesMetadata? LegacyFilesMetadata() => LegacyFiles is null
+        ? null
+        : new FilesMetadata
+        {
+            Files = new(LegacyFiles, StringComparer.Ordinal),
+            TarFileSets = LegacyTarFileSets is null ? new(StringComparer.Ordinal) : new(LegacyTarFileSets, StringComparer.Ordinal),
+        };
 }

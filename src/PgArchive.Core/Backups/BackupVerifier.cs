@@ -34,7 +34,9 @@ public sealed class BackupVerifier
     {
         var backup = await _catalog.ResolveAsync(nameOrLatest, cancellationToken).ConfigureAwait(false);
         var sentinel = await _catalog.ReadSentinelAsync(backup.Name, cancellationToken).ConfigureAwait(false);
-        var files = await _catalog.ReadFilesMetadataAsync(backup.Name, cancellationToken).ConfigureAwait(false);
+        var files = sentinel.FilesMetadataDisabled
+            ? null
+            : await _catalog.ReadFilesMetadataAsync(backup.Name, cancellationToken).ConfigureAwait(false) ?? sentinel.LegacyFilesMetadata();
         var problems = new List<BackupProblem>();
         var result = new BackupVerifyResult { BackupName = backup.Name, Problems = problems };
         if ((await _catalog.ReadChainAsync(backup.Name, sentinel, cancellationToken).ConfigureAwait(false)).Problem is { } chainProblem)
@@ -44,7 +46,7 @@ public sealed class BackupVerifier
 
         if (files is null)
         {
-            if (!sentinel.FilesMetadataDisabled)
+            if (!sentinel.FilesMetadataDisabled && sentinel.Version >= BackupSentinel.CurrentVersion)
             {
                 problems.Add(new BackupProblem(null, null, "files_metadata.json is missing although the sentinel says it was written"));
             }

@@ -4,7 +4,7 @@ using PgArchive.IO;
 
 namespace PgArchive.Backups;
 
-/// <summary>Writes backup entries into a tar stream (GNU format, paths relative to the data directory).</summary>
+/// <summary>Writes backup entries into a tar stream (GNU format, members named as WAL-G names them: see <see cref="WalGTarNames"/>).</summary>
 internal static class TarEntries
 {
     /// <summary>
@@ -17,7 +17,7 @@ internal static class TarEntries
     {
         if (entry.IsDirectory)
         {
-            var directory = new GnuTarEntry(TarEntryType.Directory, entry.TarPath)
+            var directory = new GnuTarEntry(TarEntryType.Directory, WalGTarNames.Member(entry))
             {
                 Mode = ModeOf(entry.FullPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute),
                 ModificationTime = Directory.Exists(entry.FullPath) ? Directory.GetLastWriteTimeUtc(entry.FullPath) : DateTime.UtcNow,
@@ -43,7 +43,7 @@ internal static class TarEntries
         var content = new InspectingReadStream(new FixedLengthReadStream(source, length), pageCheck);
         await using (content.ConfigureAwait(false))
         {
-            var tarEntry = new GnuTarEntry(TarEntryType.RegularFile, entry.TarPath)
+            var tarEntry = new GnuTarEntry(TarEntryType.RegularFile, WalGTarNames.Member(entry))
             {
                 DataStream = content,
                 Mode = ModeOf(entry.FullPath, UnixFileMode.UserRead | UnixFileMode.UserWrite),

@@ -45,6 +45,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "{Reason} Taking a full backup instead, as asked")]
     public static partial void DeltaFallBackToFull(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "No delta backup: {Reason}. Taking a full backup, as WAL-G does")]
+    public static partial void DeltaNotTaken(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Resuming from the interrupted backup {PreviousBackup}: {Reusable} of its {Partitions} tar partitions hold only files unchanged since they were read")]
     public static partial void ResumeFound(ILogger logger, string previousBackup, int reusable, int partitions);
 

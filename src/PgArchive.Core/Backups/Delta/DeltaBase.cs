@@ -1,4 +1,7 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PgArchive.Diagnostics;
 using PgArchive.Wal;
 
 namespace PgArchive.Backups.Delta;
@@ -18,12 +21,17 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
     public string StartWalFile => Name.Substring(5, 24);
 
     /// <summary>
-    /// Picks the base as WAL-G does: none with <see cref="BackupPushRequest.Full"/>; the named backup with
-    /// <see cref="BackupPushRequest.DeltaFromName"/>; else, when <see cref="PgArchiveOptions.DeltaMaxSteps"/> is
-    /// positive, the newest backup (<c>LATEST</c>) or the full at the root of its chain (<c>LATEST_FULL</c>) —
-    /// and none when the delta would make the chain longer than the maximum.
+    /// Picks the base as WAL-G does (<c>delta_backup_configurator.go</c>): none with <see cref="BackupPushRequest.Full"/>;
+    /// else, when <see cref="PgArchiveOptions.DeltaMaxSteps"/> is positive (or a base is named), the named backup
+    /// (<see cref="BackupPushRequest.DeltaFromName"/>) or the newest one. The new delta's position is that backup's
+    /// <c>DeltaCount</c> + 1 (1 on a full backup), and a full backup is taken instead when it would exceed the maximum,
+    /// when that backup has no metadata.json, or when it is permanent (its metadata.json says so) and neither is the new
+    /// backup nor the origin <c>LATEST_FULL</c>. With <c>LATEST_FULL</c> the base is then the full backup at the root of
+    /// that backup's chain, the position still counted from the newest backup: so every delta of the chain counts, and
+    /// <c>WALG_DELTA_MAX_STEPS</c> deltas on one full start a new full, as with WAL-G.
     /// </summary>
-    public static async Task<DeltaBase?> SelectAsync(BackupCatalog catalog, PgArchiveOptions options, BackupPushRequest request, CancellationToken cancellationToken)
+    public static async Task<DeltaBase?> SelectAsync(BackupCatalog catalog, PgArchiveOptions options, BackupPushRequest request, CancellationToken cancellationToken,
+        ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
@@ -44,10 +52,11 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
             throw new PgArchiveConfigurationException($"WALG_DELTA_MAX_STEPS must be 0 or more, not {options.DeltaMaxSteps}.");
         }
 
-        BackupInfo chosen;
-        if (request.DeltaFromName is { Length: > 0 } named)
+        var named = request.DeltaFromName is { Length: > 0 } ? request.DeltaFromName : null;
+        BackupInfo previous;
+        if (named is not null)
         {
-            chosen = await catalog.ResolveAsync(named, cancellationToken).ConfigureAwait(false);
+            previous = await catalog.ResolveAsync(named, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -62,27 +71,46 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
                 return null; // the first backup is full
             }
 
-            chosen = backups[^1];
-            if (origin == "LATEST_FULL")
-            {
-                var latest = await catalog.ReadSentinelAsync(chosen.Name, cancellationToken).ConfigureAwait(false);
-                var latestChain = await catalog.ReadChainAsync(chosen.Name, latest, cancellationToken).ConfigureAwait(false);
-                chosen = await catalog.ResolveAsync(Complete(latestChain).RootName, cancellationToken).ConfigureAwait(false);
-            }
+            previous = backups[^1];
         }
 
-        // The base's chain as its sentinels tell it, walked to its full backup: a delta on a chain that loops or misses a
-        // backup could never be restored.
-        var sentinel = await catalog.ReadSentinelAsync(chosen.Name, cancellationToken).ConfigureAwait(false);
-        var chain = Complete(await catalog.ReadChainAsync(chosen.Name, sentinel, cancellationToken).ConfigureAwait(false));
-        var count = chain.Names.Count;
-        if (request.DeltaFromName is null && count > options.DeltaMaxSteps)
+        // The chain of the backup the delta follows, as its sentinels tell it, walked to its full backup: a delta on a chain
+        // that loops or misses a backup could never be restored.
+        var previousSentinel = await catalog.ReadSentinelAsync(previous.Name, cancellationToken).ConfigureAwait(false);
+        var previousChain = Complete(await catalog.ReadChainAsync(previous.Name, previousSentinel, cancellationToken).ConfigureAwait(false));
+        var count = previousSentinel.DeltaFrom is null ? 1 : (previousSentinel.DeltaCount ?? previousChain.Names.Count - 1) + 1;
+        var fromFull = origin == "LATEST_FULL";
+        string? refusal = null;
+        if (count > options.DeltaMaxSteps && !(named is not null && options.DeltaMaxSteps == 0))
         {
-            return null; // the chain is as long as allowed: a full backup starts the next one
+            refusal = $"{previous.Name} is delta {count - 1} of its chain and WALG_DELTA_MAX_STEPS is {options.DeltaMaxSteps}";
+        }
+        else if (await catalog.ReadMetadataAsync(previous.Name, cancellationToken).ConfigureAwait(false) is not { } metadata)
+        {
+            refusal = $"{previous.Name} has no metadata.json";
+        }
+        else if (metadata.IsPermanent && !request.Permanent && !fromFull)
+        {
+            refusal = $"{previous.Name} is permanent and this backup is not (a delta is built on a permanent backup only by a permanent one, or with WALG_DELTA_ORIGIN=LATEST_FULL)";
         }
 
-        var files = sentinel.FilesMetadataDisabled ? null : await catalog.ReadFilesMetadataAsync(chosen.Name, cancellationToken).ConfigureAwait(false);
-        return new DeltaBase(chosen.Name, sentinel, files, count, chain.RootName);
+        if (refusal is not null)
+        {
+            Log.DeltaNotTaken(logger ?? NullLogger.Instance, refusal);
+            return null;
+        }
+
+        var (name, sentinel) = (previous.Name, previousSentinel);
+        if (fromFull && previousSentinel.DeltaFrom is not null)
+        {
+            name = previousChain.RootName;
+            sentinel = await catalog.ReadSentinelAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+
+        var files = sentinel.FilesMetadataDisabled
+            ? null
+            : await catalog.ReadFilesMetadataAsync(name, cancellationToken).ConfigureAwait(false) ?? sentinel.LegacyFilesMetadata();
+        return new DeltaBase(name, sentinel, files, count, previousChain.RootName);
     }
 
     private static BackupChain Complete(BackupChain chain) => chain.Problem is { } problem

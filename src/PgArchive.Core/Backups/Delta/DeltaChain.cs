@@ -25,17 +25,20 @@ internal sealed class DeltaChain
             return new DeltaChain([new ChainStep(backupName, null)]);
         }
 
-        var names = (await catalog.ReadChainAsync(backupName, sentinel, cancellationToken).ConfigureAwait(false)).EnsureComplete().Names;
-        var target = await catalog.ReadFilesMetadataAsync(backupName, cancellationToken).ConfigureAwait(false);
-        var wanted = target is null || sentinel.FilesMetadataDisabled ? null : new HashSet<string>(target.Files.Keys, StringComparer.Ordinal);
+        var walked = (await catalog.ReadChainAsync(backupName, sentinel, cancellationToken).ConfigureAwait(false)).EnsureComplete();
+        var chain = walked.Names.Zip(walked.Sentinels).ToList();
+        var target = await FilesOfAsync(catalog, backupName, sentinel, cancellationToken).ConfigureAwait(false);
+        var wanted = target is null ? null : new HashSet<string>(target.Files.Keys, StringComparer.Ordinal);
         var writer = new ChainFileWriter(reverse);
-        var steps = new List<ChainStep>(names.Count);
-        foreach (var name in names)
+        var steps = new List<ChainStep>(chain.Count);
+        foreach (var (name, stepSentinel) in chain)
         {
-            var files = name == backupName ? target : await catalog.ReadFilesMetadataAsync(name, cancellationToken).ConfigureAwait(false);
+            var files = name == backupName ? target : await FilesOfAsync(catalog, name, stepSentinel, cancellationToken).ConfigureAwait(false);
             var incremented = new HashSet<string>(
                 files?.Files.Where(f => f.Value.IsIncremented).Select(f => f.Key) ?? [], StringComparer.Ordinal);
-            steps.Add(new ChainStep(name, new ChainFilter(wanted, incremented, writer)));
+            // A delta whose file list is lost: its increments are known by their header, as WAL-G's reader checks it.
+            var detectIncrements = files is null && stepSentinel.DeltaFrom is not null;
+            steps.Add(new ChainStep(name, new ChainFilter(wanted, incremented, writer, name == backupName, detectIncrements)));
         }
 
         if (!reverse)
@@ -45,6 +48,10 @@ internal sealed class DeltaChain
 
         return new DeltaChain(steps);
     }
+
+    /// <summary>What a backup of the chain recorded of its files (<see cref="BackupCatalog.ReadRecordedFilesAsync"/>); null when it recorded none.</summary>
+    private static async Task<FilesMetadata?> FilesOfAsync(BackupCatalog catalog, string name, BackupSentinel sentinel, CancellationToken cancellationToken) =>
+        await catalog.ReadRecordedFilesAsync(name, sentinel, cancellationToken).ConfigureAwait(false) is { Files.Count: > 0 } files ? files : null;
 }
 
 /// <summary>One backup of a chain to extract.</summary>
@@ -53,19 +60,25 @@ internal sealed class DeltaChain
 internal sealed record ChainStep(string BackupName, ChainFilter? Filter);
 
 /// <summary>Writes the files of one step of a delta chain.</summary>
-internal sealed class ChainFilter(HashSet<string>? wanted, HashSet<string> incremented, ChainFileWriter writer)
+/// <param name="wanted">The files the restored backup lists; null to write every file.</param>
+/// <param name="incremented">The files this step stores as page increments.</param>
+/// <param name="writer">Writes the chain's files.</param>
+/// <param name="isTarget">True for the step of the restored backup itself, the only one whose backup_label and tablespace_map are restored.</param>
+/// <param name="detectIncrements">True for a delta without a file list: a relation file whose content starts with an increment's header is one.</param>
+internal sealed class ChainFilter(HashSet<string>? wanted, HashSet<string> incremented, ChainFileWriter writer, bool isTarget, bool detectIncrements = false)
 {
     /// <summary>
     /// Writes the entry (whole or as an increment) from <paramref name="data"/>, its content; false when it is not
-    /// restored (deleted since, or already written).
+    /// restored (deleted since, or already written). backup_label and tablespace_map come from the restored backup
+    /// alone, listed in its files or not (WAL-G's backups do not list them; its restore always extracts them).
     /// </summary>
     public async Task<bool> WriteAsync(TarEntry entry, Stream? data, string destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var key = "/" + Normalize(entry.Name);
-        if (wanted is not null && !wanted.Contains(key))
+        var key = WalGTarNames.Key(entry.Name);
+        if (WalGTarNames.IsUtilityFile(key) ? !isTarget : wanted is not null && !wanted.Contains(key))
         {
-            return false; // not in the restored backup: deleted since this one
+            return false; // not in the restored backup (deleted since this one), or a base's own backup_label
         }
 
         if (incremented.Contains(key))
@@ -78,17 +91,16 @@ internal sealed class ChainFilter(HashSet<string>? wanted, HashSet<string> incre
             return await writer.ApplyIncrementAsync(data, key, destination, cancellationToken).ConfigureAwait(false);
         }
 
-        return await writer.WriteWholeAsync(data, entry.Length, destination, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static string Normalize(string name)
-    {
-        var relative = name.Replace('\\', '/').TrimStart('/');
-        while (relative.StartsWith("./", StringComparison.Ordinal))
+        if (detectIncrements && data is not null && entry.Length >= PageIncrement.FixedHeaderSize)
         {
-            relative = relative[2..];
+            var head = new byte[PageIncrement.FixedHeaderSize];
+            await data.ReadExactlyAsync(head, cancellationToken).ConfigureAwait(false);
+            var whole = new PgArchive.IO.PrefixedReadStream(head, data);
+            return PageIncrement.LooksLikeIncrement(key, head, entry.Length)
+                ? await writer.ApplyIncrementAsync(whole, key, destination, cancellationToken).ConfigureAwait(false)
+                : await writer.WriteWholeAsync(whole, entry.Length, destination, cancellationToken).ConfigureAwait(false);
         }
 
-        return relative;
+        return await writer.WriteWholeAsync(data, entry.Length, destination, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -22,7 +22,7 @@ internal static class IncrementTarEntry
         var content = new InspectingReadStream(increment, null);
         await using (content.ConfigureAwait(false))
         {
-            var tarEntry = new GnuTarEntry(TarEntryType.RegularFile, entry.TarPath)
+            var tarEntry = new GnuTarEntry(TarEntryType.RegularFile, WalGTarNames.Member(entry))
             {
                 DataStream = content,
                 Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite,

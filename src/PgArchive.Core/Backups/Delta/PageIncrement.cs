@@ -133,6 +133,29 @@ internal static partial class PageIncrement
         return new IncrementHeader((long)fileSize, blocks);
     }
 
+    /// <summary>
+    /// True when <paramref name="head"/>, the first <see cref="FixedHeaderSize"/> bytes of a tar member of
+    /// <paramref name="length"/> bytes named <paramref name="key"/>, is an increment's header: a relation file's name
+    /// (not under pg_xact, pg_clog or pg_multixact, whose pages hold raw bits), the signature <c>w i 1 0x55</c> and a
+    /// page count that gives exactly <paramref name="length"/>. How a delta whose file list is lost (WAL-G before
+    /// files_metadata.json, or a backup without it) is read: a relation page cannot start so (its first 4 bytes are the
+    /// high half of its LSN, 0x55316977 here, some 6 EiB of WAL), and the length rules out chance.
+    /// </summary>
+    public static bool LooksLikeIncrement(string key, ReadOnlySpan<byte> head, long length)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var slash = key.LastIndexOf('/');
+        if (head.Length < FixedHeaderSize || !PagedFileName().IsMatch(key[(slash + 1)..]) ||
+            key.Contains("/pg_xact/", StringComparison.Ordinal) || key.Contains("/pg_clog/", StringComparison.Ordinal) ||
+            key.Contains("/pg_multixact/", StringComparison.Ordinal) || !head[..4].SequenceEqual(Signature))
+        {
+            return false;
+        }
+
+        var count = BinaryPrimitives.ReadUInt32LittleEndian(head[12..]);
+        return length == SizeOf((int)Math.Min(count, int.MaxValue));
+    }
+
     private static async Task ReadExactlyAsync(Stream source, byte[] buffer, string path, CancellationToken cancellationToken)
     {
         try
