@@ -124,6 +124,23 @@ public sealed class BackupFetchCompletenessTests : IDisposable
         Assert.Contains(ArchiveLayout.FilesMetadataKey(RestoreBench.Backup), ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Fetch_restores_an_older_WalG_backup_whose_sentinel_has_no_version_and_no_files_metadata()
+    {
+        // WAL-G's GetSentinelAndFilesMetadata: files_metadata.json is a must only from sentinel version 2 on; older WAL-G did not write it.
+        await _bench.StoreAsync(RestoreBench.Backup, TwoDataPartitions());
+        await _bench.Store.DeleteAsync([ArchiveLayout.FilesMetadataKey(RestoreBench.Backup)], TestContext.Current.CancellationToken);
+        var sentinel = SyntheticBackup.Sentinel.Replace("\"Version\": 2, ", "", StringComparison.Ordinal);
+        Assert.NotEqual(SyntheticBackup.Sentinel, sentinel);
+        await _bench.Store.PutAsync(ArchiveLayout.SentinelKey(RestoreBench.Backup), new MemoryStream(System.Text.Encoding.UTF8.GetBytes(sentinel)),
+            PutMode.Overwrite, TestContext.Current.CancellationToken);
+
+        await _bench.FetchAsync();
+
+        Assert.True(File.Exists(Path.Combine(_bench.Target, "base", "5", "16396")));
+        Assert.True(File.Exists(Path.Combine(_bench.Target, "global", "pg_control")));
+    }
+
     /// <summary>A full backup and a delta on it that changed PG_VERSION and left base/5/16396 unchanged (IsSkipped).</summary>
     private async Task<(Dictionary<string, string> Full, Dictionary<string, string> Delta)> StoreChainAsync(Action<FilesMetadata>? deltaFiles = null)
     {

@@ -38,6 +38,7 @@ public sealed class SentinelJsonTests
             SystemIdentifier = 1,
             Spec = spec,
             StartTime = new DateTimeOffset(2026, 11, 25, 1, 2, 3, TimeSpan.Zero),
+            Version = BackupSentinel.CurrentVersion, // as backup-push sets it
         };
 
         var node = JsonNode.Parse(JsonSerializer.Serialize(sentinel, PgArchiveJsonContext.Default.BackupSentinel))!.AsObject();
