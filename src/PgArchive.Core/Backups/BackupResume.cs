@@ -302,9 +302,9 @@ internal static class BackupResume
                         progress.Partitions.Add(partition);
                     }
                 }
-                catch (JsonException)
+                catch (Exception ex) when (ex is JsonException or ObjectCorruptException)
                 {
-                    // a damaged partition record: that partition is simply not reused
+                    // a damaged (or, with authentication on, unauthenticated) partition record: that partition is simply not reused
                 }
             }
 
@@ -315,9 +315,9 @@ internal static class BackupResume
         {
             return null; // deleted since it was listed
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or ObjectCorruptException)
         {
-            return null; // not one of ours, or damaged: nothing to reuse from it
+            return null; // not one of ours, damaged or not authenticated: nothing to reuse from it
         }
     }
 }

@@ -1,7 +1,10 @@
 namespace PgArchive.Storage;
 
-/// <summary>An object read from the store is not the one that was written: it was truncated, altered or replaced.</summary>
-public sealed class ObjectCorruptException : PgArchiveException
+/// <summary>
+/// An object read from the store is not the one that was written: it was truncated, altered or replaced
+/// (<see cref="ObjectNotAuthenticatedException"/> when authentication tells so).
+/// </summary>
+public class ObjectCorruptException : PgArchiveException
 {
     /// <summary>Creates the exception for <paramref name="key"/>.</summary>
     public ObjectCorruptException(string key, string detail)
@@ -21,6 +24,13 @@ public sealed class ObjectCorruptException : PgArchiveException
         : base(message, innerException)
     {
         Key = "";
+    }
+
+    /// <summary>Creates the exception for <paramref name="key"/> with a message of its own.</summary>
+    protected ObjectCorruptException(string key, string message, Exception? innerException)
+        : base(message, innerException)
+    {
+        Key = key;
     }
 
     /// <summary>The object's key.</summary>
