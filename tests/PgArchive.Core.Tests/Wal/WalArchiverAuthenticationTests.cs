@@ -13,6 +13,7 @@ namespace PgArchive.Wal;
 /// </summary>
 public sealed class WalArchiverAuthenticationTests : IDisposable
 {
+    private const string Name = "000000010000000000000006";
     private readonly string _pgWal = Directory.CreateTempSubdirectory("pgarchive-wal-auth-").FullName;
     private readonly ServiceProvider _services;
     private readonly InMemoryObjectStore _raw;
@@ -110,40 +111,30 @@ public sealed class WalArchiverAuthenticationTests : IDisposable
         Assert.False(File.Exists(Destination));
     }
 
-    [Theory]
-    [InlineData("lz4")]
-    [InlineData("zstd")]
-    [InlineData("brotli")]
-    [InlineData("lzma")]
-    public async Task Bytes_appended_after_the_compressed_stream_are_refused_by_fetch(string method)
-    {
-        const string Name = "000000010000000000000006";
-        var compressor = Codecs.Compressor(method);
-        var key = ArchiveLayout.WalKey(Name, compressor.FileExtension);
-        var stored = await Codecs.CompressAsync(compressor, WalSegments.Filled(Name, 6));
-        await _services.GetRequiredService<AuthenticatingObjectStore>().PutAsync(key, new MemoryStream(stored), cancellationToken: Token);
-        await _raw.PutAsync(key, new MemoryStream([.. stored, .. "forged"u8.ToArray()]), cancellationToken: Token);
-
-        var ex = await Assert.ThrowsAsync<ObjectNotAuthenticatedException>(() => _archiver.FetchAsync(Name, Destination, Token));
-
-        Assert.Equal(AuthenticationFailure.ContentDiffers, ex.Failure);
-        Assert.False(File.Exists(Destination));
-    }
+    public static TheoryData<string> Methods => ["lz4", "zstd", "brotli", "lzma"];
 
     [Theory]
-    [InlineData("lz4")]
-    [InlineData("zstd")]
-    [InlineData("brotli")]
-    [InlineData("lzma")]
-    public async Task Another_segment_padded_to_the_recorded_size_is_refused_by_fetch(string method)
+    [MemberData(nameof(Methods))]
+    public Task Bytes_appended_after_the_compressed_stream_are_refused_by_fetch(string method) =>
+        AssertForgeryRefusedAsync(method, WalSegments.Filled(Name, 6), stored => Task.FromResult<byte[]>([.. stored, .. "forged"u8.ToArray()]));
+
+    [Theory]
+    [MemberData(nameof(Methods))]
+    public Task Another_segment_padded_to_the_recorded_size_is_refused_by_fetch(string method) =>
+        AssertForgeryRefusedAsync(method, WalSegments.Create(Name, RandomNumberGenerator.GetBytes), async stored =>
+        {
+            var forged = await Codecs.CompressAsync(Codecs.Compressor(method), WalSegments.Filled(Name, 9));
+            return [.. forged, .. new byte[stored.Length - forged.Length]];
+        });
+
+    /// <summary>Stores <paramref name="segment"/> with its record, replaces its stored bytes by <paramref name="forge"/>'s, and expects fetch to refuse them.</summary>
+    private async Task AssertForgeryRefusedAsync(string method, byte[] segment, Func<byte[], Task<byte[]>> forge)
     {
-        const string Name = "000000010000000000000006";
         var compressor = Codecs.Compressor(method);
         var key = ArchiveLayout.WalKey(Name, compressor.FileExtension);
-        var stored = await Codecs.CompressAsync(compressor, WalSegments.Create(Name, RandomNumberGenerator.GetBytes));
+        var stored = await Codecs.CompressAsync(compressor, segment);
         await _services.GetRequiredService<AuthenticatingObjectStore>().PutAsync(key, new MemoryStream(stored), cancellationToken: Token);
-        var forged = await Codecs.CompressAsync(compressor, WalSegments.Filled(Name, 9));
-        await _raw.PutAsync(key, new MemoryStream([.. forged, .. new byte[stored.Length - forged.Length]]), cancellationToken: Token);
+        await _raw.PutAsync(key, new MemoryStream(await forge(stored)), cancellationToken: Token);
 
         var ex = await Assert.ThrowsAsync<ObjectNotAuthenticatedException>(() => _archiver.FetchAsync(Name, Destination, Token));
 
