@@ -36,14 +36,23 @@ internal static class KeyText
             return null;
         }
 
+        return (ReadFile(keyPath, settings.Description, settings.KeyPathSetting, path => File.ReadAllText(path).Trim()), settings.KeyPathSetting);
+    }
+
+    /// <summary>
+    /// Reads the key file <paramref name="path"/> with <paramref name="read"/>, turning the system's failure into a
+    /// message that names the file and <paramref name="setting"/>.
+    /// </summary>
+    public static T ReadFile<T>(string path, string description, string setting, Func<string, T> read)
+    {
         try
         {
-            return (File.ReadAllText(keyPath).Trim(), settings.KeyPathSetting);
+            return read(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
             throw new PgArchiveConfigurationException(
-                $"Cannot read the {settings.Description} file '{keyPath}' ({settings.KeyPathSetting}): " + ex switch
+                $"Cannot read the {description} file '{path}' ({setting}): " + ex switch
                 {
                     FileNotFoundException or DirectoryNotFoundException => "it does not exist.",
                     UnauthorizedAccessException => "permission denied.",
