@@ -29,6 +29,7 @@ internal static class CliHost
         ArchiveSettingsMapper.ConfigureStorage(builder, settings);
         ArchiveSettingsMapper.ConfigureCompression(builder, settings);
         ArchiveSettingsMapper.ConfigureEncryption(builder, settings);
+        ArchiveSettingsMapper.ConfigureAuthentication(builder, settings);
 
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = false, ValidateScopes = false });
         try

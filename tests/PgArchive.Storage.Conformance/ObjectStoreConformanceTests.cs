@@ -219,6 +219,14 @@ public abstract class ObjectStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public virtual async Task Delete_ignores_keys_under_prefixes_that_never_held_anything()
+    {
+        await Store.PutAsync("d/1", new MemoryStream([1]), cancellationToken: Token);
+        await Store.DeleteAsync(["d/1", "never/held/anything", "d/never/either"], Token);
+        Assert.Null(await Store.GetInfoAsync("d/1", Token));
+    }
+
+    [Fact]
     public virtual async Task Large_object_streams_through_put_and_read()
     {
         var size = LargeObjectSize;

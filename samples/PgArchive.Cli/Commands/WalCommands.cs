@@ -33,12 +33,19 @@ internal static class WalCommands
     }
 
     /// <summary>
-    /// Names the archive the settings reach: a hash of the archive settings (storage, compression, encryption),
-    /// leaving out the values of secrets (keys, passwords, tokens), so a marker never carries them.
+    /// Names the archive the settings reach: a hash of the archive settings (storage, compression, encryption,
+    /// authentication), leaving out the values of secrets (keys, passwords, tokens), so a marker never carries them;
+    /// the authentication key counts by its identity, so a marker written without authentication or with another key
+    /// never lets a push skip the segment's authentication record.
     /// </summary>
     internal static string ArchiveScope(WalgSettings settings)
     {
         var text = new System.Text.StringBuilder();
+        if (ArchiveSettingsMapper.AuthenticationIdentity(settings) is { } authentication)
+        {
+            text.Append("authentication=").Append(authentication).Append('\n');
+        }
+
         foreach (var (name, value) in settings.ArchiveSettings())
         {
             var secret = name.Contains("KEY", StringComparison.Ordinal) || name.Contains("SECRET", StringComparison.Ordinal)

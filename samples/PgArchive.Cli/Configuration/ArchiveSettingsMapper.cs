@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using PgArchive.Authentication;
 using PgArchive.Cli.Storage;
 using PgArchive.Compression;
 using PgArchive.DependencyInjection;
@@ -8,7 +9,7 @@ namespace PgArchive.Cli.Configuration;
 
 /// <summary>
 /// The one place where WAL-G's variables become PgArchive's options: storage (through
-/// <see cref="StorageBackends"/>), compression and its levels, encryption, partitioning.
+/// <see cref="StorageBackends"/>), compression and its levels, encryption, authentication, partitioning.
 /// </summary>
 internal static class ArchiveSettingsMapper
 {
@@ -184,26 +185,96 @@ internal static class ArchiveSettingsMapper
                 "and set WALG_PGP_KEY_PATH to the file (and WALG_PGP_KEY_PASSPHRASE if the key has one): the archive stays readable as before.");
         }
 
-        var libsodiumKey = settings.Get("WALG_LIBSODIUM_KEY");
-        var libsodiumKeyPath = settings.Get("WALG_LIBSODIUM_KEY_PATH");
-        if (libsodiumKey is not null || libsodiumKeyPath is not null)
+        if (LibsodiumOptions(settings) is { } libsodium)
         {
-            var transform = ParseKeyTransform(settings.Get("WALG_LIBSODIUM_KEY_TRANSFORM"));
             builder.UseLibsodiumEncryption(o =>
             {
-                o.Key = libsodiumKey;
-                o.KeyPath = libsodiumKeyPath;
-                o.KeyTransform = transform;
+                o.Key = libsodium.Key;
+                o.KeyPath = libsodium.KeyPath;
+                o.KeyTransform = libsodium.KeyTransform;
             });
         }
     }
 
-    private static LibsodiumKeyTransform ParseKeyTransform(string? value) => value?.ToUpperInvariant() switch
+    /// <summary>The libsodium options when libsodium is the archive's encryption (a libsodium key set and no OpenPGP key), else null.</summary>
+    private static LibsodiumEncryptorOptions? LibsodiumOptions(WalgSettings settings)
     {
-        null or "NONE" => LibsodiumKeyTransform.None,
-        "BASE64" => LibsodiumKeyTransform.Base64,
-        "HEX" => LibsodiumKeyTransform.Hex,
-        _ => throw new PgArchiveConfigurationException($"WALG_LIBSODIUM_KEY_TRANSFORM must be none, base64 or hex, not '{value}'."),
+        var key = settings.Get("WALG_LIBSODIUM_KEY");
+        var keyPath = settings.Get("WALG_LIBSODIUM_KEY_PATH");
+        if ((key is null && keyPath is null) || settings.Get("WALG_PGP_KEY") is not null || settings.Get("WALG_PGP_KEY_PATH") is not null)
+        {
+            return null;
+        }
+
+        return new LibsodiumEncryptorOptions { Key = key, KeyPath = keyPath, KeyTransform = ParseKeyTransform(settings, "WALG_LIBSODIUM_KEY_TRANSFORM") };
+    }
+
+    /// <summary>
+    /// Authenticated archives, PgArchive's own: <c>PGARCHIVE_AUTH_KEY</c> or <c>PGARCHIVE_AUTH_KEY_PATH</c> (with
+    /// <c>PGARCHIVE_AUTH_KEY_TRANSFORM</c> none | base64 | hex) gives the key; <c>PGARCHIVE_AUTHENTICATE=true</c> alone derives
+    /// it from the libsodium key. Off when none is set; <c>PGARCHIVE_AUTHENTICATE=false</c> with a key is a contradiction.
+    /// </summary>
+    public static void ConfigureAuthentication(IPgArchiveBuilder builder, WalgSettings settings)
+    {
+        if (AuthenticationOptions(settings) is { } authentication)
+        {
+            builder.UseArchiveAuthentication(o =>
+            {
+                o.Key = authentication.Key;
+                o.KeyPath = authentication.KeyPath;
+                o.KeyTransform = authentication.KeyTransform;
+                o.DeriveFromEncryptionKey = authentication.DeriveFromEncryptionKey;
+            });
+        }
+    }
+
+    /// <summary>
+    /// Names the authentication key the settings give without revealing it (<see cref="ArchiveAuthenticationKey.Identity"/>),
+    /// or null when authentication is off: part of the settings hash wal-push's markers record, so a marker written without authentication, or
+    /// with another key, never lets a push skip storing the segment's record.
+    /// </summary>
+    public static string? AuthenticationIdentity(WalgSettings settings) =>
+        AuthenticationOptions(settings) is { } authentication
+            ? ArchiveAuthenticationKey.Load(authentication, LibsodiumOptions(settings)).Identity
+            : null;
+
+    private static ArchiveAuthenticationOptions? AuthenticationOptions(WalgSettings settings)
+    {
+        var key = settings.Get("PGARCHIVE_AUTH_KEY");
+        var keyPath = settings.Get("PGARCHIVE_AUTH_KEY_PATH");
+        var authenticate = settings.GetBoolean("PGARCHIVE_AUTHENTICATE");
+        var given = key is not null || keyPath is not null;
+        if (authenticate == false)
+        {
+            return given
+                ? throw new PgArchiveConfigurationException("PGARCHIVE_AUTHENTICATE=false contradicts PGARCHIVE_AUTH_KEY / PGARCHIVE_AUTH_KEY_PATH: unset one of them.")
+                : null;
+        }
+
+        if (!given && authenticate != true)
+        {
+            return null;
+        }
+
+        return new ArchiveAuthenticationOptions
+        {
+            Key = key,
+            KeyPath = keyPath,
+            KeyTransform = ParseKeyTransform(settings, "PGARCHIVE_AUTH_KEY_TRANSFORM"),
+            DeriveFromEncryptionKey = !given,
+        };
+    }
+
+    private static LibsodiumKeyTransform ParseKeyTransform(WalgSettings settings, string variable) => settings.Get(variable) switch
+    {
+        null => LibsodiumKeyTransform.None,
+        var value => value.ToUpperInvariant() switch
+        {
+            "NONE" => LibsodiumKeyTransform.None,
+            "BASE64" => LibsodiumKeyTransform.Base64,
+            "HEX" => LibsodiumKeyTransform.Hex,
+            _ => throw new PgArchiveConfigurationException($"{variable} must be none, base64 or hex, not '{value}'."),
+        },
     };
 
     private static int? GetInt32(WalgSettings settings, string name) =>

@@ -11,8 +11,8 @@ namespace PgArchive.Cli.Configuration;
 /// </summary>
 internal sealed class WalgSettings
 {
-    /// <summary>The prefixes of variables that configure storage, compression and encryption: what a restore_command needs.</summary>
-    private static readonly string[] ArchivePrefixes = ["WALG_", "WALE_", "AWS_", "S3_", "AZURE_", "GOOGLE_", "GCS_", "STORAGE_EMULATOR_HOST", "OS_", "SWIFT_"];
+    /// <summary>The prefixes of variables that configure storage, compression, encryption and authentication: what a restore_command needs.</summary>
+    private static readonly string[] ArchivePrefixes = ["WALG_", "WALE_", "AWS_", "S3_", "AZURE_", "GOOGLE_", "GCS_", "STORAGE_EMULATOR_HOST", "OS_", "SWIFT_", "PGARCHIVE_AUTH"];
 
     private readonly Dictionary<string, string> _values;
 
@@ -80,7 +80,7 @@ internal sealed class WalgSettings
         };
     }
 
-    /// <summary>The settings a restore_command needs to reach the same archive: storage, compression and encryption variables.</summary>
+    /// <summary>The settings a restore_command needs to reach the same archive: storage, compression, encryption and authentication variables.</summary>
     public SortedDictionary<string, string> ArchiveSettings()
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);

@@ -298,7 +298,7 @@ internal static class BackupResume
                 }
                 catch (ObjectCorruptException)
                 {
-                    // a damaged partition record: that partition is simply not reused
+                    // a damaged (or, with authentication on, unauthenticated) partition record: that partition is simply not reused
                 }
             }
 
@@ -311,7 +311,7 @@ internal static class BackupResume
         }
         catch (ObjectCorruptException)
         {
-            return null; // not one of ours, or damaged: nothing to reuse from it
+            return null; // not one of ours, damaged or not authenticated: nothing to reuse from it
         }
     }
 }

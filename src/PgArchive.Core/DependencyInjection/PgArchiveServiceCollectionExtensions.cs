@@ -55,7 +55,8 @@ public static class PgArchiveServiceCollectionExtensions
         services.TryAddSingleton<IEncryptor, NoEncryptor>();
         services.TryAddSingleton<CompressorRegistry>();
         services.TryAddSingleton<ObjectCodec>();
-        // Every service reaches the configured store through the retry layer (PgArchiveOptions.StoreRetries).
+        // Every service reaches the configured store through the retry layer (PgArchiveOptions.StoreRetries), and through
+        // archive authentication in front of it when UseArchiveAuthentication turned it on.
         services.TryAddSingleton(sp => new RetryingObjectStore(
             sp.GetRequiredService<IObjectStore>(), sp.GetRequiredService<IOptions<PgArchiveOptions>>(), sp.GetService<TimeProvider>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<RetryingObjectStore>>()));
@@ -74,7 +75,8 @@ public static class PgArchiveServiceCollectionExtensions
     }
 
     private static void AddOverRetryingStore<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] T>(IServiceCollection services) where T : class =>
-        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<T>(sp, (IObjectStore)sp.GetRequiredService<RetryingObjectStore>()));
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<T>(sp,
+            sp.GetService<AuthenticatingObjectStore>() as IObjectStore ?? sp.GetRequiredService<RetryingObjectStore>()));
 
     /// <summary>
     /// Wraps the store configured so far (call after <c>UseLocalFileSystem</c>, <c>UseS3</c>, ...) in a

@@ -48,20 +48,7 @@ internal sealed class PgpKeyring
         else if (!string.IsNullOrEmpty(options.KeyPath))
         {
             setting = "WALG_PGP_KEY_PATH";
-            try
-            {
-                bytes = File.ReadAllBytes(options.KeyPath);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
-            {
-                throw new PgArchiveConfigurationException(
-                    $"Cannot read the OpenPGP key file '{options.KeyPath}' (WALG_PGP_KEY_PATH): " + ex switch
-                    {
-                        FileNotFoundException or DirectoryNotFoundException => "it does not exist.",
-                        UnauthorizedAccessException => "permission denied.",
-                        _ => "it is not a readable file.",
-                    }, ex);
-            }
+            bytes = KeyText.ReadFile(options.KeyPath, "OpenPGP key", setting, File.ReadAllBytes);
         }
         else
         {

@@ -181,7 +181,17 @@ public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
             ObjectKey.Validate(key);
             var path = PathOf(key);
             RefuseLinks(key);
-            Guard(key, () => File.Delete(path));
+            Guard(key, () =>
+            {
+                try
+                {
+                    File.Delete(path);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    // never stored (e.g. the authentication record of an object written without one): nothing to delete
+                }
+            });
             directories.Add(Path.GetDirectoryName(path)!);
         }
 

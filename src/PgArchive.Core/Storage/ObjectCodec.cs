@@ -31,11 +31,16 @@ public sealed class ObjectCodec(CompressorRegistry compressors, IEncryptor encry
         return compressor.CreateCompressionStream(encryptor.CreateEncryptionStream(sink, leaveOpen: true));
     }
 
-    /// <summary>A stream of the plaintext of <paramref name="stored"/>, which it disposes.</summary>
+    /// <summary>
+    /// A stream of the plaintext of <paramref name="stored"/>, which it disposes. When the plaintext ends, the rest of the
+    /// stored bytes is read before the end is reported, so that checks of the stored bytes (a recorded checksum, archive
+    /// authentication) have run by the time a reader sees the end.
+    /// </summary>
     public Stream Decode(Stream stored, IDecompressor decompressor)
     {
+        ArgumentNullException.ThrowIfNull(stored);
         ArgumentNullException.ThrowIfNull(decompressor);
-        return decompressor.CreateDecompressionStream(encryptor.CreateDecryptionStream(stored));
+        return new IO.EndDrainingReadStream(decompressor.CreateDecompressionStream(encryptor.CreateDecryptionStream(stored)), stored);
     }
 
     /// <summary>Opens and decodes a stored object, choosing the decompressor from its key's extension.</summary>

@@ -2,9 +2,10 @@ namespace PgArchive.Storage;
 
 /// <summary>
 /// An object read from the store is not the one that was written (truncated, altered or replaced), or not one PgArchive
-/// can accept (a JSON object with a missing or mistyped field, an object over its size limit).
+/// can accept (a JSON object with a missing or mistyped field, an object over its size limit);
+/// <see cref="ObjectNotAuthenticatedException"/> when archive authentication tells so.
 /// </summary>
-public sealed class ObjectCorruptException : PgArchiveException
+public class ObjectCorruptException : PgArchiveException
 {
     /// <summary>Creates the exception for <paramref name="key"/>.</summary>
     public ObjectCorruptException(string key, string detail)
@@ -30,6 +31,15 @@ public sealed class ObjectCorruptException : PgArchiveException
         : base(message, innerException)
     {
         Key = "";
+    }
+
+    /// <summary>Creates the exception for <paramref name="key"/> with a message of its own (a subclass's), not "is damaged".</summary>
+#pragma warning disable CA1801, IDE0060 // the flag only tells this constructor from the public one of the same types
+    private protected ObjectCorruptException(string key, string message, Exception? innerException, bool ownMessage)
+#pragma warning restore CA1801, IDE0060
+        : base(message, innerException)
+    {
+        Key = key;
     }
 
     /// <summary>The object's key.</summary>

@@ -141,7 +141,31 @@ public sealed class WalArchiver
 
     private async Task<bool> StoredContentEqualsAsync(string key, string walFilePath, CancellationToken cancellationToken)
     {
-        var stored = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
+        Stream stored;
+        try
+        {
+            stored = await _codec.OpenDecodedAsync(_store, key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectNotAuthenticatedException ex) when (ex.Failure == AuthenticationFailure.SidecarMissing && _store is AuthenticatingObjectStore authenticating)
+        {
+            // An earlier wal-push stored the object and died before its authentication record (or pushed without
+            // authentication): record it now, but only once its content is found to be this very file.
+            var compressor = _codec.CompressorFor(key);
+            var adopted = await authenticating.AdoptAsync(key,
+                (raw, ct) => DecodedEqualsAsync(_codec.Decode(raw, compressor), key, walFilePath, ct), cancellationToken).ConfigureAwait(false);
+            if (adopted)
+            {
+                Log.WalAuthenticationRecorded(_logger, key);
+            }
+
+            return adopted;
+        }
+
+        return await DecodedEqualsAsync(stored, key, walFilePath, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<bool> DecodedEqualsAsync(Stream stored, string key, string walFilePath, CancellationToken cancellationToken)
+    {
         await using (stored.ConfigureAwait(false))
         {
             var local = OpenLocal(walFilePath);
