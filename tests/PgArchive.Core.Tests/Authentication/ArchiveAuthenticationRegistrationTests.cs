@@ -59,12 +59,19 @@ public sealed class ArchiveAuthenticationRegistrationTests
             Assert.All(stores, s => Assert.Same(authenticating, s));
         }
 
-        // And for real: a sentinel a bucket writer put without a record stops the catalog, retention and wal-show.
+        // And for real: a sentinel a bucket writer put without a record is never read as a backup by the catalog,
+        // retention or wal-show: the catalog names it damaged (not authenticated), retention keeps it, wal-show leaves it out.
         var raw = provider.GetRequiredService<InMemoryObjectStore>();
-        await raw.PutAsync(ArchiveLayout.SentinelKey("base_000000010000000000000004"), new MemoryStream("{}"u8.ToArray()), cancellationToken: Token);
-        await Assert.ThrowsAsync<ObjectNotAuthenticatedException>(() => provider.GetRequiredService<BackupCatalog>().ListDetailedAsync(Token));
-        await Assert.ThrowsAsync<ObjectNotAuthenticatedException>(() => provider.GetRequiredService<RetentionPlanner>().PlanAsync(RetentionRequest.Retain(1), Token));
-        await Assert.ThrowsAsync<ObjectNotAuthenticatedException>(() => provider.GetRequiredService<WalTimelineReporter>().ReportAsync(cancellationToken: Token));
+        const string forged = "base_000000010000000000000004";
+        await raw.PutAsync(ArchiveLayout.SentinelKey(forged), new MemoryStream("{}"u8.ToArray()), cancellationToken: Token);
+        var listing = await provider.GetRequiredService<BackupCatalog>().ListDetailedAsync(Token);
+        Assert.Empty(listing.Backups);
+        Assert.IsType<ObjectNotAuthenticatedException>(Assert.Single(listing.Damaged, d => d.Name == forged).Error);
+        var plan = await provider.GetRequiredService<RetentionPlanner>().PlanAsync(RetentionRequest.Retain(1), Token);
+        Assert.DoesNotContain(forged, plan.BackupsToDelete);
+        Assert.DoesNotContain(plan.ObjectsToDelete, o => o.Key.Contains(forged, StringComparison.Ordinal));
+        var timelines = await provider.GetRequiredService<WalTimelineReporter>().ReportAsync(cancellationToken: Token);
+        Assert.DoesNotContain(timelines.SelectMany(t => t.Backups ?? []), b => b.BackupName == forged);
     }
 
     [Fact]
