@@ -20,6 +20,8 @@ namespace PgArchive.Retention;
 /// every timeline whose history passes through its start (so point-in-time recovery from it still reaches any
 /// later point); an older kept (permanent) backup keeps the WAL from its start to its finish segment. Timeline
 /// history files are always kept. When no backup is kept, WAL is left alone except by <c>everything</c>.
+/// What unfinished backups (no sentinel) left is deleted when they started before the oldest kept impermanent
+/// backup, unless a backup-push may still be writing them (<see cref="BackupClaim.StateOf"/>).
 /// Deleting is idempotent and two runs may overlap: a key already gone is ignored.
 /// </remarks>
 public sealed class RetentionPlanner
@@ -28,15 +30,17 @@ public sealed class RetentionPlanner
     private readonly IObjectStore _store;
     private readonly ObjectCodec _codec;
     private readonly BackupCatalog _catalog;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
     /// <summary>Creates the service.</summary>
-    public RetentionPlanner(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, ILogger<RetentionPlanner>? logger = null)
+    public RetentionPlanner(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, ILogger<RetentionPlanner>? logger = null, TimeProvider? timeProvider = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _codec = codec ?? throw new ArgumentNullException(nameof(codec));
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _logger = logger ?? NullLogger<RetentionPlanner>.Instance;
+        _time = timeProvider ?? TimeProvider.System;
     }
 
     /// <summary>Works out what <paramref name="request"/> would delete. Nothing is changed.</summary>
@@ -53,7 +57,45 @@ public sealed class RetentionPlanner
         }
 
         var wal = await WalArchiveInventory.LoadAsync(_store, _codec, WalArchiveInventory.InferSegmentSize(details), cancellationToken).ConfigureAwait(false);
-        return Plan(request, details, backupObjects, wal);
+        var beingWritten = await BeingWrittenAsync(backupObjects, details, cancellationToken).ConfigureAwait(false);
+        return Plan(request, details, backupObjects, wal, beingWritten);
+    }
+
+    /// <summary>The unfinished backups (objects, no sentinel) that a backup-push may still be writing, with how.</summary>
+    private async Task<Dictionary<string, string>> BeingWrittenAsync(IReadOnlyList<ObjectInfo> backupObjects, IReadOnlyList<BackupDetail> details,
+        CancellationToken cancellationToken)
+    {
+        var complete = details.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        var unfinished = new Dictionary<string, (DateTimeOffset LastWritten, bool Claimed)>(StringComparer.Ordinal);
+        foreach (var info in backupObjects)
+        {
+            if (UnfinishedBackupOf(info.Key) is { } name && !complete.Contains(name))
+            {
+                var (newest, claimed) = unfinished.GetValueOrDefault(name, (info.LastModified, false));
+                unfinished[name] = (info.LastModified > newest ? info.LastModified : newest, claimed || info.Key == ArchiveLayout.ProgressKey(name));
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        var beingWritten = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, (lastWritten, claimed)) in unfinished)
+        {
+            var claim = claimed ? (await BackupClaim.ReadAsync(_store, name, cancellationToken).ConfigureAwait(false)).Record : null;
+            if (BackupClaim.Activity(BackupClaim.StateOf(claim, lastWritten, now), claim, lastWritten, now) is { } activity)
+            {
+                beingWritten[name] = activity;
+            }
+        }
+
+        return beingWritten;
+    }
+
+    /// <summary>The backup whose folder holds <paramref name="key"/> (<c>basebackups_005/&lt;name&gt;/...</c>), or null.</summary>
+    private static string? UnfinishedBackupOf(string key)
+    {
+        var rest = key[ArchiveLayout.BaseBackupsPrefix.Length..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0 && BackupName.IsValid(rest[..slash]) ? rest[..slash] : null;
     }
 
     /// <summary>
@@ -86,7 +128,8 @@ public sealed class RetentionPlanner
         return keys.Count;
     }
 
-    internal static RetentionPlan Plan(RetentionRequest request, IReadOnlyList<BackupDetail> details, IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal)
+    internal static RetentionPlan Plan(RetentionRequest request, IReadOnlyList<BackupDetail> details, IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal,
+        IReadOnlyDictionary<string, string> beingWritten)
     {
         var ordered = Order(details, request.UseSentinelTime);
         var notes = new List<string>();
@@ -156,7 +199,7 @@ public sealed class RetentionPlanner
         var horizon = kept.FirstOrDefault(b => !b.IsPermanent);
         if (request.Mode != RetentionMode.Target && horizon is not null && request.Scope != GarbageScope.Archives)
         {
-            objects.AddRange(Leftovers(ordered, backupObjects, horizon));
+            objects.AddRange(Leftovers(ordered, backupObjects, horizon, beingWritten, notes));
         }
 
         var walPlan = new List<WalRetention>();
@@ -358,25 +401,35 @@ public sealed class RetentionPlanner
         _ => "kept",
     };
 
-    /// <summary>Objects of backups that never got a sentinel and started before the oldest kept impermanent backup.</summary>
-    private static IEnumerable<ObjectInfo> Leftovers(List<BackupDetail> complete, IReadOnlyList<ObjectInfo> backupObjects, BackupDetail horizon)
+    /// <summary>
+    /// Objects of backups that never got a sentinel and started before the oldest kept impermanent backup, except those
+    /// a backup-push may still be writing (<paramref name="beingWritten"/>: noted in <paramref name="notes"/>).
+    /// </summary>
+    private static List<ObjectInfo> Leftovers(List<BackupDetail> complete, IReadOnlyList<ObjectInfo> backupObjects, BackupDetail horizon,
+        IReadOnlyDictionary<string, string> beingWritten, List<string> notes)
     {
         var names = complete.Select(b => b.Name).ToHashSet(StringComparer.Ordinal);
+        var leftovers = new List<ObjectInfo>();
+        var spared = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var info in backupObjects)
         {
-            var rest = info.Key[ArchiveLayout.BaseBackupsPrefix.Length..];
-            var slash = rest.IndexOf('/', StringComparison.Ordinal);
-            if (slash <= 0)
+            if (UnfinishedBackupOf(info.Key) is not { } name || names.Contains(name) || string.CompareOrdinal(name.Substring(5, 24), horizon.Info.WalFileName) >= 0)
             {
                 continue;
             }
 
-            var name = rest[..slash];
-            if (BackupName.IsValid(name) && !names.Contains(name) && string.CompareOrdinal(name.Substring(5, 24), horizon.Info.WalFileName) < 0)
+            if (beingWritten.ContainsKey(name))
             {
-                yield return info;
+                spared.Add(name);
+            }
+            else
+            {
+                leftovers.Add(info);
             }
         }
+
+        notes.AddRange(spared.Select(name => $"{name} is unfinished and left alone: it {beingWritten[name]}."));
+        return leftovers;
     }
 
     private static List<ObjectInfo> UnneededWal(List<BackupDetail> kept, WalArchiveInventory wal, List<WalRetention> summary)
