@@ -30,6 +30,12 @@ public abstract class ObjectStoreConformanceTests : IAsyncLifetime
     /// <summary>A store over a fresh, empty namespace.</summary>
     protected abstract Task<IObjectStore> CreateStoreAsync();
 
+    /// <summary>
+    /// A second client over the namespace of <see cref="Store"/> that shares nothing with it in this process (no
+    /// connection, no lock), as another process's store would; null (the default) when the store's tests do not make one.
+    /// </summary>
+    protected virtual Task<IObjectStore?> CreateIndependentClientAsync() => Task.FromResult<IObjectStore?>(null);
+
     /// <summary>Removes what the test stored; the default deletes every key.</summary>
     protected virtual async Task CleanUpAsync(IObjectStore store)
     {
@@ -130,6 +136,43 @@ public abstract class ObjectStoreConformanceTests : IAsyncLifetime
         var results = await Task.WhenAll(writers);
         Assert.Single(results, won => won);
         Assert.StartsWith("writer ", Encoding.ASCII.GetString(await ReadAllAsync("race")));
+    }
+
+    /// <summary>
+    /// As <see cref="Put_create_new_lets_exactly_one_of_concurrent_writers_win"/>, through two clients that share no
+    /// lock: the server alone must let one writer win (two backup-push claiming one backup name run in two processes).
+    /// </summary>
+    [Fact]
+    public virtual async Task Put_create_new_lets_exactly_one_writer_win_across_independent_clients()
+    {
+        var other = await CreateIndependentClientAsync();
+        if (other is null)
+        {
+            Assert.Skip($"The tests of {Store.GetType().Name} make no independent second client (CreateIndependentClientAsync).");
+        }
+
+        try
+        {
+            IObjectStore[] clients = [Store, other];
+            var writers = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+            {
+                try
+                {
+                    await clients[i % 2].PutAsync("race", new MemoryStream(Encoding.ASCII.GetBytes($"writer {i}")), PutMode.CreateNew, Token);
+                    return true;
+                }
+                catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.AlreadyExists)
+                {
+                    return false;
+                }
+            }, Token)).ToArray();
+            var results = await Task.WhenAll(writers);
+            Assert.Single(results, won => won);
+        }
+        finally
+        {
+            (other as IDisposable)?.Dispose();
+        }
     }
 
     [Fact]
