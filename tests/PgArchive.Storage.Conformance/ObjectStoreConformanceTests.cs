@@ -121,19 +121,7 @@ public abstract class ObjectStoreConformanceTests : IAsyncLifetime
     [Fact]
     public virtual async Task Put_create_new_lets_exactly_one_of_concurrent_writers_win()
     {
-        var writers = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
-        {
-            try
-            {
-                await Store.PutAsync("race", new MemoryStream(Encoding.ASCII.GetBytes($"writer {i}")), PutMode.CreateNew, Token);
-                return true;
-            }
-            catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.AlreadyExists)
-            {
-                return false;
-            }
-        }, Token)).ToArray();
-        var results = await Task.WhenAll(writers);
+        var results = await RaceToCreateAsync([Store]);
         Assert.Single(results, won => won);
         Assert.StartsWith("writer ", Encoding.ASCII.GetString(await ReadAllAsync("race")));
     }
@@ -153,27 +141,28 @@ public abstract class ObjectStoreConformanceTests : IAsyncLifetime
 
         try
         {
-            IObjectStore[] clients = [Store, other];
-            var writers = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
-            {
-                try
-                {
-                    await clients[i % 2].PutAsync("race", new MemoryStream(Encoding.ASCII.GetBytes($"writer {i}")), PutMode.CreateNew, Token);
-                    return true;
-                }
-                catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.AlreadyExists)
-                {
-                    return false;
-                }
-            }, Token)).ToArray();
-            var results = await Task.WhenAll(writers);
-            Assert.Single(results, won => won);
+            Assert.Single(await RaceToCreateAsync([Store, other]), won => won);
         }
         finally
         {
             (other as IDisposable)?.Dispose();
         }
     }
+
+    /// <summary>8 writers at once, taking turns over <paramref name="clients"/>, each putting key <c>race</c> create-only; whether each won.</summary>
+    private static Task<bool[]> RaceToCreateAsync(IReadOnlyList<IObjectStore> clients) =>
+        Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            try
+            {
+                await clients[i % clients.Count].PutAsync("race", new MemoryStream(Encoding.ASCII.GetBytes($"writer {i}")), PutMode.CreateNew, Token);
+                return true;
+            }
+            catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.AlreadyExists)
+            {
+                return false;
+            }
+        }, Token)));
 
     [Fact]
     public virtual async Task Put_whose_content_fails_stores_nothing()
