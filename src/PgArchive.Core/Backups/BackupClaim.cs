@@ -27,9 +27,10 @@ namespace PgArchive.Backups;
 /// on the server; Swift checks <c>If-None-Match</c> when a PUT starts, and S3 servers that ignore the header leave a
 /// HEAD check, so there two claims put at the same instant can both succeed. The heartbeat and the checks before the
 /// sentinel then stop the run whose claim was replaced instead of letting it finish a backup that another wrote into.</para>
-/// <para>An unfinished backup counts as being written (<see cref="StateOf"/>) while the process named in its claim runs
-/// (checked when the claim was made on this host), or else while its newest object is younger than
-/// <see cref="IdleAfter"/>. <c>delete</c> leaves such backups alone and <c>backup-push --resume</c> does not reuse them.</para>
+/// <para>An unfinished backup counts as being written (<see cref="StateOf"/>) until its claim says it was
+/// <see cref="BackupProgress.Interrupted"/>, while the process named in its claim runs (checked when the claim was made
+/// on this host), or else while its newest object is younger than <see cref="IdleAfter"/>. <c>delete</c> leaves such
+/// backups alone and <c>backup-push --resume</c> does not reuse them.</para>
 /// </remarks>
 internal sealed class BackupClaim : IAsyncDisposable
 {
@@ -46,6 +47,8 @@ internal sealed class BackupClaim : IAsyncDisposable
     private readonly CancellationTokenSource _stopHeartbeat = new();
     private Task _heartbeat = Task.CompletedTask;
     private volatile string? _lost;
+    private bool _released;
+    private bool _disposed;
 
     private BackupClaim(IObjectStore store, BackupProgress record, TimeProvider time, ILogger logger)
     {
@@ -62,7 +65,7 @@ internal sealed class BackupClaim : IAsyncDisposable
         /// <summary>Its process still runs on this host.</summary>
         Running,
 
-        /// <summary>Its process on this host has ended.</summary>
+        /// <summary>Its claim says it was interrupted, or its process on this host has ended.</summary>
         Ended,
 
         /// <summary>Another host's (or unknown): something of the backup was written less than <see cref="IdleAfter"/> ago.</summary>
@@ -113,7 +116,16 @@ internal sealed class BackupClaim : IAsyncDisposable
             throw Complete(record.BackupName);
         }
 
-        await claim.RemoveLeftoversAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await claim.RemoveLeftoversAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await claim.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         claim._heartbeat = claim.BeatAsync(claim._stopHeartbeat.Token);
         return claim;
     }
@@ -177,6 +189,7 @@ internal sealed class BackupClaim : IAsyncDisposable
     public async Task ReleaseAsync(CancellationToken cancellationToken)
     {
         await StopHeartbeatAsync().ConfigureAwait(false);
+        _released = true;
         try
         {
             var keys = new List<string> { Key };
@@ -193,11 +206,40 @@ internal sealed class BackupClaim : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the heartbeat; the claim stays (an interrupted backup keeps it for <c>--resume</c>).</summary>
+    /// <summary>
+    /// Stops the heartbeat. Unless the claim was released (the backup is complete), it stays, for <c>--resume</c>, marked
+    /// <see cref="BackupProgress.Interrupted"/> if it is still this run's: best effort, also after a cancellation.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         await StopHeartbeatAsync().ConfigureAwait(false);
         _stopHeartbeat.Dispose();
+        if (_released)
+        {
+            return;
+        }
+
+        _released = true;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            if ((await ReadAsync(_store, Name, timeout.Token).ConfigureAwait(false)).Record?.ClaimId == Record.ClaimId)
+            {
+                Record.Interrupted = true;
+                var bytes = JsonSerializer.SerializeToUtf8Bytes(Record, PgArchiveJsonContext.Default.BackupProgress);
+                await _store.PutAsync(Key, new MemoryStream(bytes, writable: false), PutMode.Overwrite, timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is ObjectStoreException or OperationCanceledException)
+        {
+            Log.ClaimNotMarkedInterrupted(_logger, Name, ex.Message);
+        }
     }
 
     /// <summary>
@@ -206,6 +248,11 @@ internal sealed class BackupClaim : IAsyncDisposable
     /// </summary>
     public static WriterState StateOf(BackupProgress? claim, DateTimeOffset lastWritten, DateTimeOffset now)
     {
+        if (claim is { Interrupted: true })
+        {
+            return WriterState.Ended;
+        }
+
         if (claim is { ProcessId: > 0 } && string.Equals(claim.Hostname, Environment.MachineName, StringComparison.Ordinal))
         {
             return ProcessRuns(claim.ProcessId, claim.StartTime) ? WriterState.Running : WriterState.Ended;

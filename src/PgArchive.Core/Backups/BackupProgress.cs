@@ -50,6 +50,12 @@ public sealed class BackupProgress
     /// <summary>The backup-push's process id on <see cref="Hostname"/>.</summary>
     public int ProcessId { get; set; }
 
+    /// <summary>
+    /// Set by a backup-push that failed or was stopped: nobody writes the backup any more, whatever its process does
+    /// next (a service that stays up). A killed run cannot set it; its ended process says the same.
+    /// </summary>
+    public bool Interrupted { get; set; }
+
     /// <summary>The tar partitions stored so far: each is its own object, read back into this list, never written with the header.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public List<BackupProgressPartition> Partitions { get; set; } = [];

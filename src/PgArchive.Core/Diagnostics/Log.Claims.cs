@@ -10,4 +10,8 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "The claim on backup {BackupName} could not be refreshed (tried again in a minute): {Reason}")]
     public static partial void ClaimNotRefreshed(ILogger logger, string backupName, string reason);
+
+    [LoggerMessage(EventId = 2303, Level = LogLevel.Warning,
+        Message = "The claim on the unfinished backup {BackupName} could not be marked interrupted (resume and delete take it as such once its process has ended): {Reason}")]
+    public static partial void ClaimNotMarkedInterrupted(ILogger logger, string backupName, string reason);
 }

@@ -10,7 +10,8 @@ namespace PgArchive.Backups;
 /// A backup-push's claim on its backup name, on real stores: of runs claiming one name at once exactly one gets it and
 /// the others fail naming the backup; a finished backup's name is refused without leaving a claim; the heartbeat
 /// keeps the claim fresh and notices when it was replaced or removed; before the sentinel, partitions another process
-/// rewrote or added are refused; the release removes the claim and the partition records.
+/// rewrote or added are refused; a claim given up unfinished is marked interrupted; the release removes the claim and
+/// the partition records.
 /// </summary>
 public sealed class BackupClaimTests : IDisposable
 {
@@ -217,6 +218,23 @@ public sealed class BackupClaimTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Stores))]
+    public async Task A_claim_given_up_before_the_backup_finished_stays_marked_interrupted_even_while_its_process_runs(string kind)
+    {
+        var store = StoreFor(kind);
+        var claim = await AcquireAsync(store);
+        var now = _time.GetUtcNow();
+        Assert.Equal(BackupClaim.WriterState.Running, BackupClaim.StateOf(await ReadClaimAsync(store), now, now));
+
+        await claim.DisposeAsync(); // a failed backup-push in a process that stays up (a service)
+
+        var left = await ReadClaimAsync(store);
+        Assert.True(left.Interrupted);
+        Assert.Equal(claim.Record.ClaimId, left.ClaimId);
+        Assert.Equal(BackupClaim.WriterState.Ended, BackupClaim.StateOf(left, now, now));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
     public async Task Release_removes_the_claim_and_the_partition_records(string kind)
     {
         var store = StoreFor(kind);
@@ -225,6 +243,7 @@ public sealed class BackupClaimTests : IDisposable
         await PutAsync(store, ArchiveLayout.TarPartitionsPrefix(Name) + "part_001.tar.lz4", "tar");
 
         await claim.ReleaseAsync(Token);
+        await claim.DisposeAsync();
 
         Assert.Null(await store.GetInfoAsync(ArchiveLayout.ProgressKey(Name), Token));
         Assert.Null(await store.GetInfoAsync(ArchiveLayout.ProgressPartitionKey(Name, "part_001.tar.lz4"), Token));
