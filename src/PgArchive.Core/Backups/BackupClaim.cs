@@ -47,7 +47,7 @@ internal sealed class BackupClaim : IAsyncDisposable
     private readonly CancellationTokenSource _stopHeartbeat = new();
     private Task _heartbeat = Task.CompletedTask;
     private volatile string? _lost;
-    private bool _released;
+    private bool _held;
     private bool _disposed;
 
     private BackupClaim(IObjectStore store, BackupProgress record, TimeProvider time, ILogger logger)
@@ -98,26 +98,7 @@ internal sealed class BackupClaim : IAsyncDisposable
         var claim = new BackupClaim(store, record, time, logger);
         try
         {
-            await store.PutAsync(claim.Key, new MemoryStream(claim._bytes, writable: false), PutMode.CreateNew, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.AlreadyExists)
-        {
-            var holder = await ReadAsync(store, record.BackupName, cancellationToken).ConfigureAwait(false);
-            if (holder.Record?.ClaimId != record.ClaimId) // else: our own put, whose acknowledgement was lost and retried
-            {
-                throw await RefusalAsync(store, record.BackupName, holder.Record, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        // Checked after the claim: a backup of this name that finished just before has released its claim by now.
-        if (await store.GetInfoAsync(ArchiveLayout.SentinelKey(record.BackupName), cancellationToken).ConfigureAwait(false) is not null)
-        {
-            await store.DeleteAsync([claim.Key], cancellationToken).ConfigureAwait(false);
-            throw Complete(record.BackupName);
-        }
-
-        try
-        {
+            await claim.StoreAsync(cancellationToken).ConfigureAwait(false);
             await claim.RemoveLeftoversAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -128,6 +109,32 @@ internal sealed class BackupClaim : IAsyncDisposable
 
         claim._heartbeat = claim.BeatAsync(claim._stopHeartbeat.Token);
         return claim;
+    }
+
+    /// <summary>Stores the claim create-only; refuses the name when another run holds it or its backup is complete.</summary>
+    private async Task StoreAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _store.PutAsync(Key, new MemoryStream(_bytes, writable: false), PutMode.CreateNew, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.AlreadyExists)
+        {
+            var holder = await ReadAsync(_store, Name, cancellationToken).ConfigureAwait(false);
+            if (holder.Record?.ClaimId != Record.ClaimId) // else: our own put, whose acknowledgement was lost and retried
+            {
+                throw await RefusalAsync(_store, Name, holder.Record, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        _held = true;
+        // Checked after the claim: a backup of this name that finished just before has released its claim by now.
+        if (await _store.GetInfoAsync(ArchiveLayout.SentinelKey(Name), cancellationToken).ConfigureAwait(false) is not null)
+        {
+            _held = false;
+            await _store.DeleteAsync([Key], cancellationToken).ConfigureAwait(false);
+            throw Complete(Name);
+        }
     }
 
     /// <summary>Throws when the heartbeat found the claim replaced or removed: this run must not write into the backup any more.</summary>
@@ -189,7 +196,7 @@ internal sealed class BackupClaim : IAsyncDisposable
     public async Task ReleaseAsync(CancellationToken cancellationToken)
     {
         await StopHeartbeatAsync().ConfigureAwait(false);
-        _released = true;
+        _held = false;
         try
         {
             var keys = new List<string> { Key };
@@ -220,12 +227,11 @@ internal sealed class BackupClaim : IAsyncDisposable
         _disposed = true;
         await StopHeartbeatAsync().ConfigureAwait(false);
         _stopHeartbeat.Dispose();
-        if (_released)
+        if (!_held)
         {
             return;
         }
 
-        _released = true;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
