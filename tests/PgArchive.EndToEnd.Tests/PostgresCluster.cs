@@ -59,6 +59,23 @@ public sealed class PostgresCluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>
+    /// Starts a streaming standby of <paramref name="primary"/> in <paramref name="directory"/>: <c>pg_basebackup -R</c>
+    /// (a fast checkpoint on the primary), then the server on a port of its own. It archives nothing (archive_mode=on
+    /// archives on a primary only).
+    /// </summary>
+    public static async Task<PostgresCluster> StartStandbyAsync(string directory, PostgresCluster primary)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        ProcessRunner.GiveToOsUser(directory);
+        var copy = await ProcessRunner.RunAsync("/usr/lib/postgresql/15/bin/pg_basebackup",
+            ["-h", "127.0.0.1", "-p", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", "postgres",
+             "-D", Path.Combine(directory, "data"), "-R", "-X", "stream", "-c", "fast"],
+            timeout: TimeSpan.FromMinutes(5));
+        copy.EnsureSuccess("pg_basebackup of the standby");
+        return await StartAsync(directory, "true", new Dictionary<string, string?>());
+    }
+
     /// <summary>(Re)starts the server on its port.</summary>
     public async Task StartAsync()
     {

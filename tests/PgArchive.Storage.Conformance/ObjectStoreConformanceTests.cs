@@ -30,6 +30,12 @@ public abstract class ObjectStoreConformanceTests : IAsyncLifetime
     /// <summary>A store over a fresh, empty namespace.</summary>
     protected abstract Task<IObjectStore> CreateStoreAsync();
 
+    /// <summary>
+    /// A second client over the namespace of <see cref="Store"/> that shares nothing with it in this process (no
+    /// connection, no lock), as another process's store would; null (the default) when the store's tests do not make one.
+    /// </summary>
+    protected virtual Task<IObjectStore?> CreateIndependentClientAsync() => Task.FromResult<IObjectStore?>(null);
+
     /// <summary>Removes what the test stored; the default deletes every key.</summary>
     protected virtual async Task CleanUpAsync(IObjectStore store)
     {
@@ -115,22 +121,48 @@ public abstract class ObjectStoreConformanceTests : IAsyncLifetime
     [Fact]
     public virtual async Task Put_create_new_lets_exactly_one_of_concurrent_writers_win()
     {
-        var writers = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        var results = await RaceToCreateAsync([Store]);
+        Assert.Single(results, won => won);
+        Assert.StartsWith("writer ", Encoding.ASCII.GetString(await ReadAllAsync("race")));
+    }
+
+    /// <summary>
+    /// As <see cref="Put_create_new_lets_exactly_one_of_concurrent_writers_win"/>, through two clients that share no
+    /// lock: the server alone must let one writer win (two backup-push claiming one backup name run in two processes).
+    /// </summary>
+    [Fact]
+    public virtual async Task Put_create_new_lets_exactly_one_writer_win_across_independent_clients()
+    {
+        var other = await CreateIndependentClientAsync();
+        if (other is null)
+        {
+            Assert.Skip($"The tests of {Store.GetType().Name} make no independent second client (CreateIndependentClientAsync).");
+        }
+
+        try
+        {
+            Assert.Single(await RaceToCreateAsync([Store, other]), won => won);
+        }
+        finally
+        {
+            (other as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>8 writers at once, taking turns over <paramref name="clients"/>, each putting key <c>race</c> create-only; whether each won.</summary>
+    private static Task<bool[]> RaceToCreateAsync(IReadOnlyList<IObjectStore> clients) =>
+        Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
         {
             try
             {
-                await Store.PutAsync("race", new MemoryStream(Encoding.ASCII.GetBytes($"writer {i}")), PutMode.CreateNew, Token);
+                await clients[i % clients.Count].PutAsync("race", new MemoryStream(Encoding.ASCII.GetBytes($"writer {i}")), PutMode.CreateNew, Token);
                 return true;
             }
             catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.AlreadyExists)
             {
                 return false;
             }
-        }, Token)).ToArray();
-        var results = await Task.WhenAll(writers);
-        Assert.Single(results, won => won);
-        Assert.StartsWith("writer ", Encoding.ASCII.GetString(await ReadAllAsync("race")));
-    }
+        }, Token)));
 
     [Fact]
     public virtual async Task Put_whose_content_fails_stores_nothing()

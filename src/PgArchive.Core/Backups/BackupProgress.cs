@@ -1,9 +1,10 @@
 namespace PgArchive.Backups;
 
 /// <summary>
-/// <c>basebackups_005/&lt;backup&gt;/pgarchive_progress.json</c> (what the backup is) and one
+/// <c>basebackups_005/&lt;backup&gt;/pgarchive_progress.json</c> (what the backup is, and who writes it) and one
 /// <c>pgarchive_progress/&lt;partition&gt;.json</c> per tar partition the store acknowledged: what a backup-push that is
-/// still running (or was interrupted) has durably stored so far. It never makes
+/// still running (or was interrupted) has durably stored so far. The header is the backup-push's claim on the name
+/// (see <see cref="BackupClaim"/>): stored create-only before anything else of the backup. It never makes
 /// the backup visible (only the sentinel does) and goes with the rest of an incomplete backup in <c>delete garbage</c>.
 /// <c>backup-push --resume</c> reads it to reuse partitions whose files have not changed since they were read.
 /// PgArchive's own; WAL-G ignores it.
@@ -42,6 +43,21 @@ public sealed class BackupProgress
 
     /// <summary>True when the partitions' data pages had their checksums verified as they were read.</summary>
     public bool PageChecksumsVerified { get; set; }
+
+    /// <summary>A random token of the backup-push that claimed the name: a claim found with another token is another run's.</summary>
+    public string ClaimId { get; set; } = "";
+
+    /// <summary>The machine the backup-push runs on; empty in records of versions before the claim.</summary>
+    public string Hostname { get; set; } = "";
+
+    /// <summary>The backup-push's process id on <see cref="Hostname"/>.</summary>
+    public int ProcessId { get; set; }
+
+    /// <summary>
+    /// Set by a backup-push that failed or was stopped: nobody writes the backup any more, whatever its process does
+    /// next (a service that stays up). A killed run cannot set it; its ended process says the same.
+    /// </summary>
+    public bool Interrupted { get; set; }
 
     /// <summary>The tar partitions stored so far: each is its own object, read back into this list, never written with the header.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

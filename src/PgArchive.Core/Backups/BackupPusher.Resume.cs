@@ -33,7 +33,7 @@ public sealed partial class BackupPusher
         }
 
         var attempt = new BackupResume.Attempt(record.BackupName, record.SystemIdentifier, record.Timeline, record.PgVersion, record.CodecIdentity, record.PageChecksumsVerified);
-        var (previous, refused) = await BackupResume.FindAsync(_store, attempt, cancellationToken).ConfigureAwait(false);
+        var (previous, refused) = await BackupResume.FindAsync(_store, attempt, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (previous is null)
         {
             Log.ResumeNotPossible(_logger, refused!);
@@ -122,14 +122,14 @@ public sealed partial class BackupPusher
         _codec.EncryptionIdentity is { } encryption ? "compression:" + compressor.FileExtension + ";encryption:" + encryption : null;
 
     /// <summary>
-    /// Keeps the progress record of the backup being written: its header (<c>pgarchive_progress.json</c>) once, before
-    /// the first partition's record, then one put per partition (<c>pgarchive_progress/&lt;partition&gt;.json</c>), so
-    /// the cost stays linear in the number of partitions; all removed once the sentinel is stored.
+    /// Keeps the progress record of the backup being written: its header (<c>pgarchive_progress.json</c>) is the claim,
+    /// stored before anything else (<see cref="BackupClaim"/>); then one put per partition
+    /// (<c>pgarchive_progress/&lt;partition&gt;.json</c>), so the cost stays linear in the number of partitions. The
+    /// claim's release removes them all once the sentinel is stored.
     /// </summary>
     private sealed class ProgressRecorder(BackupPusher owner, BackupProgress record) : IDisposable
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
-        private bool _headerStored;
 
         public BackupProgress Record => record;
 
@@ -138,13 +138,6 @@ public sealed partial class BackupPusher
             await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                if (!_headerStored)
-                {
-                    await owner.PutJsonAsync(ArchiveLayout.ProgressKey(record.BackupName), record, PgArchiveJsonContext.Default.BackupProgress, cancellationToken)
-                        .ConfigureAwait(false);
-                    _headerStored = true;
-                }
-
                 record.Partitions.AddRange(partitions);
             }
             finally
@@ -156,25 +149,6 @@ public sealed partial class BackupPusher
             {
                 await owner.PutJsonAsync(ArchiveLayout.ProgressPartitionKey(record.BackupName, partition.ObjectName), partition,
                     PgArchiveJsonContext.Default.BackupProgressPartition, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        /// <summary>After the sentinel: a complete backup needs no progress record. A failure here leaves harmless objects and is only logged.</summary>
-        public async Task RemoveAsync(CancellationToken cancellationToken)
-        {
-            try
-            {
-                var keys = new List<string> { ArchiveLayout.ProgressKey(record.BackupName) };
-                await foreach (var info in owner._store.ListAsync(ArchiveLayout.ProgressPartitionsPrefix(record.BackupName), cancellationToken).ConfigureAwait(false))
-                {
-                    keys.Add(info.Key);
-                }
-
-                await owner._store.DeleteAsync(keys, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ObjectStoreException ex)
-            {
-                Log.ProgressNotRemoved(owner._logger, record.BackupName, ex.Message);
             }
         }
 

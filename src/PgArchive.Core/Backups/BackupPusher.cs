@@ -74,25 +74,9 @@ public sealed partial class BackupPusher
             var startTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow()); // WAL-G records whole microseconds
             var (start, name) = await StartAsync(session, dataDirectory, request, deltaBase, cancellationToken).ConfigureAwait(false);
             deltaBase = name.Contains("_D_", StringComparison.Ordinal) ? deltaBase : null;
-            Log.BackupStarted(_logger, name, start.Lsn.ToString(), start.Timeline);
-
             var compressor = _codec.Compressors.Default;
-            var files = new FilesMetadata();
-            var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath && !WalGTarNames.IsTablespaceLink(e)).ToList();
-            var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase };
-            if (deltaBase is not null)
-            {
-                entries = DeltaFiles.LeaveOutUnchanged(entries, deltaBase, files, out totals.SkippedFiles);
-            }
-
             var verifyPages = request.VerifyPageChecksums ?? _options.VerifyPageChecksums;
-            if (verifyPages && !session.Server.DataChecksums)
-            {
-                Log.PageChecksumsUnavailable(_logger);
-                verifyPages = false;
-            }
-
-            using var progress = new ProgressRecorder(this, new BackupProgress
+            var claim = await BackupClaim.AcquireAsync(_store, new BackupProgress
             {
                 BackupName = name,
                 SystemIdentifier = session.Server.SystemIdentifier,
@@ -102,8 +86,26 @@ public sealed partial class BackupPusher
                 PgVersion = session.Server.VersionNum,
                 DataDir = dataDirectory,
                 CodecIdentity = CodecIdentity(compressor) ?? "",
-                PageChecksumsVerified = verifyPages,
-            });
+                PageChecksumsVerified = verifyPages && session.Server.DataChecksums,
+            }, _time, _logger, cancellationToken).ConfigureAwait(false);
+            await using var claimScope = claim.ConfigureAwait(false);
+            Log.BackupStarted(_logger, name, start.Lsn.ToString(), start.Timeline);
+
+            var files = new FilesMetadata();
+            var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath && !WalGTarNames.IsTablespaceLink(e)).ToList();
+            var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase };
+            if (deltaBase is not null)
+            {
+                entries = DeltaFiles.LeaveOutUnchanged(entries, deltaBase, files, out totals.SkippedFiles);
+            }
+
+            if (verifyPages && !session.Server.DataChecksums)
+            {
+                Log.PageChecksumsUnavailable(_logger);
+                verifyPages = false;
+            }
+
+            using var progress = new ProgressRecorder(this, claim.Record);
             var resumed = request.Resume ? await ResumeAsync(progress, deltaBase, entries, compressor, files, totals, cancellationToken).ConfigureAwait(false) : null;
             if (resumed is not null)
             {
@@ -125,6 +127,7 @@ public sealed partial class BackupPusher
                     var partFiles = new FilesMetadata();
                     var partTotals = totals.ForPartition();
                     var partition = partitions[i];
+                    claim.ThrowIfLost();
                     await RetryPartitionAsync(partTotals, c => UploadTarAsync(name, tarName, compressor, partition, partFiles, partTotals, c), ct).ConfigureAwait(false);
                     await progress.AddAsync([partTotals.Recorded(partFiles)], ct).ConfigureAwait(false);
                     return (partFiles, partTotals);
@@ -141,6 +144,7 @@ public sealed partial class BackupPusher
             }
 
             var pgControl = new DataDirectoryEntry(PgControlPath, Path.Combine(dataDirectory, "global", "pg_control"), false, 0);
+            claim.ThrowIfLost();
             await RetryPartitionAsync(totals, ct => UploadTarAsync(name, "pg_control.tar", compressor, [pgControl], files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             var stop = await session.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -187,6 +191,7 @@ public sealed partial class BackupPusher
                 UserData = request.UserData,
             };
 
+            await claim.ConfirmAsync(files.TarChecksums!, cancellationToken).ConfigureAwait(false);
             if (request.Permanent && deltaBase is not null)
             {
                 // As WAL-G (markBackups): a permanent delta makes the backups it is built on permanent, before it is visible.
@@ -196,8 +201,8 @@ public sealed partial class BackupPusher
             await PutJsonAsync(ArchiveLayout.FilesMetadataKey(name), files, PgArchiveJsonContext.Default.FilesMetadata, cancellationToken).ConfigureAwait(false);
             await PutJsonAsync(ArchiveLayout.MetadataKey(name), metadata, PgArchiveJsonContext.Default.BackupMetadata, cancellationToken).ConfigureAwait(false);
             // Last: the sentinel makes the backup visible.
-            await PutJsonAsync(ArchiveLayout.SentinelKey(name), sentinel, PgArchiveJsonContext.Default.BackupSentinel, cancellationToken).ConfigureAwait(false);
-            await progress.RemoveAsync(cancellationToken).ConfigureAwait(false);
+            await PutSentinelAsync(name, sentinel, cancellationToken).ConfigureAwait(false);
+            await claim.ReleaseAsync(cancellationToken).ConfigureAwait(false);
 
             Log.BackupFinished(_logger, name, stop.Lsn.ToString(), totals.TarBytes, totals.StoredBytes);
             if (resumed is not null)
@@ -235,13 +240,6 @@ public sealed partial class BackupPusher
         if (deltaBase is not null)
         {
             name = BackupName.ForDelta(name, deltaBase.StartWalFile);
-        }
-
-        if (await _store.GetInfoAsync(ArchiveLayout.SentinelKey(name), cancellationToken).ConfigureAwait(false) is not null)
-        {
-            throw new PgArchiveException(
-                $"A backup named {name} already exists: the previous backup started in the same WAL segment. " +
-                "Write some data or run SELECT pg_switch_wal() and retry.");
         }
 
         return (start, name);
@@ -403,6 +401,32 @@ public sealed partial class BackupPusher
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(value, typeInfo);
         return _store.PutAsync(key, new MemoryStream(bytes), PutMode.Overwrite, cancellationToken);
+    }
+
+    /// <summary>Stores the sentinel create-only: a sentinel already there is accepted only if it is this one (a put whose acknowledgement was lost).</summary>
+    private async Task PutSentinelAsync(string name, BackupSentinel sentinel, CancellationToken cancellationToken)
+    {
+        var key = ArchiveLayout.SentinelKey(name);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(sentinel, PgArchiveJsonContext.Default.BackupSentinel);
+        try
+        {
+            await _store.PutAsync(key, new MemoryStream(bytes), PutMode.CreateNew, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.AlreadyExists)
+        {
+            var stored = new MemoryStream();
+            var read = await _store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
+            await using (read.ConfigureAwait(false))
+            {
+                await read.CopyToAsync(stored, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!stored.ToArray().AsSpan().SequenceEqual(bytes))
+            {
+                throw new PgArchiveException(
+                    $"Another process stored {key} while this backup-push wrote backup {name}; this run's backup was not made visible. Run backup-push again.", ex);
+            }
+        }
     }
 
     /// <summary>

@@ -31,20 +31,31 @@ internal static class BackupResume
 
     /// <summary>
     /// The progress record of the newest incomplete backup (no sentinel) other than the new one that the new backup
-    /// may reuse from, or null with why none is usable.
+    /// may reuse from, or null with why none is usable. A backup that a backup-push may still be writing
+    /// (<see cref="BackupClaim.StateOf"/>, judged at <paramref name="now"/>) is never used.
     /// </summary>
-    public static async Task<(BackupProgress? Progress, string? Refused)> FindAsync(IObjectStore store, Attempt attempt, CancellationToken cancellationToken)
+    public static async Task<(BackupProgress? Progress, string? Refused)> FindAsync(IObjectStore store, Attempt attempt, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
         var sentinels = new HashSet<string>(StringComparer.Ordinal);
         var candidates = new List<string>();
+        var lastWritten = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         await foreach (var info in store.ListAsync(ArchiveLayout.BaseBackupsPrefix, cancellationToken).ConfigureAwait(false))
         {
             var rest = info.Key[ArchiveLayout.BaseBackupsPrefix.Length..];
             if (rest.EndsWith(ArchiveLayout.SentinelSuffix, StringComparison.Ordinal) && !rest.Contains('/', StringComparison.Ordinal))
             {
                 sentinels.Add(rest[..^ArchiveLayout.SentinelSuffix.Length]);
+                continue;
             }
-            else if (rest.EndsWith("/" + ArchiveLayout.ProgressObjectName, StringComparison.Ordinal))
+
+            if (rest.IndexOf('/', StringComparison.Ordinal) is var slash and > 0)
+            {
+                var folder = rest[..slash];
+                lastWritten[folder] = lastWritten.TryGetValue(folder, out var newest) && newest > info.LastModified ? newest : info.LastModified;
+            }
+
+            if (rest.EndsWith("/" + ArchiveLayout.ProgressObjectName, StringComparison.Ordinal))
             {
                 var name = rest[..^(ArchiveLayout.ProgressObjectName.Length + 1)];
                 if (BackupName.IsValid(name) && name != attempt.BackupName)
@@ -66,7 +77,11 @@ internal static class BackupResume
         string? refused = null;
         foreach (var progress in records.OrderByDescending(p => p.StartTime).ThenByDescending(p => p.BackupName, StringComparer.Ordinal))
         {
-            refused = Incompatibility(progress, attempt);
+            var written = lastWritten[progress.BackupName];
+            refused = Incompatibility(progress, attempt)
+                ?? (BackupClaim.Activity(BackupClaim.StateOf(progress, written, now), progress, written, now) is { } activity
+                    ? $"{progress.BackupName} {activity}"
+                    : null);
             if (refused is null)
             {
                 return (progress, null);
@@ -269,7 +284,8 @@ internal static class BackupResume
         }
     }
 
-    private static Task<T?> ReadJsonAsync<T>(IObjectStore store, string key, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo,
+    /// <summary>Reads one JSON object of the archive (a progress record) through the bounded reader.</summary>
+    internal static Task<T?> ReadJsonAsync<T>(IObjectStore store, string key, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo,
         CancellationToken cancellationToken)
         where T : class =>
         StoredJson.ReadAsync(store, key, typeInfo, StoredJson.Progress, null, cancellationToken);

@@ -22,7 +22,9 @@ namespace PgArchive.Retention;
 /// history files are always kept. When no backup is kept, WAL is left alone except by <c>everything</c>.
 /// A backup whose sentinel or metadata.json cannot be read does not stop the others' retention, and is never deleted
 /// but by <c>everything FORCE</c>: it is kept with the WAL from the start segment its name tells, and so are the backups
-/// its name says it may be built on. Deleting is idempotent and two runs may overlap: a key already gone is ignored.
+/// its name says it may be built on. What unfinished backups (no sentinel) left is deleted when they started before the
+/// oldest kept impermanent backup, unless a backup-push may still be writing them (<see cref="BackupClaim.StateOf"/>).
+/// Deleting is idempotent and two runs may overlap: a key already gone is ignored.
 /// </remarks>
 public sealed partial class RetentionPlanner
 {
@@ -30,15 +32,17 @@ public sealed partial class RetentionPlanner
     private readonly IObjectStore _store;
     private readonly ObjectCodec _codec;
     private readonly BackupCatalog _catalog;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
     /// <summary>Creates the service.</summary>
-    public RetentionPlanner(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, ILogger<RetentionPlanner>? logger = null)
+    public RetentionPlanner(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, ILogger<RetentionPlanner>? logger = null, TimeProvider? timeProvider = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _codec = codec ?? throw new ArgumentNullException(nameof(codec));
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _logger = logger ?? NullLogger<RetentionPlanner>.Instance;
+        _time = timeProvider ?? TimeProvider.System;
     }
 
     /// <summary>Works out what <paramref name="request"/> would delete. Nothing is changed.</summary>
@@ -60,7 +64,45 @@ public sealed partial class RetentionPlanner
         }
 
         var wal = await WalArchiveInventory.LoadAsync(_store, _codec, WalArchiveInventory.InferSegmentSize(listing.Backups), cancellationToken).ConfigureAwait(false);
-        return Plan(request, listing, backupObjects, wal);
+        var beingWritten = await BeingWrittenAsync(backupObjects, listing, cancellationToken).ConfigureAwait(false);
+        return Plan(request, listing, backupObjects, wal, beingWritten);
+    }
+
+    /// <summary>The unfinished backups (objects, no sentinel) that a backup-push may still be writing, with how.</summary>
+    private async Task<Dictionary<string, string>> BeingWrittenAsync(IReadOnlyList<ObjectInfo> backupObjects, BackupListing listing,
+        CancellationToken cancellationToken)
+    {
+        var complete = listing.Backups.Select(d => d.Name).Concat(listing.Damaged.Select(d => d.Name)).ToHashSet(StringComparer.Ordinal);
+        var unfinished = new Dictionary<string, (DateTimeOffset LastWritten, bool Claimed)>(StringComparer.Ordinal);
+        foreach (var info in backupObjects)
+        {
+            if (UnfinishedBackupOf(info.Key) is { } name && !complete.Contains(name))
+            {
+                var (newest, claimed) = unfinished.GetValueOrDefault(name, (info.LastModified, false));
+                unfinished[name] = (info.LastModified > newest ? info.LastModified : newest, claimed || info.Key == ArchiveLayout.ProgressKey(name));
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        var beingWritten = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, (lastWritten, claimed)) in unfinished)
+        {
+            var claim = claimed ? (await BackupClaim.ReadAsync(_store, name, cancellationToken).ConfigureAwait(false)).Record : null;
+            if (BackupClaim.Activity(BackupClaim.StateOf(claim, lastWritten, now), claim, lastWritten, now) is { } activity)
+            {
+                beingWritten[name] = activity;
+            }
+        }
+
+        return beingWritten;
+    }
+
+    /// <summary>The backup whose folder holds <paramref name="key"/> (<c>basebackups_005/&lt;name&gt;/...</c>), or null.</summary>
+    private static string? UnfinishedBackupOf(string key)
+    {
+        var rest = key[ArchiveLayout.BaseBackupsPrefix.Length..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0 && BackupName.IsValid(rest[..slash]) ? rest[..slash] : null;
     }
 
     /// <summary>
@@ -93,7 +135,8 @@ public sealed partial class RetentionPlanner
         return keys.Count;
     }
 
-    internal static RetentionPlan Plan(RetentionRequest request, BackupListing listing, IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal)
+    internal static RetentionPlan Plan(RetentionRequest request, BackupListing listing, IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal,
+        IReadOnlyDictionary<string, string> beingWritten)
     {
         var ordered = Order(listing.Backups, request.UseSentinelTime);
         var notes = new List<string>();
@@ -165,7 +208,7 @@ public sealed partial class RetentionPlanner
         var horizon = kept.FirstOrDefault(b => !b.IsPermanent);
         if (request.Mode != RetentionMode.Target && horizon is not null && request.Scope != GarbageScope.Archives)
         {
-            objects.AddRange(Leftovers(ordered, listing.Damaged, backupObjects, horizon));
+            objects.AddRange(Leftovers(ordered, listing.Damaged, backupObjects, horizon, beingWritten, notes));
         }
 
         var walPlan = new List<WalRetention>();
@@ -387,25 +430,35 @@ public sealed partial class RetentionPlanner
         _ => "kept",
     };
 
-    /// <summary>Objects of backups that never got a sentinel and started before the oldest kept impermanent backup.</summary>
-    private static IEnumerable<ObjectInfo> Leftovers(List<BackupDetail> complete, IReadOnlyList<DamagedBackup> damaged, IReadOnlyList<ObjectInfo> backupObjects, BackupDetail horizon)
+    /// <summary>
+    /// Objects of backups that never got a sentinel and started before the oldest kept impermanent backup, except those
+    /// a backup-push may still be writing (<paramref name="beingWritten"/>: noted in <paramref name="notes"/>).
+    /// </summary>
+    private static List<ObjectInfo> Leftovers(List<BackupDetail> complete, IReadOnlyList<DamagedBackup> damaged, IReadOnlyList<ObjectInfo> backupObjects,
+        BackupDetail horizon, IReadOnlyDictionary<string, string> beingWritten, List<string> notes)
     {
         var names = complete.Select(b => b.Name).Concat(damaged.Select(d => d.Name)).ToHashSet(StringComparer.Ordinal);
+        var leftovers = new List<ObjectInfo>();
+        var spared = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var info in backupObjects)
         {
-            var rest = info.Key[ArchiveLayout.BaseBackupsPrefix.Length..];
-            var slash = rest.IndexOf('/', StringComparison.Ordinal);
-            if (slash <= 0)
+            if (UnfinishedBackupOf(info.Key) is not { } name || names.Contains(name) || string.CompareOrdinal(name.Substring(5, 24), horizon.Info.WalFileName) >= 0)
             {
                 continue;
             }
 
-            var name = rest[..slash];
-            if (BackupName.IsValid(name) && !names.Contains(name) && string.CompareOrdinal(name.Substring(5, 24), horizon.Info.WalFileName) < 0)
+            if (beingWritten.ContainsKey(name))
             {
-                yield return info;
+                spared.Add(name);
+            }
+            else
+            {
+                leftovers.Add(info);
             }
         }
+
+        notes.AddRange(spared.Select(name => $"{name} is unfinished and left alone: it {beingWritten[name]}."));
+        return leftovers;
     }
 
     private static List<ObjectInfo> UnneededWal(List<BackupDetail> kept, IReadOnlyList<DamagedBackup> damaged, WalArchiveInventory wal, List<WalRetention> summary)

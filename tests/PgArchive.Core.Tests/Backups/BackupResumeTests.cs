@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using PgArchive.Storage;
 using PgArchive.Support;
 
@@ -54,6 +55,8 @@ public sealed class BackupResumeTests : IDisposable
         StartTime = ReadAt,
         CodecIdentity = "compression:lz4;encryption:none",
         PageChecksumsVerified = true,
+        Hostname = Environment.MachineName,
+        ProcessId = int.MaxValue, // a backup-push of this host that has ended: interrupted
         Partitions = [.. partitions],
     };
 
@@ -218,7 +221,7 @@ public sealed class BackupResumeTests : IDisposable
 
         await store.PutAsync(ArchiveLayout.SentinelKey(complete.BackupName), new MemoryStream("{}"u8.ToArray()), cancellationToken: Token);
 
-        var (found, refused) = await BackupResume.FindAsync(store, Attempt(), Token);
+        var (found, refused) = await BackupResume.FindAsync(store, Attempt(), DateTimeOffset.UtcNow, Token);
 
         Assert.Equal(older.BackupName, found?.BackupName);
         Assert.Null(refused);
@@ -230,7 +233,7 @@ public sealed class BackupResumeTests : IDisposable
         var store = new InMemoryObjectStore();
         await PutProgressAsync(store, Progress(Previous));
 
-        var (found, refused) = await BackupResume.FindAsync(store, Attempt(systemId: SystemId + 1), Token);
+        var (found, refused) = await BackupResume.FindAsync(store, Attempt(systemId: SystemId + 1), DateTimeOffset.UtcNow, Token);
 
         Assert.Null(found);
         Assert.Contains("is of another cluster", refused, StringComparison.Ordinal);
@@ -244,10 +247,44 @@ public sealed class BackupResumeTests : IDisposable
         await PutProgressAsync(store, Progress(Previous));
         await store.PutAsync(ArchiveLayout.SentinelKey(Previous), new MemoryStream("{}"u8.ToArray()), cancellationToken: Token);
 
-        var (found, refused) = await BackupResume.FindAsync(store, Attempt(), Token);
+        var (found, refused) = await BackupResume.FindAsync(store, Attempt(), DateTimeOffset.UtcNow, Token);
 
         Assert.Null(found);
         Assert.Contains("no interrupted backup", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FindAsync_never_takes_a_backup_whose_backup_push_still_runs_on_this_host()
+    {
+        var store = new InMemoryObjectStore();
+        var running = Progress(Previous);
+        running.ProcessId = Environment.ProcessId;
+        running.StartTime = DateTimeOffset.UtcNow;
+        await PutProgressAsync(store, running);
+
+        var (found, refused) = await BackupResume.FindAsync(store, Attempt(), DateTimeOffset.UtcNow.AddHours(1), Token);
+
+        Assert.Null(found);
+        Assert.Contains($"{Previous} is still being written by a running backup-push (process {Environment.ProcessId} on {Environment.MachineName}", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FindAsync_takes_a_backup_of_another_host_only_once_it_has_been_idle_ten_minutes()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new InMemoryObjectStore(time);
+        var elsewhere = Progress(Previous);
+        elsewhere.Hostname = "another-host";
+        await PutProgressAsync(store, elsewhere);
+        time.Advance(TimeSpan.FromMinutes(9));
+
+        var (recent, refused) = await BackupResume.FindAsync(store, Attempt(), time.GetUtcNow(), Token);
+        time.Advance(TimeSpan.FromMinutes(2));
+        var (idle, _) = await BackupResume.FindAsync(store, Attempt(), time.GetUtcNow(), Token);
+
+        Assert.Null(recent);
+        Assert.Contains($"{Previous} may still be being written: it was last written 9 min ago by process", refused, StringComparison.Ordinal);
+        Assert.Equal(Previous, idle?.BackupName);
     }
 
     public static TheoryData<string> Stores => ["copier", "streamed"];
@@ -320,7 +357,7 @@ public sealed class BackupResumeTests : IDisposable
         var store = new InMemoryObjectStore();
         await PutProgressAsync(store, progress);
 
-        var (found, _) = await BackupResume.FindAsync(store, Attempt(), Token);
+        var (found, _) = await BackupResume.FindAsync(store, Attempt(), DateTimeOffset.UtcNow, Token);
 
         var decision = Assert.Single(BackupResume.Decide(found!, Scan(), ModifiedTime));
         Assert.True(decision.Reusable, decision.Reason);

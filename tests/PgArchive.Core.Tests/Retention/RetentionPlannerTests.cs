@@ -1,4 +1,5 @@
 using PgArchive.Backups;
+using PgArchive.Storage;
 using static PgArchive.Retention.SyntheticArchive;
 
 namespace PgArchive.Retention;
@@ -186,6 +187,7 @@ public sealed class RetentionPlannerTests : IDisposable
     {
         _archive.Put("basebackups_005/base_000000010000000000000001/tar_partitions/part_001.tar.lz4", "unfinished, old");
         _archive.Put("basebackups_005/base_000000020000000000000008/tar_partitions/part_001.tar.lz4", "unfinished, maybe running");
+        _archive.Time.Advance(TimeSpan.FromMinutes(11));
 
         var plan = await ExecuteAsync(RetentionRequest.Garbage());
 
@@ -202,12 +204,80 @@ public sealed class RetentionPlannerTests : IDisposable
     {
         const string leftover = "basebackups_005/base_000000010000000000000001/tar_partitions/part_001.tar.lz4";
         _archive.Put(leftover, "unfinished, old");
+        _archive.Time.Advance(TimeSpan.FromMinutes(11));
 
         await ExecuteAsync(RetentionRequest.Garbage(scope));
 
         Assert.Equal(leftoverGoes, !_archive.Store.Keys.Contains(leftover));
         Assert.Equal(walGoes, !_archive.Wal(1).Contains(Segment(1, 1)));
     }
+
+    [Fact]
+    public async Task Garbage_leaves_alone_an_unfinished_backup_written_in_the_last_ten_minutes()
+    {
+        const string leftover = "basebackups_005/base_000000010000000000000001/tar_partitions/part_001.tar.lz4";
+        _archive.Put(leftover, "unfinished, written a moment ago: a backup-push elsewhere may still be writing it");
+        _archive.Time.Advance(TimeSpan.FromMinutes(9));
+
+        var plan = await ExecuteAsync(RetentionRequest.Garbage());
+
+        Assert.Contains(leftover, _archive.Store.Keys);
+        Assert.Contains(plan.Notes, n => n.Contains("base_000000010000000000000001", StringComparison.Ordinal) && n.Contains("left alone", StringComparison.Ordinal));
+
+        _archive.Time.Advance(TimeSpan.FromMinutes(2));
+        await ExecuteAsync(RetentionRequest.Garbage());
+
+        Assert.DoesNotContain(leftover, _archive.Store.Keys);
+    }
+
+    [Fact]
+    public async Task Retain_leaves_alone_an_unfinished_backup_whose_backup_push_still_runs_on_this_host()
+    {
+        // Older than every kept backup and idle for an hour by the store's clock, but its claim names a process running here.
+        const string name = "base_000000010000000000000003";
+        _archive.Put(ArchiveLayout.ProgressKey(name), ClaimJson(name, Environment.MachineName, Environment.ProcessId));
+        _archive.Put(ArchiveLayout.TarPartitionsPrefix(name) + "part_001.tar.lz4", "being written");
+        _archive.Time.Advance(TimeSpan.FromHours(1));
+
+        var plan = await ExecuteAsync(RetentionRequest.Retain(2));
+
+        Assert.Contains(ArchiveLayout.TarPartitionsPrefix(name) + "part_001.tar.lz4", _archive.Store.Keys);
+        Assert.Contains(ArchiveLayout.ProgressKey(name), _archive.Store.Keys);
+        Assert.Contains(plan.Notes, n => n.Contains($"{name} is unfinished and left alone: it is still being written by a running backup-push (process {Environment.ProcessId}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Garbage_removes_at_once_an_unfinished_backup_whose_backup_push_has_ended_on_this_host()
+    {
+        const string name = "base_000000010000000000000001";
+        _archive.Put(ArchiveLayout.ProgressKey(name), ClaimJson(name, Environment.MachineName, int.MaxValue)); // no such process
+        _archive.Put(ArchiveLayout.TarPartitionsPrefix(name) + "part_001.tar.lz4", "interrupted a moment ago");
+
+        await ExecuteAsync(RetentionRequest.Garbage());
+
+        Assert.DoesNotContain(_archive.Store.Keys, k => k.StartsWith(ArchiveLayout.BackupPrefix(name), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Garbage_leaves_alone_a_recent_claim_of_another_host_until_it_has_been_idle_ten_minutes()
+    {
+        const string name = "base_000000010000000000000001";
+        _archive.Put(ArchiveLayout.ProgressKey(name), ClaimJson(name, "another-host", Environment.ProcessId));
+        _archive.Time.Advance(TimeSpan.FromMinutes(5));
+
+        await ExecuteAsync(RetentionRequest.Garbage());
+        Assert.Contains(ArchiveLayout.ProgressKey(name), _archive.Store.Keys);
+
+        _archive.Time.Advance(TimeSpan.FromMinutes(6));
+        await ExecuteAsync(RetentionRequest.Garbage());
+        Assert.DoesNotContain(ArchiveLayout.ProgressKey(name), _archive.Store.Keys);
+    }
+
+    /// <summary>A backup-push's claim on <paramref name="name"/> (its progress record), as written by process <paramref name="processId"/> on <paramref name="host"/> just now.</summary>
+    private static string ClaimJson(string name, string host, int processId) => $$"""
+        {"Version": 1, "BackupName": "{{name}}", "SystemIdentifier": 1, "Timeline": 1, "StartTime": "{{DateTimeOffset.UtcNow:O}}",
+         "ClaimId": "0123456789abcdef0123456789abcdef", "Hostname": "{{host}}", "ProcessId": {{processId}}}
+        """;
 
     [Fact]
     public async Task Garbage_with_no_backup_deletes_nothing()

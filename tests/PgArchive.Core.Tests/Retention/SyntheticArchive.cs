@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using PgArchive.Backups;
 using PgArchive.Storage;
 using PgArchive.Wal;
@@ -17,12 +18,16 @@ public sealed class SyntheticArchive : IDisposable
     public SyntheticArchive()
     {
         var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(Time);
         services.AddPgArchive().UseInMemory();
         _services = services.BuildServiceProvider();
         Store = _services.GetRequiredService<InMemoryObjectStore>();
     }
 
     public InMemoryObjectStore Store { get; }
+
+    /// <summary>The clock of the store's modification times and of the services.</summary>
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
 
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
 

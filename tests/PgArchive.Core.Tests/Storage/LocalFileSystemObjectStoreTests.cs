@@ -9,6 +9,8 @@ public sealed class LocalFileSystemObjectStoreTests : ObjectStoreConformanceTest
 
     protected override Task<IObjectStore> CreateStoreAsync() => Task.FromResult<IObjectStore>(new LocalFileSystemObjectStore(_root));
 
+    protected override Task<IObjectStore?> CreateIndependentClientAsync() => Task.FromResult<IObjectStore?>(new LocalFileSystemObjectStore(_root));
+
     protected override async Task CleanUpAsync(IObjectStore store)
     {
         await base.CleanUpAsync(store);
