@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 9311, Level = LogLevel.Warning, Message = "Remote backup: {Member} is a {Type} entry in the server's archive and is left out")]
     public static partial void RemoteEntrySkipped(ILogger logger, string member, string type);
+
+    [LoggerMessage(EventId = 9312, Level = LogLevel.Warning, Message = "{Key} is not used for {WalFile}: a later timeline in the archive branched off before the segment's end")]
+    public static partial void PartialNotUsed(ILogger logger, string key, string walFile);
 }

@@ -109,9 +109,45 @@ public sealed class WalArchiver
             throw new PgArchiveException($"Cannot write '{destinationPath}': directory '{directory}' does not exist.");
         }
 
+        if (await TryFetchAsync(walFileName, walFileName, destinationPath, cancellationToken).ConfigureAwait(false) is { } key)
+        {
+            return key;
+        }
+
+        // A segment wal-receive has not completed yet: its .partial stands in for it when no later timeline branched off
+        // before its end (PartialSegmentFallback). Then the complete segment once more: wal-receive may have stored it
+        // and removed the .partial meanwhile.
+        if (WalFileName.Classify(walFileName) == WalFileKind.Segment &&
+            (await TryFetchAsync(walFileName + ".partial", walFileName, destinationPath, cancellationToken).ConfigureAwait(false) ??
+             await TryFetchAsync(walFileName, walFileName, destinationPath, cancellationToken).ConfigureAwait(false)) is { } fallback)
+        {
+            return fallback;
+        }
+
+        Log.WalNotFound(_logger, walFileName);
+        throw new WalFileNotFoundException(walFileName);
+    }
+
+    /// <summary>Fetches the object stored as <paramref name="storedName"/> (any compression) as <paramref name="walFileName"/>; null when there is none.</summary>
+    private async Task<string?> TryFetchAsync(string storedName, string walFileName, string destinationPath, CancellationToken cancellationToken)
+    {
         foreach (var compressor in _codec.Compressors.ProbeOrder)
         {
-            var key = ArchiveLayout.WalKey(walFileName, compressor.FileExtension);
+            var key = ArchiveLayout.WalKey(storedName, compressor.FileExtension);
+            if (storedName != walFileName)
+            {
+                if (await _store.GetInfoAsync(key, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    continue;
+                }
+
+                if (!await PartialSegmentFallback.AllowedAsync(_store, _codec, walFileName, key, cancellationToken).ConfigureAwait(false))
+                {
+                    Log.PartialNotUsed(_logger, key, walFileName);
+                    return null;
+                }
+            }
+
             Stream stored;
             try
             {
@@ -123,7 +159,7 @@ public sealed class WalArchiver
             }
 
             // Decoded, then checked to be the segment it is named after (a swapped or cut object never reaches PostgreSQL).
-            var decoded = WalSegmentCheckStream.WrapIfSegment(_codec.Decode(stored, compressor), walFileName, key);
+            var decoded = WalSegmentCheckStream.WrapIfSegment(_codec.Decode(stored, compressor), storedName, key);
             await using (decoded.ConfigureAwait(false))
             {
                 await AtomicFile.WriteAsync(destinationPath, decoded, key, cancellationToken).ConfigureAwait(false);
@@ -135,8 +171,7 @@ public sealed class WalArchiver
             return key;
         }
 
-        Log.WalNotFound(_logger, walFileName);
-        throw new WalFileNotFoundException(walFileName);
+        return null;
     }
 
     private async Task<bool> StoredContentEqualsAsync(string key, string walFilePath, CancellationToken cancellationToken)
