@@ -30,13 +30,23 @@ internal static class BackupCommands
                 "The interrupted backup is left for 'delete garbage' (also PGARCHIVE_BACKUP_RESUME=true).",
         };
         var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.") { dataDirectory, permanent, full, userData, verify, deltaFromName, fallBack, resume };
+        var remote = new RemoteBackupOptions();
+        remote.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
             {
-                var pgdata = parseResult.GetValue(dataDirectory) ?? settings.Get("PGDATA")
-                    ?? throw new PgArchiveConfigurationException("Name the data directory: backup-push PGDATA, or set PGDATA.");
                 var isPermanent = parseResult.GetValue(permanent);
                 var data = ParseUserData(parseResult.GetValue(userData) ?? settings.Get("WALG_SENTINEL_USER_DATA"));
+                if (remote.Request(parseResult, isPermanent, data, null) is not null)
+                {
+                    var remoteResult = await TerminalProgress.RunAsync("backup-push", progress =>
+                        services.Get<BackupPusher>().PushRemoteAsync(remote.Request(parseResult, isPermanent, data, progress)!, ct)).ConfigureAwait(false);
+                    await Console.Out.WriteLineAsync(remoteResult.BackupName).ConfigureAwait(false);
+                    return ExitCodes.Success;
+                }
+
+                var pgdata = parseResult.GetValue(dataDirectory) ?? settings.Get("PGDATA")
+                    ?? throw new PgArchiveConfigurationException("Name the data directory: backup-push PGDATA, or set PGDATA.");
                 bool? verifyPages = parseResult.GetValue(verify) ? true : null;
                 var resumeInterrupted = parseResult.GetValue(resume) || settings.GetBoolean("PGARCHIVE_BACKUP_RESUME") == true;
                 var result = await TerminalProgress.RunAsync("backup-push", progress =>

@@ -26,8 +26,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 9307, Level = LogLevel.Warning, Message = "Streaming without a replication slot: WAL the server recycles while wal-receive is not connected will be missing from the archive")]
     public static partial void StreamingWithoutSlot(ILogger logger);
 
-    [LoggerMessage(EventId = 9308, Level = LogLevel.Warning, Message = "PostgreSQL {Severity}: {Message}")]
-    public static partial void ServerNotice(ILogger logger, string severity, string message);
+    [LoggerMessage(EventId = 9308, Message = "PostgreSQL {Severity}: {Message}")]
+    private static partial void ServerNotice(ILogger logger, LogLevel level, string severity, string message);
+
+    /// <summary>A NoticeResponse: a WARNING (a page checksum failure during BASE_BACKUP) as a warning, anything else as information.</summary>
+    public static void ServerNotice(ILogger logger, string severity, string message) =>
+        ServerNotice(logger, severity == "WARNING" ? LogLevel.Warning : LogLevel.Information, severity, message);
 
     [LoggerMessage(EventId = 9309, Level = LogLevel.Debug, Message = "Stored {WalFile}.partial up to {Lsn}")]
     public static partial void PartialStored(ILogger logger, string walFile, string lsn);
