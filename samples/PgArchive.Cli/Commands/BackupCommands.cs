@@ -132,13 +132,13 @@ internal static class BackupCommands
 
     public static Command List(GlobalOptions global)
     {
-        var json = new Option<bool>("--json") { Description = "Print JSON for machines." };
-        var pretty = new Option<bool>("--pretty") { Description = "Print a table." };
-        var detail = new Option<bool>("--detail") { Description = "Add times, LSNs, host, data directory, PostgreSQL version, sizes, the permanent flag and user data." };
+        var json = new Option<bool>("--json") { Description = "Print JSON, as WAL-G does (indented with --pretty)." };
+        var pretty = new Option<bool>("--pretty") { Description = "Print a boxed table with numbered rows, as WAL-G does." };
+        var detail = new Option<bool>("--detail") { Description = "Add start and finish time and LSN, host, data directory, PostgreSQL version and the permanent flag (and in JSON every metadata.json field)." };
         var walE = new Option<bool>("--wal-e") { Description = "Print WAL-E's listing: tab-separated, its seven columns (the last ones with --detail)." };
         var command = new Command("backup-list", "List the complete backups, oldest first.") { json, pretty, detail, walE };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
-            async (services, _, ct) =>
+            async (services, settings, ct) =>
             {
                 if (parseResult.GetValue(walE))
                 {
@@ -147,75 +147,19 @@ internal static class BackupCommands
                     return ExitCodes.Success;
                 }
 
-                if (parseResult.GetValue(detail))
+                var asJson = parseResult.GetValue(json);
+                var (text, empty) = await WalGBackupList.RenderAsync(services.Get<BackupCatalog>(), parseResult.GetValue(detail), parseResult.GetValue(pretty), asJson, ct)
+                    .ConfigureAwait(false);
+                if (empty && !asJson && !string.Equals(settings.Get("WALG_LOG_LEVEL"), "ERROR", StringComparison.OrdinalIgnoreCase))
                 {
-                    return await ListDetailedAsync(services.Get<BackupCatalog>(), parseResult.GetValue(json), parseResult.GetValue(pretty), ct).ConfigureAwait(false);
+                    // WAL-G's FilterOutNoBackupFoundError (internal/backup_util.go): an info line, not an error, and none with --json
+                    await Console.Error.WriteLineAsync(Listings.GoTime.LogLine("INFO: ", "No backups found")).ConfigureAwait(false);
                 }
 
-                var backups = await services.Get<BackupCatalog>().ListAsync(ct).ConfigureAwait(false);
-                if (parseResult.GetValue(json))
-                {
-                    var entries = backups.Select(b => new BackupListEntry { BackupName = b.Name, Time = b.LastModified, WalFileName = b.WalFileName }).ToList();
-                    await Console.Out.WriteLineAsync(JsonSerializer.Serialize(entries, PgArchiveJsonContext.Default.ListBackupListEntry)).ConfigureAwait(false);
-                    return ExitCodes.Success;
-                }
-
-                if (backups.Count == 0)
-                {
-                    await Console.Error.WriteLineAsync("No backups found").ConfigureAwait(false);
-                    return ExitCodes.Success;
-                }
-
-                var rows = backups.Select(b => new[] { b.Name, b.LastModified.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), b.WalFileName }).ToList();
-                await Console.Out.WriteAsync(TextTable.Render(["name", "modified", "wal_segment_backup_start"], rows, parseResult.GetValue(pretty))).ConfigureAwait(false);
+                await Console.Out.WriteAsync(text).ConfigureAwait(false);
                 return ExitCodes.Success;
             }, cancellationToken));
         return command;
-    }
-
-    private static async Task<int> ListDetailedAsync(BackupCatalog catalog, bool json, bool pretty, CancellationToken cancellationToken)
-    {
-        var backups = (await catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false)).Backups; // the catalog warns of each it cannot read
-        if (json)
-        {
-            var entries = backups.Select(b => b.ToEntry()).ToList();
-            await Console.Out.WriteLineAsync(JsonSerializer.Serialize(entries, PgArchiveJsonContext.Default.ListBackupDetailEntry)).ConfigureAwait(false);
-            return ExitCodes.Success;
-        }
-
-        if (backups.Count == 0)
-        {
-            await Console.Error.WriteLineAsync("No backups found").ConfigureAwait(false);
-            return ExitCodes.Success;
-        }
-
-        static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-        var rows = backups.Select(b => new[]
-        {
-            b.Name, Time(b.Info.LastModified), b.Info.WalFileName, Time(b.Metadata.StartTime), Time(b.Metadata.FinishTime), b.Metadata.Hostname,
-            b.Metadata.DataDir, b.Metadata.PgVersion.ToString(CultureInfo.InvariantCulture), new Lsn(b.Metadata.StartLsn).ToString(),
-            new Lsn(b.Metadata.FinishLsn).ToString(), b.IsPermanent ? "true" : "false",
-            b.Metadata.UncompressedSize.ToString(CultureInfo.InvariantCulture), b.Metadata.CompressedSize.ToString(CultureInfo.InvariantCulture),
-            b.Metadata.UserData is { } data ? CompactJson(data) : "",
-        }).ToList();
-        string[] headers =
-        [
-            "name", "modified", "wal_segment_backup_start", "start_time", "finish_time", "hostname", "data_dir", "pg_version",
-            "start_lsn", "finish_lsn", "is_permanent", "uncompressed_size", "compressed_size", "user_data",
-        ];
-        await Console.Out.WriteAsync(TextTable.Render(headers, rows, pretty)).ConfigureAwait(false);
-        return ExitCodes.Success;
-    }
-
-    private static string CompactJson(JsonElement element)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            element.WriteTo(writer);
-        }
-
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     /// <summary>This very program, as a shell command PostgreSQL can run (each path quoted for the shell and its '%' escaped).</summary>
