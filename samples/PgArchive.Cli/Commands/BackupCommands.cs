@@ -17,34 +17,72 @@ internal static class BackupCommands
     public static Command Push(GlobalOptions global)
     {
         var dataDirectory = new Argument<string?>("pgdata") { Description = "The data directory of the running cluster (default: PGDATA).", Arity = ArgumentArity.ZeroOrOne };
-        var permanent = new Option<bool>("--permanent") { Description = "Never delete this backup by retention." };
+        var permanent = new Option<bool>("--permanent", "-p") { Description = "Never delete this backup by retention." };
         var full = new Option<bool>("--full", "-f") { Description = "Take a full backup even when WALG_DELTA_MAX_STEPS allows a delta." };
-        var deltaFromName = new Option<string?>("--delta-from-name") { Description = "Take a delta backup on this backup." };
+        var deltaFromName = new Option<string?>("--delta-from-name") { Description = "Take a delta backup on this backup (also WALG_DELTA_FROM_NAME)." };
+        var deltaFromUserData = new Option<string?>("--delta-from-user-data")
+        {
+            Description = "Take a delta backup on the one backup whose user data is this JSON (also WALG_DELTA_FROM_USER_DATA); a full backup when none has it, as WAL-G.",
+        };
         var fallBack = new Option<bool>("--delta-fallback-full") { Description = "When the delta's base is from another cluster or timeline history, take a full backup instead of failing." };
         var userData = new Option<string?>("--add-user-data") { Description = "JSON stored with the backup (also WALG_SENTINEL_USER_DATA)." };
-        var verify = new Option<bool>("--verify") { Description = "Verify data-page checksums (on by default when the cluster has them; WALG_VERIFY_PAGE_CHECKSUMS=false turns it off)." };
+        var verify = new Option<bool>("--verify", "-v") { Description = "Verify data-page checksums (on by default when the cluster has them; WALG_VERIFY_PAGE_CHECKSUMS=false turns it off)." };
+        var storeAllCorrupt = new Option<bool>("--store-all-corrupt", "-s")
+        {
+            Description = "Record every corrupt block number in files_metadata.json, not only the first ten (also WALG_STORE_ALL_CORRUPT_BLOCKS).",
+        };
+        var withoutFilesMetadata = new Option<bool>("--without-files-metadata")
+        {
+            Description = "Write no files_metadata.json (also WALG_WITHOUT_FILES_METADATA): a full backup whose sentinel says FilesMetadataDisabled; " +
+                "restore and backup-verify then cannot check files against their recorded checksums.",
+        };
         var resume = new Option<bool>("--resume")
         {
             Description = "Reuse the tar partitions of an interrupted backup-push of this cluster whose files have not changed since they were read " +
                 "(same size and modification time, written at least 2 s before the read). Full backups only: a delta is taken fresh. " +
                 "The interrupted backup is left for 'delete garbage' (also PGARCHIVE_BACKUP_RESUME=true).",
         };
-        var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.") { dataDirectory, permanent, full, userData, verify, deltaFromName, fallBack, resume };
+        var targetStorage = WalGFlags.TargetStorage();
+        RefusedFlag[] refused =
+        [
+            RefusedFlag.Create("--rating-composer", "-r", "WALG_USE_RATING_COMPOSER",
+                "pgarchive packs files into tar partitions its own way (by size, WALG_TAR_SIZE_THRESHOLD), which WAL-G restores as well; leave the flag out"),
+            RefusedFlag.Create("--copy-composer", "-c", "WALG_USE_COPY_COMPOSER",
+                "pgarchive does not copy unchanged tar partitions from the previous backup; take delta backups (WALG_DELTA_MAX_STEPS), or --resume an interrupted backup-push"),
+            RefusedFlag.Create("--database-composer", "-b", "WALG_USE_DATABASE_COMPOSER",
+                "pgarchive does not group tar partitions by database (WAL-G's layout for backup-fetch --restore-only, which pgarchive does not support either); leave the flag out"),
+        ];
+        var command = new Command("backup-push", "Take an online base backup of the running cluster into the archive.")
+        {
+            dataDirectory, permanent, full, userData, verify, storeAllCorrupt, deltaFromName, deltaFromUserData, withoutFilesMetadata, fallBack, resume, targetStorage,
+        };
+        foreach (var flag in refused)
+        {
+            command.Options.Add(flag.Option);
+        }
+
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
             {
+                WalGFlags.CheckRefused(parseResult, "backup-push", settings, refused);
+                WalGFlags.CheckTargetStorage(parseResult, targetStorage, settings);
                 var pgdata = parseResult.GetValue(dataDirectory) ?? settings.Get("PGDATA")
                     ?? throw new PgArchiveConfigurationException("Name the data directory: backup-push PGDATA, or set PGDATA.");
                 var isPermanent = parseResult.GetValue(permanent);
-                var data = ParseUserData(parseResult.GetValue(userData) ?? settings.Get("WALG_SENTINEL_USER_DATA"));
+                var data = WalGFlags.ParseUserData(parseResult.GetValue(userData) ?? settings.Get("WALG_SENTINEL_USER_DATA"), "--add-user-data (WALG_SENTINEL_USER_DATA)");
                 bool? verifyPages = parseResult.GetValue(verify) ? true : null;
+                bool? storeAll = parseResult.GetValue(storeAllCorrupt) ? true : null;
                 var resumeInterrupted = parseResult.GetValue(resume) || settings.GetBoolean("PGARCHIVE_BACKUP_RESUME") == true;
+                var deltaBaseName = parseResult.GetValue(deltaFromName) ?? settings.Get("WALG_DELTA_FROM_NAME");
+                var deltaBaseUserData = WalGFlags.ParseUserData(parseResult.GetValue(deltaFromUserData) ?? settings.Get("WALG_DELTA_FROM_USER_DATA"),
+                    "--delta-from-user-data (WALG_DELTA_FROM_USER_DATA)");
+                var noFilesMetadata = parseResult.GetValue(withoutFilesMetadata) || settings.GetBoolean("WALG_WITHOUT_FILES_METADATA") == true;
                 var result = await TerminalProgress.RunAsync("backup-push", progress =>
                     services.Get<BackupPusher>().PushAsync(new BackupPushRequest
                     {
                         DataDirectory = pgdata, Permanent = isPermanent, UserData = data, Progress = progress, VerifyPageChecksums = verifyPages,
-                        Full = parseResult.GetValue(full), DeltaFromName = parseResult.GetValue(deltaFromName), FallBackToFull = parseResult.GetValue(fallBack),
-                        Resume = resumeInterrupted,
+                        StoreAllCorruptBlocks = storeAll, Full = parseResult.GetValue(full), DeltaFromName = deltaBaseName, DeltaFromUserData = deltaBaseUserData,
+                        WithoutFilesMetadata = noFilesMetadata, FallBackToFull = parseResult.GetValue(fallBack), Resume = resumeInterrupted,
                     }, ct)).ConfigureAwait(false);
                 if (result.ResumedFrom is { } from)
                 {
@@ -68,14 +106,14 @@ internal static class BackupCommands
     public static Command Fetch(GlobalOptions global)
     {
         var target = new Argument<string>("destination") { Description = "An empty or new directory to restore into." };
-        var name = new Argument<string>("backup") { Description = "A backup name, or LATEST." };
+        var name = new Argument<string?>("backup") { Description = "A backup name, or LATEST (or none with --target-user-data).", Arity = ArgumentArity.ZeroOrOne };
         var time = new Option<string?>("--recovery-target-time") { Description = "Recover up to this time, e.g. '2026-11-25 02:00:00+00'." };
         var lsn = new Option<string?>("--recovery-target-lsn") { Description = "Recover up to this LSN, e.g. 0/3000060." };
         var restorePoint = new Option<string?>("--recovery-target-name") { Description = "Recover up to this restore point (pg_create_restore_point)." };
         var action = new Option<string?>("--recovery-target-action") { Description = "At the target: pause (PostgreSQL's default), promote or shutdown." };
         var timeline = new Option<string?>("--recovery-target-timeline") { Description = "latest (default), current or a timeline number." };
         var recovery = new Option<bool>("--recovery") { Description = "Configure recovery from the archive (restore_command, recovery.signal) even without a target." };
-        var reverseUnpack = new Option<bool>("--reverse-unpack") { Description = "For a delta: unpack the newest backup of the chain first, writing each page once." };
+        var reverseUnpack = new Option<bool>("--reverse-unpack") { Description = "For a delta: unpack the newest backup of the chain first, writing each page once (also WALG_USE_REVERSE_UNPACK)." };
         var tablespaceMap = new Option<string[]>("--tablespace-map") { Description = "OID=DIR: restore that tablespace into DIR instead of where it was. Repeatable.", AllowMultipleArgumentsPerToken = false };
         var restartInterrupted = new Option<bool>("--restart-interrupted")
         {
@@ -86,9 +124,12 @@ internal static class BackupCommands
         {
             target, name, time, lsn, restorePoint, action, timeline, recovery, tablespaceMap, reverseUnpack, restartInterrupted,
         };
+        var walg = new WalGFetchFlags();
+        walg.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
             {
+                walg.CheckSupported(parseResult, settings);
                 var destination = Path.GetFullPath(parseResult.GetValue(target)!);
                 var targetLsn = parseResult.GetValue(lsn);
                 if (targetLsn is not null && !Lsn.TryParse(targetLsn, out _))
@@ -110,18 +151,23 @@ internal static class BackupCommands
                     }
                     : null;
                 recoveryOptions?.Validate();
-                var mapping = ParseTablespaceMap(parseResult.GetValue(tablespaceMap) ?? []);
+                var catalog = services.Get<BackupCatalog>();
+                var backupName = await walg.ResolveBackupAsync(parseResult, parseResult.GetValue(name), settings, catalog, ct).ConfigureAwait(false);
+                var mapping = await walg.TablespaceMappingAsync(parseResult, backupName, destination, ParseTablespaceMap(parseResult.GetValue(tablespaceMap) ?? []), catalog, ct)
+                    .ConfigureAwait(false);
                 var result = await TerminalProgress.RunAsync("backup-fetch", progress =>
                     services.Get<BackupFetcher>().FetchAsync(new BackupFetchRequest
                     {
                         TargetDirectory = destination,
-                        BackupName = parseResult.GetValue(name)!,
+                        BackupName = backupName,
                         TablespaceMapping = mapping,
                         Recovery = recoveryOptions,
                         // written inside the restore, before its marker goes: a restore reported done has it, a failed one does not
                         AddedFiles = wantsRecovery ? [new AddedFile(RecoveryOptions.SettingsFileName, RestoreSettings(settings))] : [],
                         RestartInterrupted = parseResult.GetValue(restartInterrupted),
-                        ReverseUnpack = parseResult.GetValue(reverseUnpack),
+                        ReverseUnpack = parseResult.GetValue(reverseUnpack) || settings.GetBoolean("WALG_USE_REVERSE_UNPACK") == true,
+                        SkipRedundantTars = walg.SkipRedundantTars(parseResult, settings),
+                        FileMask = walg.FileMask(parseResult),
                         Progress = progress,
                     }, ct)).ConfigureAwait(false);
                 await Console.Out.WriteLineAsync(result.BackupName).ConfigureAwait(false);
@@ -136,10 +182,12 @@ internal static class BackupCommands
         var pretty = new Option<bool>("--pretty") { Description = "Print a boxed table with numbered rows, as WAL-G does." };
         var detail = new Option<bool>("--detail") { Description = "Add start and finish time and LSN, host, data directory, PostgreSQL version and the permanent flag (and in JSON every metadata.json field)." };
         var walE = new Option<bool>("--wal-e") { Description = "Print WAL-E's listing: tab-separated, its seven columns (the last ones with --detail)." };
-        var command = new Command("backup-list", "List the complete backups, oldest first.") { json, pretty, detail, walE };
+        var targetStorage = WalGFlags.TargetStorage();
+        var command = new Command("backup-list", "List the complete backups, oldest first.") { json, pretty, detail, walE, targetStorage };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
             async (services, settings, ct) =>
             {
+                WalGFlags.CheckTargetStorage(parseResult, targetStorage, settings);
                 if (parseResult.GetValue(walE))
                 {
                     await Console.Out.WriteAsync(await WalEBackupList.RenderAsync(services.Get<BackupCatalog>(), parseResult.GetValue(detail), ct).ConfigureAwait(false))
@@ -191,24 +239,6 @@ internal static class BackupCommands
         }
 
         return buffer.ToArray();
-    }
-
-    private static JsonElement? ParseUserData(string? text)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(text);
-            return document.RootElement.Clone();
-        }
-        catch (JsonException ex)
-        {
-            throw new PgArchiveConfigurationException($"--add-user-data (WALG_SENTINEL_USER_DATA) is not valid JSON: {ex.Message}", ex);
-        }
     }
 
     private static Dictionary<string, string> ParseTablespaceMap(string[] mappings)
