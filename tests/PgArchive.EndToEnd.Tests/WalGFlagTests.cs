@@ -177,7 +177,13 @@ public sealed class WalGFlagTests(PgArchiveCli cli) : IAsyncLifetime
 
         await cluster.StartAsync();
         CorruptBlocks(await PushAsync(connected), relation, listed: 10);
-        CorruptBlocks(await PushAsync(connected, "-s"), relation, listed: 12);
+        var newest = await PushAsync(connected, "-s");
+        CorruptBlocks(newest, relation, listed: 12);
+
+        // delete target LATEST, as WAL-G's target selector reads it: the backup stored last
+        var latest = (await cli.RunAsync(settings, "delete", "target", "LATEST")).EnsureSuccess("delete target LATEST").Stdout;
+        AssertDecision(latest, "delete", newest);
+        AssertDecision(latest, "keep", turbo);
     }
 
     private void CorruptBlocks(string backup, string relation, int listed)

@@ -37,7 +37,7 @@ internal static class RetentionCommands
         var everything = new Command("everything", "Delete every backup and all WAL; FORCE deletes permanent backups too.") { everythingArgs };
         everything.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, (_, _, _) => Task.FromResult(ParseEverything(parseResult.GetValue(everythingArgs))), ct));
 
-        var targetArgs = new Argument<string[]>("args") { Description = "[FIND_FULL] backup_name (none with --target-user-data)", Arity = new ArgumentArity(0, 2) };
+        var targetArgs = new Argument<string[]>("args") { Description = "[FIND_FULL] backup_name|LATEST (none with --target-user-data)", Arity = new ArgumentArity(0, 2) };
         var targetUserData = new Option<string?>("--target-user-data") { Description = "Delete the one backup whose user data is this JSON, instead of naming it (as WAL-G)." };
         var target = new Command("target", "Delete one backup and the delta backups built on it (FIND_FULL: its whole delta chain).") { targetArgs, targetUserData };
         target.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime,
@@ -224,7 +224,7 @@ internal static class RetentionCommands
     /// </summary>
     private static async Task<RetentionRequest> ParseTargetAsync(string[] args, string? userDataText, BackupCatalog catalog, CancellationToken cancellationToken)
     {
-        const string Usage = "delete target [FIND_FULL] backup_name, or delete target [FIND_FULL] --target-user-data JSON";
+        const string Usage = "delete target [FIND_FULL] backup_name|LATEST, or delete target [FIND_FULL] --target-user-data JSON";
         var userData = WalGFlags.ParseUserData(userDataText, "--target-user-data");
         if (userData is null)
         {
@@ -234,9 +234,15 @@ internal static class RetentionCommands
             }
 
             var findFull = ParseFindFull(args, "target", Usage);
+            if (args[^1] == BackupName.Latest)
+            {
+                // as WAL-G's NewTargetBackupSelector: LATEST is the backup whose sentinel was stored last
+                return RetentionRequest.Target((await catalog.ResolveAsync(BackupName.Latest, cancellationToken).ConfigureAwait(false)).Name, findFull);
+            }
+
             return BackupName.IsValid(args[^1])
                 ? RetentionRequest.Target(args[^1], findFull)
-                : throw new PgArchiveConfigurationException($"delete target: '{args[^1]}' is not a backup name (base_ and 24 hexadecimal digits).");
+                : throw new PgArchiveConfigurationException($"delete target: '{args[^1]}' is not a backup name (base_ and 24 hexadecimal digits) nor LATEST.");
         }
 
         if (args.Length > 1 || (args.Length == 1 && args[0] != "FIND_FULL"))
