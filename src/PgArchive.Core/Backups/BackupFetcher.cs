@@ -28,6 +28,8 @@ public sealed class BackupFetcher
 
     private const string TablespaceLocation = "a tablespace location (map it elsewhere with --tablespace-map OID=DIR)";
 
+    private const string PgControlKey = "/global/pg_control";
+
     private readonly IObjectStore _store;
     private readonly ObjectCodec _codec;
     private readonly BackupCatalog _catalog;
@@ -65,6 +67,7 @@ public sealed class BackupFetcher
     private async Task<BackupFetchResult> FetchCoreAsync(BackupFetchRequest request, CancellationToken cancellationToken)
     {
         request.Recovery?.Validate();
+        var selected = FileSelection(request);
         var ownNames = OwnNamesWith(request.AddedFiles);
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.TargetDirectory));
         var interrupted = new List<(string Directory, string Marker)>();
@@ -111,7 +114,7 @@ public sealed class BackupFetcher
         // WAL-E kept pg_control inside a partition: it is written under another name and put in place once all is restored.
         var holdPgControl = WalE.WalEBackup.IsWalEName(backup.Name);
         var extractor = new Extractor(target, tablespaces, ownNames, targetStep.Files, _logger, request.Progress,
-            sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null, _syncRestoredFiles, holdPgControl);
+            sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null, _syncRestoredFiles, holdPgControl, selected);
         try
         {
             foreach (var (step, _, partitions) in steps)
@@ -120,6 +123,12 @@ public sealed class BackupFetcher
                 // largest first, so that the last one to finish is a small one rather than a large one left to decode alone.
                 // The steps of a delta chain write through one shared page map: one partition at a time, in order.
                 var order = step.Filter is null ? LargestFirst(partitions) : [.. partitions.SkipLast(1)];
+                if (request.SkipRedundantTars)
+                {
+                    // decided now, once the newer backups of the chain are written: what they wrote whole is not needed again
+                    order = [.. order.Where(p => extractor.HoldsFileToRestore(p) || SkippedAsRedundant(p))];
+                }
+
                 await PartitionPipeline.RunAsync(order.Length, step.Filter is null ? _downloadConcurrency : 1, async (i, ct) =>
                 {
                     await ExtractPartitionAsync(extractor, order[i], ct).ConfigureAwait(false);
@@ -129,7 +138,7 @@ public sealed class BackupFetcher
 
             // pg_control last, alone, once everything else is in place: the restored backup's own (never an increment).
             await ExtractPartitionAsync(extractor, targetStep.Partitions[^1] with { Filter = null }, cancellationToken).ConfigureAwait(false);
-            if (holdPgControl)
+            if (holdPgControl && (selected is null || selected(PgControlKey)))
             {
                 extractor.PlaceHeldPgControl(backup.Name);
             }
@@ -167,6 +176,48 @@ public sealed class BackupFetcher
 
         Log.FetchFinished(_logger, backup.Name, extractor.Files, extractor.Bytes);
         return new BackupFetchResult(backup.Name, extractor.Files, extractor.Bytes);
+    }
+
+    /// <summary>
+    /// The files <see cref="BackupFetchRequest.FileMask"/> selects, by their files_metadata.json key, as WAL-G's
+    /// GetFilesToUnwrap selects them: its names of backup_label and tablespace_map have no <c>/</c>, so the mask (matched
+    /// after a <c>/</c>, <c>utility.SelectMatchingFiles</c>) never matches them. Null when every file is restored.
+    /// </summary>
+    /// <exception cref="PgArchiveConfigurationException">The mask is malformed, recovery is asked for with it, or
+    /// <see cref="BackupFetchRequest.SkipRedundantTars"/> without <see cref="BackupFetchRequest.ReverseUnpack"/>.</exception>
+    private static Func<string, bool>? FileSelection(BackupFetchRequest request)
+    {
+        if (request.SkipRedundantTars && !request.ReverseUnpack)
+        {
+            throw new PgArchiveConfigurationException(
+                "--skip-redundant-tars works with --reverse-unpack (WALG_USE_REVERSE_UNPACK), as in WAL-G, which ignores it otherwise: add --reverse-unpack.");
+        }
+
+        if (request.FileMask is not { } mask)
+        {
+            return null;
+        }
+
+        var pattern = "/" + mask;
+        if (!GoFilePattern.IsValid(pattern))
+        {
+            throw new PgArchiveConfigurationException(
+                $"--mask '{mask}' is not a valid pattern (Go's filepath.Match: *, ?, [a-z], [^a-z], \\ to escape; a class must be closed).");
+        }
+
+        if (request.Recovery is not null)
+        {
+            throw new PgArchiveConfigurationException(
+                "--mask restores part of a backup, which PostgreSQL cannot start: leave out the recovery settings (--recovery-target-*, --recovery).");
+        }
+
+        return key => key is not ("/" + WalGTarNames.BackupLabel or "/" + WalGTarNames.TablespaceMap) && GoFilePattern.IsMatch(pattern, key);
+    }
+
+    private bool SkippedAsRedundant(Partition partition)
+    {
+        Log.PartitionSkipped(_logger, partition.Key);
+        return false;
     }
 
     /// <summary>
@@ -527,13 +578,14 @@ public sealed class BackupFetcher
     /// </summary>
     private sealed class Extractor(
         string target, IReadOnlyDictionary<string, string> tablespaces, IReadOnlySet<string> ownNames, FilesMetadata? recorded, ILogger logger,
-        IProgress<TransferProgress>? progress, long? expectedBytes, bool startWriteback, bool holdPgControl = false)
+        IProgress<TransferProgress>? progress, long? expectedBytes, bool startWriteback, bool holdPgControl = false, Func<string, bool>? selected = null)
     {
         private const string PgControl = "global/pg_control";
         private const string HeldPgControl = "global/pg_control.pgarchive-restoring";
 
         private readonly ConcurrentDictionary<string, string> _outstanding = new(
-            (recorded?.Files.Keys ?? Enumerable.Empty<string>()).Select(p => KeyValuePair.Create(RelativeName(p), p)), StringComparer.Ordinal);
+            (recorded?.Files.Keys ?? Enumerable.Empty<string>()).Where(p => selected is null || selected(WalGTarNames.Key(p)))
+                .Select(p => KeyValuePair.Create(RelativeName(p), p)), StringComparer.Ordinal);
 
         private long _files;
         private long _bytes;
@@ -600,6 +652,24 @@ public sealed class BackupFetcher
         /// Once every partition is extracted: every file the restored backup's files_metadata.json records was found in
         /// one, and the directory has the two files no restore works without.
         /// </summary>
+        /// <summary>
+        /// Whether <paramref name="partition"/> holds a file still to restore, as its backup's files_metadata.json lists
+        /// its files (WAL-G's shouldUnwrapTar): one selected and, in a delta chain, still needed. True when it lists none.
+        /// </summary>
+        public bool HoldsFileToRestore(Partition partition)
+        {
+            if (partition.Files?.TarFileSets.GetValueOrDefault(partition.ObjectName) is not { } names)
+            {
+                return true;
+            }
+
+            return names.Any(name =>
+            {
+                var key = WalGTarNames.Key(name);
+                return (selected is null || selected(key)) && (partition.Filter is null || partition.Filter.Needs(key, Resolve(name)));
+            });
+        }
+
         public void CheckComplete(string backupName)
         {
             if (!_outstanding.IsEmpty)
@@ -609,7 +679,7 @@ public sealed class BackupFetcher
                     ", recorded in its files_metadata.json, are in none of the tar partitions restored.");
             }
 
-            foreach (var required in new[] { "global/pg_control", "backup_label" })
+            foreach (var required in selected is null ? ["global/pg_control", "backup_label"] : Array.Empty<string>())
             {
                 if (!File.Exists(Path.Combine(target, required)))
                 {
@@ -627,6 +697,11 @@ public sealed class BackupFetcher
 
         private async Task WriteFileAsync(TarEntry entry, string destination, Partition partition, CancellationToken cancellationToken)
         {
+            if (selected is not null && !selected(WalGTarNames.Key(entry.Name)))
+            {
+                return; // not asked for (--mask)
+            }
+
             UnixFiles.CreatePrivateDirectory(Path.GetDirectoryName(destination)!);
             var recorded = partition.Files?.Files.GetValueOrDefault("/" + RelativeName(entry.Name))?.XxHash128;
             var hash = recorded is null ? null : new XxHash128();

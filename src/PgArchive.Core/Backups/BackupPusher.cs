@@ -52,6 +52,7 @@ public sealed partial class BackupPusher
 
     private async Task<BackupPushResult> PushCoreAsync(BackupPushRequest request, CancellationToken cancellationToken)
     {
+        request.Validate();
         var dataDirectory = ValidateDataDirectory(request.DataDirectory);
         // The delta base is looked up in the store while the connection opens: both are round trips.
         var selectingBase = DeltaBase.SelectAsync(new BackupCatalog(_store), _options, request, cancellationToken, _logger);
@@ -93,7 +94,11 @@ public sealed partial class BackupPusher
 
             var files = new FilesMetadata();
             var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath && !WalGTarNames.IsTablespaceLink(e)).ToList();
-            var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase };
+            var totals = new Totals
+            {
+                Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase,
+                StoreAllCorruptBlocks = request.StoreAllCorruptBlocks ?? _options.StoreAllCorruptBlocks,
+            };
             if (deltaBase is not null)
             {
                 entries = DeltaFiles.LeaveOutUnchanged(entries, deltaBase, files, out totals.SkippedFiles);
@@ -174,6 +179,7 @@ public sealed partial class BackupPusher
                 DeltaFrom = deltaBase?.Name,
                 DeltaFullName = deltaBase?.FullName,
                 DeltaCount = deltaBase?.Count,
+                FilesMetadataDisabled = request.WithoutFilesMetadata,
             };
             var metadata = new BackupMetadata
             {
@@ -198,7 +204,15 @@ public sealed partial class BackupPusher
                 await new BackupCatalog(_store).MarkAsync(deltaBase.Name, permanent: true, cancellationToken).ConfigureAwait(false);
             }
 
-            await PutJsonAsync(ArchiveLayout.FilesMetadataKey(name), files, PgArchiveJsonContext.Default.FilesMetadata, cancellationToken).ConfigureAwait(false);
+            if (request.WithoutFilesMetadata)
+            {
+                Log.FilesMetadataLeftOut(_logger, name);
+            }
+            else
+            {
+                await PutJsonAsync(ArchiveLayout.FilesMetadataKey(name), files, PgArchiveJsonContext.Default.FilesMetadata, cancellationToken).ConfigureAwait(false);
+            }
+
             await PutJsonAsync(ArchiveLayout.MetadataKey(name), metadata, PgArchiveJsonContext.Default.BackupMetadata, cancellationToken).ConfigureAwait(false);
             // Last: the sentinel makes the backup visible.
             await PutSentinelAsync(name, sentinel, cancellationToken).ConfigureAwait(false);
@@ -299,7 +313,7 @@ public sealed partial class BackupPusher
                         IsIncremented = incremented is not null,
                         MTime = modified,
                         XxHash128 = written.XxHash128,
-                        CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, _options.StoreAllCorruptBlocks),
+                        CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, totals.StoreAllCorruptBlocks),
                     };
                     files.Files["/" + entry.TarPath] = description;
                     totals.RecordedFiles.Add(new BackupProgressFile { Path = "/" + entry.TarPath, Size = written.Size, Description = description });
@@ -544,6 +558,7 @@ public sealed partial class BackupPusher
         public IProgress<TransferProgress>? Progress;
         public SemaphoreSlim? DiskGate;
         public SharedProgress Shared = new();
+        public bool StoreAllCorruptBlocks;
 
         // What one partition's last attempt read, for the progress record.
         public DateTimeOffset ReadStartedAt;
@@ -577,7 +592,11 @@ public sealed partial class BackupPusher
         }
 
         /// <summary>Counters of one partition; what is shared (progress, page verifier, disk gate) stays shared.</summary>
-        public Totals ForPartition() => new() { ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, Shared = Shared, Delta = Delta };
+        public Totals ForPartition() => new()
+        {
+            ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, Shared = Shared, Delta = Delta,
+            StoreAllCorruptBlocks = StoreAllCorruptBlocks,
+        };
 
         public void Merge(Totals partition)
         {
