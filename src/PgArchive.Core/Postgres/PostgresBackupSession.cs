@@ -33,6 +33,8 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var version = connection.PostgreSqlVersion;
+            PostgresVersion.EnsureSupported((version.Major * 10000) + (version.Major < 10 ? Math.Max(version.Minor, 0) * 100 : 0), $"The server at {Describe(connection)}");
             var server = await ReadServerInfoAsync(connection, cancellationToken).ConfigureAwait(false);
             return new PostgresBackupSession(connection, server);
         }

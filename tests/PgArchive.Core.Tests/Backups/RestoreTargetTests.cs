@@ -21,6 +21,7 @@ public sealed class RestoreTargetTests : IDisposable
     [InlineData("recovery.signal")]
     [InlineData("standby.signal")]
     [InlineData("/standby.signal")]
+    [InlineData("recovery.conf")]
     [InlineData("pgarchive.restore.json")]
     [InlineData("./pgarchive.restore.json")]
     [InlineData(IncompleteRestoreMarker.FileName)]
@@ -210,5 +211,80 @@ public sealed class RestoreTargetTests : IDisposable
         Assert.Contains("recovery_target_name = 'it''s'", lines);
         Assert.Equal("work_mem = '8MB'", lines[0]);
         Assert.True(File.Exists(Path.Combine(_bench.Target, "recovery.signal")));
+    }
+
+    [Theory]
+    [InlineData("10")]
+    [InlineData("11")]
+    public async Task Recovery_settings_before_PostgreSQL_12_go_to_recovery_conf_following_the_latest_timeline(string pgVersion)
+    {
+        await _bench.StoreAsync(TarMember.File("PG_VERSION", System.Text.Encoding.ASCII.GetBytes(pgVersion + "\n")),
+            TarMember.File("postgresql.auto.conf", "work_mem = '8MB'\n"u8.ToArray()));
+
+        await _bench.FetchAsync(new BackupFetchRequest
+        {
+            TargetDirectory = _bench.Target, BackupName = RestoreBench.Backup,
+            Recovery = new RecoveryOptions { RestoreCommand = "cmd '%f'", TargetName = "it's", TargetAction = "promote" },
+        });
+
+        var lines = (await File.ReadAllLinesAsync(Path.Combine(_bench.Target, "recovery.conf"), Token)).Where(l => l.Length > 0 && l[0] != '#');
+        Assert.Equal(["restore_command = 'cmd ''%f'''", "recovery_target_name = 'it''s'", "recovery_target_action = 'promote'", "recovery_target_timeline = 'latest'"], lines);
+        Assert.Equal((UnixFileMode)0b110_000_000, File.GetUnixFileMode(Path.Combine(_bench.Target, "recovery.conf")));
+        Assert.Equal("work_mem = '8MB'\n", await File.ReadAllTextAsync(Path.Combine(_bench.Target, "postgresql.auto.conf"), Token));
+        Assert.False(File.Exists(Path.Combine(_bench.Target, "recovery.signal")));
+        Assert.False(File.Exists(Path.Combine(_bench.Target, "standby.signal")));
+    }
+
+    [Theory]
+    [InlineData("11", "recovery.conf", "standby_mode = 'on'")]
+    [InlineData("12", "postgresql.auto.conf", "standby.signal")]
+    [InlineData("18", "postgresql.auto.conf", "standby.signal")]
+    public async Task Standby_is_configured_in_the_form_its_version_reads(string pgVersion, string configFile, string standby)
+    {
+        await _bench.StoreAsync(TarMember.File("PG_VERSION", System.Text.Encoding.ASCII.GetBytes(pgVersion + "\n")));
+
+        await _bench.FetchAsync(new BackupFetchRequest
+        {
+            TargetDirectory = _bench.Target, BackupName = RestoreBench.Backup,
+            Recovery = new RecoveryOptions { RestoreCommand = "cmd", Standby = true, PrimaryConnInfo = "host=127.0.0.1 port=5432 application_name='s1'" },
+        });
+
+        var lines = await File.ReadAllLinesAsync(Path.Combine(_bench.Target, configFile), Token);
+        Assert.Contains("restore_command = 'cmd'", lines);
+        Assert.Contains("recovery_target_timeline = 'latest'", lines);
+        Assert.Contains("primary_conninfo = 'host=127.0.0.1 port=5432 application_name=''s1'''", lines);
+        Assert.Equal(standby == "standby.signal", File.Exists(Path.Combine(_bench.Target, "standby.signal")));
+        Assert.True(standby == "standby.signal" || lines.Contains(standby), string.Join('\n', lines));
+        Assert.False(File.Exists(Path.Combine(_bench.Target, "recovery.signal")));
+    }
+
+    [Fact]
+    public async Task Recovery_of_a_backup_older_than_PostgreSQL_10_is_refused_before_anything_is_written()
+    {
+        await _bench.StoreAsync(RestoreBench.Backup, SyntheticBackup.Partitions(_bench.PgControl, TarMember.File("PG_VERSION", "9.6\n"u8.ToArray())),
+            sentinel: s => s.PgVersion = 90624);
+
+        var ex = await Assert.ThrowsAsync<PgArchiveException>(() => _bench.FetchAsync(new BackupFetchRequest
+        {
+            TargetDirectory = _bench.Target, BackupName = RestoreBench.Backup, Recovery = new RecoveryOptions { RestoreCommand = "cmd" },
+        }));
+
+        Assert.StartsWith($"Backup {RestoreBench.Backup} is PostgreSQL 9.6, which pgarchive does not support: it supports PostgreSQL 10 to 18", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_bench.Target));
+    }
+
+    [Fact]
+    public async Task Recovery_of_a_data_directory_older_than_PostgreSQL_10_is_refused_when_the_sentinel_does_not_say()
+    {
+        await _bench.StoreAsync(RestoreBench.Backup, SyntheticBackup.Partitions(_bench.PgControl, TarMember.File("PG_VERSION", "9.6\n"u8.ToArray())),
+            sentinel: s => s.PgVersion = 0);
+
+        var ex = await Assert.ThrowsAsync<PgArchiveException>(() => _bench.FetchAsync(new BackupFetchRequest
+        {
+            TargetDirectory = _bench.Target, BackupName = RestoreBench.Backup, Recovery = new RecoveryOptions { RestoreCommand = "cmd" },
+        }));
+
+        Assert.Contains("is PostgreSQL 9.6, which pgarchive does not support", ex.Message, StringComparison.Ordinal);
+        Assert.Equal([IncompleteRestoreMarker.FileName], RestoreBench.Entries(_bench.Target));
     }
 }
