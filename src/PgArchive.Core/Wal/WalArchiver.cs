@@ -89,17 +89,90 @@ public sealed class WalArchiver
 
     /// <summary>
     /// Writes the archived WAL file <paramref name="walFileName"/> to <paramref name="destinationPath"/>
-    /// atomically (temporary file, fsync, rename). Tries every known compression extension.
+    /// atomically (temporary file, fsync, rename), whatever compression extension it was stored with. One listing
+    /// finds it (see <see cref="LocateAsync"/>), so a file not archived yet costs one store call.
     /// </summary>
     /// <exception cref="WalFileNotFoundException">The archive does not hold the file.</exception>
     public async Task<string> FetchAsync(string walFileName, string destinationPath, CancellationToken cancellationToken = default)
     {
         return await PgArchiveTelemetry.MeasureAsync("wal-fetch", PgArchiveTelemetry.WalFetchDuration,
             new("pgarchive.wal_file", walFileName),
-            () => FetchCoreAsync(walFileName, destinationPath, cancellationToken)).ConfigureAwait(false);
+            async () =>
+            {
+                WalFileName.Validate(walFileName);
+                var located = await LocateAsync([walFileName], cancellationToken).ConfigureAwait(false);
+                return await FetchCoreAsync(walFileName, located.GetValueOrDefault(walFileName), destinationPath, cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
     }
 
-    private async Task<string> FetchCoreAsync(string walFileName, string destinationPath, CancellationToken cancellationToken)
+    /// <summary>
+    /// As <see cref="FetchAsync"/> for a file whose key <see cref="LocateAsync"/> found (null: not in the archive),
+    /// without listing again.
+    /// </summary>
+    internal async Task<string> FetchLocatedAsync(string walFileName, string? key, string destinationPath, CancellationToken cancellationToken)
+    {
+        return await PgArchiveTelemetry.MeasureAsync("wal-fetch", PgArchiveTelemetry.WalFetchDuration,
+            new("pgarchive.wal_file", walFileName),
+            () => FetchCoreAsync(walFileName, key, destinationPath, cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The key each of <paramref name="walFileNames"/> is archived under, for those the archive holds: one listing for
+    /// names that share a timeline and log (a segment and the next ones, as prefetching asks for), instead of a read
+    /// per compression extension. A name matches only itself plus a known compression extension (a segment's
+    /// <c>.partial</c> or <c>.backup</c> file is another name); stored under several, the configured compression wins,
+    /// then the order the codecs are probed in.
+    /// </summary>
+    internal async Task<Dictionary<string, string>> LocateAsync(IReadOnlyList<string> walFileNames, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, string>(StringComparer.Ordinal);
+        var rank = _codec.Compressors.ProbeOrder.Select((c, i) => (c.FileExtension, i)).ToDictionary(e => e.FileExtension, e => e.i, StringComparer.Ordinal);
+        // Names of one timeline and log share their first 16 characters; a listing of their common prefix covers them.
+        foreach (var group in walFileNames.Distinct(StringComparer.Ordinal).GroupBy(n => n.Length >= 16 ? n[..16] : n, StringComparer.Ordinal))
+        {
+            var names = group.ToList();
+            var prefix = ArchiveLayout.WalPrefix + names.Aggregate((a, b) => a[..CommonPrefixLength(a, b)]);
+            var best = new Dictionary<string, (string Key, int Rank)>(StringComparer.Ordinal);
+            await foreach (var info in _store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
+            {
+                var stored = info.Key[ArchiveLayout.WalPrefix.Length..];
+                foreach (var name in names)
+                {
+                    if (!stored.StartsWith(name, StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+
+                    var extension = stored.Length == name.Length ? "" : stored[name.Length] == '.' ? stored[(name.Length + 1)..] : null;
+                    if (extension is not null && rank.TryGetValue(extension, out var order) && (!best.TryGetValue(name, out var current) || order < current.Rank))
+                    {
+                        best[name] = (info.Key, order);
+                    }
+                }
+            }
+
+            foreach (var (name, (key, _)) in best)
+            {
+                found[name] = key;
+            }
+        }
+
+        return found;
+    }
+
+    private static int CommonPrefixLength(string a, string b)
+    {
+        var length = Math.Min(a.Length, b.Length);
+        var i = 0;
+        while (i < length && a[i] == b[i])
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    private async Task<string> FetchCoreAsync(string walFileName, string? key, string destinationPath, CancellationToken cancellationToken)
     {
         WalFileName.Validate(walFileName);
         ArgumentException.ThrowIfNullOrEmpty(destinationPath);
@@ -109,34 +182,35 @@ public sealed class WalArchiver
             throw new PgArchiveException($"Cannot write '{destinationPath}': directory '{directory}' does not exist.");
         }
 
-        foreach (var compressor in _codec.Compressors.ProbeOrder)
+        Stream? stored = null;
+        if (key is not null)
         {
-            var key = ArchiveLayout.WalKey(walFileName, compressor.FileExtension);
-            Stream stored;
             try
             {
                 stored = await _store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
             }
             catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.NotFound)
             {
-                continue;
+                // deleted since it was listed (retention): not in the archive
             }
-
-            // Decoded, then checked to be the segment it is named after (a swapped or cut object never reaches PostgreSQL).
-            var decoded = WalSegmentCheckStream.WrapIfSegment(_codec.Decode(stored, compressor), walFileName, key);
-            await using (decoded.ConfigureAwait(false))
-            {
-                await AtomicFile.WriteAsync(destinationPath, decoded, key, cancellationToken).ConfigureAwait(false);
-            }
-
-            PgArchiveTelemetry.BytesRestored.Add(new FileInfo(destinationPath).Length);
-
-            Log.WalFetched(_logger, walFileName, key);
-            return key;
         }
 
-        Log.WalNotFound(_logger, walFileName);
-        throw new WalFileNotFoundException(walFileName);
+        if (stored is null)
+        {
+            Log.WalNotFound(_logger, walFileName);
+            throw new WalFileNotFoundException(walFileName);
+        }
+
+        // Decoded, then checked to be the segment it is named after (a swapped or cut object never reaches PostgreSQL).
+        var decoded = WalSegmentCheckStream.WrapIfSegment(_codec.Decode(stored, _codec.CompressorFor(key!)), walFileName, key!);
+        await using (decoded.ConfigureAwait(false))
+        {
+            await AtomicFile.WriteAsync(destinationPath, decoded, key!, cancellationToken).ConfigureAwait(false);
+        }
+
+        PgArchiveTelemetry.BytesRestored.Add(new FileInfo(destinationPath).Length);
+        Log.WalFetched(_logger, walFileName, key!);
+        return key!;
     }
 
     private async Task<bool> StoredContentEqualsAsync(string key, string walFilePath, CancellationToken cancellationToken)
