@@ -90,7 +90,7 @@ public sealed class WalArchiver
     /// <summary>
     /// Writes the archived WAL file <paramref name="walFileName"/> to <paramref name="destinationPath"/>
     /// atomically (temporary file, fsync, rename), whatever compression extension it was stored with. One listing
-    /// finds it (see <see cref="LocateAsync"/>), so a file not archived yet costs one store call.
+    /// finds it (see <see cref="WalLocator"/>), so a file not archived yet costs one store call.
     /// </summary>
     /// <exception cref="WalFileNotFoundException">The archive does not hold the file.</exception>
     public async Task<string> FetchAsync(string walFileName, string destinationPath, CancellationToken cancellationToken = default)
@@ -116,61 +116,9 @@ public sealed class WalArchiver
             () => FetchCoreAsync(walFileName, key, destinationPath, cancellationToken)).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The key each of <paramref name="walFileNames"/> is archived under, for those the archive holds: one listing for
-    /// names that share a timeline and log (a segment and the next ones, as prefetching asks for), instead of a read
-    /// per compression extension. A name matches only itself plus a known compression extension (a segment's
-    /// <c>.partial</c> or <c>.backup</c> file is another name); stored under several, the configured compression wins,
-    /// then the order the codecs are probed in.
-    /// </summary>
-    internal async Task<Dictionary<string, string>> LocateAsync(IReadOnlyList<string> walFileNames, CancellationToken cancellationToken)
-    {
-        var found = new Dictionary<string, string>(StringComparer.Ordinal);
-        var rank = _codec.Compressors.ProbeOrder.Select((c, i) => (c.FileExtension, i)).ToDictionary(e => e.FileExtension, e => e.i, StringComparer.Ordinal);
-        // Names of one timeline and log share their first 16 characters; a listing of their common prefix covers them.
-        foreach (var group in walFileNames.Distinct(StringComparer.Ordinal).GroupBy(n => n.Length >= 16 ? n[..16] : n, StringComparer.Ordinal))
-        {
-            var names = group.ToList();
-            var prefix = ArchiveLayout.WalPrefix + names.Aggregate((a, b) => a[..CommonPrefixLength(a, b)]);
-            var best = new Dictionary<string, (string Key, int Rank)>(StringComparer.Ordinal);
-            await foreach (var info in _store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
-            {
-                var stored = info.Key[ArchiveLayout.WalPrefix.Length..];
-                foreach (var name in names)
-                {
-                    if (!stored.StartsWith(name, StringComparison.Ordinal))
-                    {
-                        continue;
-                    }
-
-                    var extension = stored.Length == name.Length ? "" : stored[name.Length] == '.' ? stored[(name.Length + 1)..] : null;
-                    if (extension is not null && rank.TryGetValue(extension, out var order) && (!best.TryGetValue(name, out var current) || order < current.Rank))
-                    {
-                        best[name] = (info.Key, order);
-                    }
-                }
-            }
-
-            foreach (var (name, (key, _)) in best)
-            {
-                found[name] = key;
-            }
-        }
-
-        return found;
-    }
-
-    private static int CommonPrefixLength(string a, string b)
-    {
-        var length = Math.Min(a.Length, b.Length);
-        var i = 0;
-        while (i < length && a[i] == b[i])
-        {
-            i++;
-        }
-
-        return i;
-    }
+    /// <summary>The key each of <paramref name="walFileNames"/> is archived under, for those the archive holds (see <see cref="WalLocator"/>).</summary>
+    internal Task<Dictionary<string, string>> LocateAsync(IReadOnlyList<string> walFileNames, CancellationToken cancellationToken) =>
+        WalLocator.LocateAsync(_store, _codec.Compressors, walFileNames, cancellationToken);
 
     private async Task<string> FetchCoreAsync(string walFileName, string? key, string destinationPath, CancellationToken cancellationToken)
     {
