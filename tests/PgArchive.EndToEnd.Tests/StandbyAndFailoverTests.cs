@@ -6,8 +6,8 @@ namespace PgArchive.EndToEnd;
 
 /// <summary>
 /// Real deployments on PostgreSQL 15: a standby built with <c>backup-fetch --standby</c> follows the primary from the
-/// archive alone, a second one streams (<c>--primary-conninfo</c>); a backup taken on the streaming standby restores to
-/// a restore point; the primary stops, the standby is promoted and archives timeline 2 (its history file, the old
+/// archive alone, a second one streams (<c>--primary-conninfo</c>) and archives too (archive_mode = always); a backup
+/// taken on each standby restores to a point in time; the primary stops, the standby is promoted and archives timeline 2 (its history file, the old
 /// timeline's last segment as .partial) while the archive-only standby follows it; the old primary, started again by
 /// mistake, archives its late segments of timeline 1 beside them and never over them; PITR restores instants on both
 /// timelines with exactly the rows written before each.
@@ -53,8 +53,8 @@ public sealed class StandbyAndFailoverTests(PgArchiveCli cli) : IAsyncLifetime
         await primary.ExecuteAsync("SELECT pg_reload_conf()");
 
         Phase("streaming standby");
-        // A standby that streams once it has replayed the archive.
-        var streaming = await StartStandbyAsync("streaming", $"host=127.0.0.1 port={primary.Port} user=postgres application_name=streaming");
+        // A standby that streams once it has replayed the archive, and archives what it receives (archive_mode = always).
+        var streaming = await StartStandbyAsync("streaming", $"host=127.0.0.1 port={primary.Port} user=postgres application_name=streaming", "archive_mode = always");
         await using var streamingScope = streaming;
         await WaitForAsync(async () => await primary.ScalarAsync<long>(
             "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'streaming' AND state = 'streaming'") == 1, TimeSpan.FromSeconds(60), "streaming");
@@ -62,14 +62,33 @@ public sealed class StandbyAndFailoverTests(PgArchiveCli cli) : IAsyncLifetime
         var streamLag = await WaitForRowsAsync(streaming, "1,2,3", TimeSpan.FromSeconds(30));
         Assert.True(streamLag < TimeSpan.FromSeconds(5), $"row 3 reached the streaming standby after {streamLag.TotalSeconds:F1} s");
 
-        Phase("standby backup");
-        // A backup taken on the streaming standby (archive_mode = on there: the primary archives). It starts at the
-        // standby's restartpoint, at the primary's last checkpoint: without a newer one it would be the first backup's.
+        Phase("backup on the archive standby");
+        // A standby's backup starts at its restartpoint, at the last checkpoint it replayed: the primary checkpoints and
+        // ends its segment, which the archive standby replays. There archive_mode = on: the primary's archive is the source.
         await primary.ExecuteAsync("CHECKPOINT");
-        var onStandby = PitrScenario.Merge(Settings, streaming.LibpqEnvironment);
-        // The standby cannot end a segment: backup-push waits until the primary archives the stop segment (here once the
-        // test switches it; archive_timeout would too).
-        var pushing = cli.RunAsync(onStandby, "backup-push", streaming.DataDirectory);
+        await primary.SwitchWalAndWaitForArchiveAsync();
+        await WaitForRowsAsync(fromArchive, "1,2,3", TimeSpan.FromSeconds(60));
+        var onArchiveStandby = (await cli.RunAsync(PitrScenario.Merge(Settings, fromArchive.LibpqEnvironment), "backup-push", fromArchive.DataDirectory))
+            .EnsureSuccess("backup-push on the archive standby").Stdout.Trim();
+
+        Phase("refusal");
+        // With no archived WAL to rely on (another, empty archive), it is refused before anything is written.
+        var empty = _workspace.CreateDirectory("empty-archive");
+        var refused = await cli.RunAsync(PitrScenario.Merge(fromArchive.LibpqEnvironment, new Dictionary<string, string?> { ["WALG_FILE_PREFIX"] = empty }),
+            "backup-push", fromArchive.DataDirectory);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Equal(
+            "pgarchive: error: The server is a standby (archive_mode = on) and the archive holds no WAL of its timeline 1: a backup taken on a standby needs " +
+            "the WAL it replays in the archive; archive the primary's WAL into this archive (archive_command = 'pgarchive wal-push %p' with these settings), " +
+            "or set archive_mode = always and that archive_command on the standby.", refused.Stderr.Trim());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
+
+        Phase("backup on the streaming standby");
+        // The standby cannot end a segment: backup-push waits until the stop segment is in the archive, archived by the
+        // primary or by this standby (archive_mode = always) once the primary ends it (here when the test switches it;
+        // archive_timeout would too).
+        await primary.ExecuteAsync("CHECKPOINT");
+        var pushing = cli.RunAsync(PitrScenario.Merge(Settings, streaming.LibpqEnvironment), "backup-push", streaming.DataDirectory);
         var switches = 0;
         while (await Task.WhenAny(pushing, Task.Delay(2000, TestContext.Current.CancellationToken)) != pushing)
         {
@@ -77,21 +96,10 @@ public sealed class StandbyAndFailoverTests(PgArchiveCli cli) : IAsyncLifetime
             switches++;
         }
 
-        var standbyBackup = (await pushing).EnsureSuccess("backup-push on the standby").Stdout.Trim();
+        var onStreamingStandby = (await pushing).EnsureSuccess("backup-push on the streaming standby").Stdout.Trim();
         Assert.True(switches >= 1, "backup-push on the standby returned before the primary finished its stop segment");
-        Assert.StartsWith("base_00000001", standbyBackup, StringComparison.Ordinal);
-
-        Phase("refusal");
-        // With no archived WAL to rely on (another, empty archive), it is refused before anything is written.
-        var empty = _workspace.CreateDirectory("empty-archive");
-        var refused = await cli.RunAsync(PitrScenario.Merge(onStandby, new Dictionary<string, string?> { ["WALG_FILE_PREFIX"] = empty }),
-            "backup-push", streaming.DataDirectory);
-        Assert.Equal(1, refused.ExitCode);
-        Assert.Equal(
-            "pgarchive: error: The server is a standby (archive_mode = on) and the archive holds no WAL of its timeline 1: a backup taken on a standby needs " +
-            "the WAL it replays in the archive; archive the primary's WAL into this archive (archive_command = 'pgarchive wal-push %p' with these settings), " +
-            "or set archive_mode = always and that archive_command on the standby.", refused.Stderr.Trim());
-        Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
+        Assert.All(new[] { onArchiveStandby, onStreamingStandby }, b => Assert.StartsWith("base_00000001", b, StringComparison.Ordinal));
+        Assert.Equal(4, (await cli.RunAsync(Settings, "backup-list")).EnsureSuccess("backup-list").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
         Phase("rows 4-6");
         await primary.ExecuteAsync("INSERT INTO rows VALUES (4)");
@@ -163,9 +171,10 @@ public sealed class StandbyAndFailoverTests(PgArchiveCli cli) : IAsyncLifetime
 
         Phase("restores");
         // PITR on both timelines, from the backup of timeline 1 and from the standby's backup.
-        Assert.Equal("1,2,3,4", await RestoreAsync("standby-backup-at-name", standbyBackup, "--recovery-target-name", "after_standby_backup",
+        Assert.Equal("1,2,3,4", await RestoreAsync("standby-backup-at-name", onStreamingStandby, "--recovery-target-name", "after_standby_backup",
             "--recovery-target-action", "promote"));
-        Assert.Equal("1,2,3,4,5", await RestoreAsync("before-switch", onTimeline1, "--recovery-target-time", beforeSwitch, "--recovery-target-action", "promote"));
+        Assert.Equal("1,2,3,4,5", await RestoreAsync("standby-backup-before-switch", onArchiveStandby, "--recovery-target-time", beforeSwitch,
+            "--recovery-target-action", "promote"));
         Assert.Equal("1,2,3,4,5,6,7", await RestoreAsync("after-switch", onTimeline1, "--recovery-target-time", afterSwitch, "--recovery-target-action", "promote",
             "--recovery-target-timeline", "latest"));
         Phase("done");
@@ -177,12 +186,12 @@ public sealed class StandbyAndFailoverTests(PgArchiveCli cli) : IAsyncLifetime
         TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{_clock.Elapsed.TotalSeconds,6:F1} s: {name}"));
 
     /// <summary>backup-fetch LATEST --standby into a new directory, started as a cluster that retries the archive every second.</summary>
-    private async Task<PostgresCluster> StartStandbyAsync(string name, string? primaryConnInfo)
+    private async Task<PostgresCluster> StartStandbyAsync(string name, string? primaryConnInfo, string extraConf = "")
     {
         var directory = _workspace.CreateDirectory(name);
         string[] args = ["backup-fetch", Path.Combine(directory, "data"), "LATEST", "--standby", .. primaryConnInfo is null ? [] : new[] { "--primary-conninfo", primaryConnInfo }];
         (await cli.RunAsync(Settings, args)).EnsureSuccess($"backup-fetch --standby ({name})");
-        return await PostgresCluster.StartAsync(directory, ArchiveCommand, Settings, "wal_retrieve_retry_interval = '1s'");
+        return await PostgresCluster.StartAsync(directory, ArchiveCommand, Settings, "wal_retrieve_retry_interval = '1s'\n" + extraConf);
     }
 
     /// <summary>Restores <paramref name="backup"/> as the options say into a cluster that does not archive; returns its rows.</summary>
