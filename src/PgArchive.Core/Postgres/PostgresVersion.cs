@@ -29,7 +29,7 @@ internal static class PostgresVersion
         if (versionNum < Minimum)
         {
             throw new PgArchiveException($"{what} is PostgreSQL {Name(versionNum)}, which pgarchive does not support: it supports {SupportedRange} " +
-                "(9.6 and older keep their WAL in pg_xlog and name its functions xlog)" + (advice is null ? "." : "; " + advice));
+                "(9.6 and older keep their WAL in pg_xlog and name its functions xlog)" + (advice is null ? "." : "; " + advice + "."));
         }
     }
 
