@@ -113,6 +113,16 @@ internal static class BackupCommands
         var action = new Option<string?>("--recovery-target-action") { Description = "At the target: pause (PostgreSQL's default), promote or shutdown." };
         var timeline = new Option<string?>("--recovery-target-timeline") { Description = "latest (default), current or a timeline number." };
         var recovery = new Option<bool>("--recovery") { Description = "Configure recovery from the archive (restore_command, recovery.signal) even without a target." };
+        var standby = new Option<bool>("--standby")
+        {
+            Description = "Configure a standby that replays the archive without end, following the latest timeline, until promoted " +
+                "(standby.signal; standby_mode = on before PostgreSQL 12). No recovery target goes with it.",
+        };
+        var primaryConnInfo = new Option<string?>("--primary-conninfo")
+        {
+            Description = "With --standby: stream from this primary once the archive is replayed, e.g. 'host=primary user=replicator' " +
+                "(keep the password in a passfile; the value is written into the restored directory).",
+        };
         var reverseUnpack = new Option<bool>("--reverse-unpack") { Description = "For a delta: unpack the newest backup of the chain first, writing each page once (also WALG_USE_REVERSE_UNPACK)." };
         var tablespaceMap = new Option<string[]>("--tablespace-map") { Description = "OID=DIR: restore that tablespace into DIR instead of where it was. Repeatable.", AllowMultipleArgumentsPerToken = false };
         var restartInterrupted = new Option<bool>("--restart-interrupted")
@@ -122,7 +132,7 @@ internal static class BackupCommands
         };
         var command = new Command("backup-fetch", "Restore a backup into an empty directory, optionally set up for point-in-time recovery.")
         {
-            target, name, time, lsn, restorePoint, action, timeline, recovery, tablespaceMap, reverseUnpack, restartInterrupted,
+            target, name, time, lsn, restorePoint, action, timeline, recovery, standby, primaryConnInfo, tablespaceMap, reverseUnpack, restartInterrupted,
         };
         var walg = new WalGFetchFlags();
         walg.AddTo(command);
@@ -138,7 +148,8 @@ internal static class BackupCommands
                 }
 
                 var wantsRecovery = parseResult.GetValue(recovery) || parseResult.GetValue(time) is not null || targetLsn is not null
-                    || parseResult.GetValue(restorePoint) is not null || parseResult.GetValue(action) is not null || parseResult.GetValue(timeline) is not null;
+                    || parseResult.GetValue(restorePoint) is not null || parseResult.GetValue(action) is not null || parseResult.GetValue(timeline) is not null
+                    || parseResult.GetValue(standby) || parseResult.GetValue(primaryConnInfo) is not null;
                 var recoveryOptions = wantsRecovery
                     ? new RecoveryOptions
                     {
@@ -148,6 +159,8 @@ internal static class BackupCommands
                         TargetName = parseResult.GetValue(restorePoint),
                         TargetAction = parseResult.GetValue(action),
                         TargetTimeline = parseResult.GetValue(timeline),
+                        Standby = parseResult.GetValue(standby),
+                        PrimaryConnInfo = parseResult.GetValue(primaryConnInfo),
                     }
                     : null;
                 recoveryOptions?.Validate();

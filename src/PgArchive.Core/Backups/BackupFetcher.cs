@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using PgArchive.Backups.Delta;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
+using PgArchive.Postgres;
 using PgArchive.Storage;
 
 namespace PgArchive.Backups;
@@ -24,7 +25,9 @@ namespace PgArchive.Backups;
 public sealed class BackupFetcher
 {
     /// <summary>Names backup-fetch writes itself at the top of the target: never taken from an archive.</summary>
-    private static readonly string[] OwnNames = ["recovery.signal", "standby.signal", IncompleteRestoreMarker.FileName, RecoveryOptions.SettingsFileName];
+    private static readonly string[] OwnNames = ["recovery.signal", "standby.signal", "recovery.conf", IncompleteRestoreMarker.FileName, RecoveryOptions.SettingsFileName];
+
+    private const string NoRecoveryAdvice = "restore it without recovery settings and configure its recovery yourself";
 
     private const string TablespaceLocation = "a tablespace location (map it elsewhere with --tablespace-map OID=DIR)";
 
@@ -76,6 +79,12 @@ public sealed class BackupFetcher
         var backup = await _catalog.ResolveAsync(request.BackupName, cancellationToken).ConfigureAwait(false);
         var sentinel = await _catalog.ReadSentinelAsync(backup.Name, cancellationToken).ConfigureAwait(false);
         sentinel.Spec?.Validate(ArchiveLayout.SentinelKey(backup.Name));
+        if (request.Recovery is not null && sentinel.PgVersion > 0)
+        {
+            // Before a byte is written: the recovery settings could not be written for it at the end.
+            PostgresVersion.EnsureSupported(sentinel.PgVersion, $"Backup {backup.Name}", NoRecoveryAdvice);
+        }
+
         var tablespaces = ResolveTablespaces(target, sentinel.Spec, request.TablespaceMapping);
         foreach (var (_, directory) in tablespaces)
         {
@@ -144,7 +153,7 @@ public sealed class BackupFetcher
             }
 
             extractor.CheckComplete(backup.Name);
-            await CompleteAsync(target, backup.Name, tablespaces, request, cancellationToken).ConfigureAwait(false);
+            await CompleteAsync(target, backup.Name, sentinel.PgVersion, tablespaces, request, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -256,7 +265,7 @@ public sealed class BackupFetcher
     /// After extraction, before the marker goes: tablespace links, <c>pg_wal/archive_status</c>, the recovery settings,
     /// the added files, and the flush to disk.
     /// </summary>
-    private async Task CompleteAsync(string target, string backupName, Dictionary<string, string> tablespaces, BackupFetchRequest request,
+    private async Task CompleteAsync(string target, string backupName, int sentinelVersion, Dictionary<string, string> tablespaces, BackupFetchRequest request,
         CancellationToken cancellationToken)
     {
         foreach (var (oid, directory) in tablespaces)
@@ -270,7 +279,7 @@ public sealed class BackupFetcher
         UnixFiles.CreatePrivateDirectory(Path.Combine(target, "pg_wal", "archive_status"));
         if (request.Recovery is { } recovery)
         {
-            await WriteRecoveryAsync(target, backupName, recovery, cancellationToken).ConfigureAwait(false);
+            await WriteRecoveryAsync(target, backupName, sentinelVersion, recovery, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var file in request.AddedFiles)
@@ -368,21 +377,32 @@ public sealed class BackupFetcher
         return pgControl is null ? [.. parts, .. others] : [.. parts, .. others, pgControl];
     }
 
-    private async Task WriteRecoveryAsync(string target, string backupName, RecoveryOptions recovery, CancellationToken cancellationToken)
+    /// <summary>
+    /// The recovery settings in the form the restored cluster's version reads (its <c>PG_VERSION</c>, else the
+    /// sentinel's): from PostgreSQL 12 on appended to <c>postgresql.auto.conf</c> with <c>recovery.signal</c> or
+    /// <c>standby.signal</c>; before 12 in <c>recovery.conf</c> (mode 0600), which those versions read on start.
+    /// </summary>
+    private async Task WriteRecoveryAsync(string target, string backupName, int sentinelVersion, RecoveryOptions recovery, CancellationToken cancellationToken)
     {
-        var autoConf = Path.Combine(target, "postgresql.auto.conf");
+        var version = PostgresVersion.OfDataDirectory(target) ?? (sentinelVersion > 0 ? sentinelVersion : PostgresVersion.SignalFiles);
+        PostgresVersion.EnsureSupported(version, $"Backup {backupName}", NoRecoveryAdvice);
+        var settings = recovery.Settings(version).ToList();
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"\n# Added by pgarchive backup-fetch of {backupName} at {_time.GetUtcNow():O}\n");
-        foreach (var (name, value) in recovery.Settings())
+        foreach (var (name, value) in settings)
         {
             text.Append(RecoveryOptions.ConfigurationLine(name, value)).Append('\n');
         }
 
-        await File.AppendAllTextAsync(autoConf, text.ToString(), cancellationToken).ConfigureAwait(false);
-        UnixFiles.SetMode(autoConf, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var configFile = Path.Combine(target, version < PostgresVersion.SignalFiles ? "recovery.conf" : "postgresql.auto.conf");
+        await File.AppendAllTextAsync(configFile, text.ToString(), cancellationToken).ConfigureAwait(false);
+        UnixFiles.SetMode(configFile, UnixFileMode.UserRead | UnixFileMode.UserWrite); // primary_conninfo, restore_command's paths
+        if (version >= PostgresVersion.SignalFiles)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(target, recovery.Standby ? "standby.signal" : "recovery.signal"), [], cancellationToken).ConfigureAwait(false);
+        }
 
-        await File.WriteAllBytesAsync(Path.Combine(target, "recovery.signal"), [], cancellationToken).ConfigureAwait(false);
-        Log.RecoveryConfigured(_logger, autoConf, string.Join(", ", recovery.Settings().Select(s => s.Name)));
+        Log.RecoveryConfigured(_logger, configFile, string.Join(", ", settings.Select(s => s.Name)));
     }
 
     private static async Task WriteAddedFileAsync(string target, AddedFile file, CancellationToken cancellationToken)

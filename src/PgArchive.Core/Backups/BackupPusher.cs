@@ -71,6 +71,7 @@ public sealed partial class BackupPusher
         {
             var deltaBase = await selectingBase.ConfigureAwait(false);
             CheckSameDirectory(dataDirectory, session.Server.DataDirectory);
+            await CheckWalSourceAsync(session.Server, cancellationToken).ConfigureAwait(false);
             deltaBase = Usable(deltaBase, request, b => b.CheckCluster(session.Server.SystemIdentifier, session.Server.BlockSize));
             var startTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow()); // WAL-G records whole microseconds
             var (start, name) = await StartAsync(session, dataDirectory, request, deltaBase, cancellationToken).ConfigureAwait(false);
@@ -153,8 +154,18 @@ public sealed partial class BackupPusher
             await RetryPartitionAsync(totals, ct => UploadTarAsync(name, "pg_control.tar", compressor, [pgControl], files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             var stop = await session.StopAsync(cancellationToken).ConfigureAwait(false);
-            await session.WaitForArchiveAsync(stop.Lsn, (segment, waited) => Log.WaitingForArchive(_logger, segment, (int)waited.TotalSeconds), cancellationToken)
-                .ConfigureAwait(false);
+            if (session.Server.IsInRecovery)
+            {
+                // The last segment the backup needs holds the byte before the stop LSN, on the stop's timeline.
+                var stopTimeline = await session.StopTimelineAsync(start, cancellationToken).ConfigureAwait(false);
+                await WaitForArchivedSegmentAsync(WalSegment.Containing(new Lsn(Math.Max(stop.Lsn.Value, 1) - 1), stopTimeline, session.Server.WalSegmentSize).FileName,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await session.WaitForArchiveAsync(stop.Lsn, (segment, waited) => Log.WaitingForArchive(_logger, segment, (int)waited.TotalSeconds), cancellationToken)
+                    .ConfigureAwait(false);
+            }
             await RetryPartitionAsync(totals, ct => UploadLabelFilesAsync(name, compressor, stop, files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             var finishTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow());
@@ -254,6 +265,15 @@ public sealed partial class BackupPusher
         if (deltaBase is not null)
         {
             name = BackupName.ForDelta(name, deltaBase.StartWalFile);
+        }
+
+        if (await _store.GetInfoAsync(ArchiveLayout.SentinelKey(name), cancellationToken).ConfigureAwait(false) is not null)
+        {
+            throw new PgArchiveException(
+                $"A backup named {name} already exists: the previous backup started in the same WAL segment. " +
+                (session.Server.IsInRecovery
+                    ? "On a standby a backup starts at its last restartpoint, which follows the primary's checkpoints: run CHECKPOINT on the primary and retry."
+                    : "Write some data or run SELECT pg_switch_wal() and retry."));
         }
 
         return (start, name);

@@ -42,6 +42,11 @@ internal static partial class Log
         Message = "Still waiting after {Seconds} s for PostgreSQL to archive WAL file {WalFile}, which the backup needs: check archive_command and pg_stat_archiver")]
     public static partial void WaitingForArchive(ILogger logger, string walFile, int seconds);
 
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Warning,
+        Message = "Still waiting after {Seconds} s for WAL file {WalFile} to be in the archive, which the backup taken on a standby needs: the primary archives it " +
+                  "once it finishes the segment (archive_timeout, or pg_switch_wal() on the primary), or the standby with archive_mode = always; check both archive_commands")]
+    public static partial void WaitingForStandbyWal(ILogger logger, string walFile, int seconds);
+
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "{Reason} Taking a full backup instead, as asked")]
     public static partial void DeltaFallBackToFull(ILogger logger, string reason);
 

@@ -89,17 +89,38 @@ public sealed class WalArchiver
 
     /// <summary>
     /// Writes the archived WAL file <paramref name="walFileName"/> to <paramref name="destinationPath"/>
-    /// atomically (temporary file, fsync, rename). Tries every known compression extension.
+    /// atomically (temporary file, fsync, rename), whatever compression extension it was stored with. One listing
+    /// finds it (see <see cref="WalLocator"/>), so a file not archived yet costs one store call.
     /// </summary>
     /// <exception cref="WalFileNotFoundException">The archive does not hold the file.</exception>
     public async Task<string> FetchAsync(string walFileName, string destinationPath, CancellationToken cancellationToken = default)
     {
         return await PgArchiveTelemetry.MeasureAsync("wal-fetch", PgArchiveTelemetry.WalFetchDuration,
             new("pgarchive.wal_file", walFileName),
-            () => FetchCoreAsync(walFileName, destinationPath, cancellationToken)).ConfigureAwait(false);
+            async () =>
+            {
+                WalFileName.Validate(walFileName);
+                var located = await LocateAsync([walFileName], cancellationToken).ConfigureAwait(false);
+                return await FetchCoreAsync(walFileName, located.GetValueOrDefault(walFileName), destinationPath, cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
     }
 
-    private async Task<string> FetchCoreAsync(string walFileName, string destinationPath, CancellationToken cancellationToken)
+    /// <summary>
+    /// As <see cref="FetchAsync"/> for a file whose key <see cref="LocateAsync"/> found (null: not in the archive),
+    /// without listing again.
+    /// </summary>
+    internal async Task<string> FetchLocatedAsync(string walFileName, string? key, string destinationPath, CancellationToken cancellationToken)
+    {
+        return await PgArchiveTelemetry.MeasureAsync("wal-fetch", PgArchiveTelemetry.WalFetchDuration,
+            new("pgarchive.wal_file", walFileName),
+            () => FetchCoreAsync(walFileName, key, destinationPath, cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>The key each of <paramref name="walFileNames"/> is archived under, for those the archive holds (see <see cref="WalLocator"/>).</summary>
+    internal Task<Dictionary<string, string>> LocateAsync(IReadOnlyList<string> walFileNames, CancellationToken cancellationToken) =>
+        WalLocator.LocateAsync(_store, _codec.Compressors, walFileNames, cancellationToken);
+
+    private async Task<string> FetchCoreAsync(string walFileName, string? key, string destinationPath, CancellationToken cancellationToken)
     {
         WalFileName.Validate(walFileName);
         ArgumentException.ThrowIfNullOrEmpty(destinationPath);
@@ -109,34 +130,35 @@ public sealed class WalArchiver
             throw new PgArchiveException($"Cannot write '{destinationPath}': directory '{directory}' does not exist.");
         }
 
-        foreach (var compressor in _codec.Compressors.ProbeOrder)
+        Stream? stored = null;
+        if (key is not null)
         {
-            var key = ArchiveLayout.WalKey(walFileName, compressor.FileExtension);
-            Stream stored;
             try
             {
                 stored = await _store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
             }
             catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.NotFound)
             {
-                continue;
+                // deleted since it was listed (retention): not in the archive
             }
-
-            // Decoded, then checked to be the segment it is named after (a swapped or cut object never reaches PostgreSQL).
-            var decoded = WalSegmentCheckStream.WrapIfSegment(_codec.Decode(stored, compressor), walFileName, key);
-            await using (decoded.ConfigureAwait(false))
-            {
-                await AtomicFile.WriteAsync(destinationPath, decoded, key, cancellationToken).ConfigureAwait(false);
-            }
-
-            PgArchiveTelemetry.BytesRestored.Add(new FileInfo(destinationPath).Length);
-
-            Log.WalFetched(_logger, walFileName, key);
-            return key;
         }
 
-        Log.WalNotFound(_logger, walFileName);
-        throw new WalFileNotFoundException(walFileName);
+        if (stored is null)
+        {
+            Log.WalNotFound(_logger, walFileName);
+            throw new WalFileNotFoundException(walFileName);
+        }
+
+        // Decoded, then checked to be the segment it is named after (a swapped or cut object never reaches PostgreSQL).
+        var decoded = WalSegmentCheckStream.WrapIfSegment(_codec.Decode(stored, _codec.CompressorFor(key!)), walFileName, key!);
+        await using (decoded.ConfigureAwait(false))
+        {
+            await AtomicFile.WriteAsync(destinationPath, decoded, key!, cancellationToken).ConfigureAwait(false);
+        }
+
+        PgArchiveTelemetry.BytesRestored.Add(new FileInfo(destinationPath).Length);
+        Log.WalFetched(_logger, walFileName, key!);
+        return key!;
     }
 
     private async Task<bool> StoredContentEqualsAsync(string key, string walFilePath, CancellationToken cancellationToken)
