@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of PgArchive: unit tests, the storage conformance suites against real local servers and
-# the end-to-end tests against a real PostgreSQL 15. Installs what it needs (PostgreSQL 15 via apt; the
-# storage servers' recipes install their own). Ends with "N passed, N failed".
+# the end-to-end tests against real PostgreSQL (15, and a short scenario on each of 10 to 18). Installs what it
+# needs (PostgreSQL 15 and npm via apt; the other PostgreSQL versions and the storage servers come from the
+# recipes, which install them on first use). Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 repo=$(pwd)

@@ -12,6 +12,7 @@ internal static class Program
         var root = new RootCommand("pgarchive: continuous archiving, base backups and point-in-time recovery for PostgreSQL, in WAL-G's storage layout.");
         root.Options.Add(global.Config);
         root.Options.Add(global.EnvDirectory);
+        root.Options.Add(global.Turbo);
         root.Subcommands.Add(WalCommands.Push(global));
         root.Subcommands.Add(WalCommands.Fetch(global));
         root.Subcommands.Add(WalCommands.Prefetch(global));

@@ -242,6 +242,12 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
         ["backup-fetch: bad LSN"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--recovery-target-lsn", "zz"], 2, "--recovery-target-lsn 'zz' is not an LSN"),
         ["backup-fetch: bad target action"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--recovery-target-action", "explode"], 2, "--recovery-target-action 'explode' must be pause, promote or shutdown"),
         ["backup-fetch: bad tablespace map"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--tablespace-map", "abc"], 2, "--tablespace-map 'abc' must be OID=DIRECTORY"),
+        ["backup-fetch: standby with a recovery target"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--standby", "--recovery-target-time", "2026-11-25 02:00:00+00"], 2,
+            "--standby cannot be combined with --recovery-target-time: a standby replays the archive without end until it is promoted."),
+        ["backup-fetch: standby with a restore point"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--recovery-target-name", "p", "--standby"], 2,
+            "--standby cannot be combined with --recovery-target-name"),
+        ["backup-fetch: primary conninfo without standby"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--primary-conninfo", "host=p"], 2,
+            "--primary-conninfo needs --standby: only a standby streams from a primary."),
         ["wal-fetch: bad WAL name"] = ([], ["wal-fetch", "not-a-wal", "{ws}/x"], 1, "'not-a-wal' is not a WAL file name"),
         ["backup-push: malformed user data JSON"] = ([], ["backup-push", "--add-user-data", "{bad", "{ws}"], 2, "--add-user-data (WALG_SENTINEL_USER_DATA) is not valid JSON"),
         ["tar size threshold too small"] = (new() { ["WALG_TAR_SIZE_THRESHOLD"] = "5" }, ["backup-list"], 2, "WALG_TAR_SIZE_THRESHOLD) must be at least 1 MiB"),
@@ -280,6 +286,21 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
         Assert.DoesNotContain("pp-never-printed", result.Stderr + result.Stdout, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_workspace.PathFor("t")), "nothing may be half-written");
         Assert.False(Directory.Exists(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005")), "nothing may be half-written");
+    }
+
+    [Fact]
+    public async Task Recovery_of_a_PostgreSQL_9_6_backup_is_refused_before_anything_is_written()
+    {
+        var backups = Directory.CreateDirectory(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(backups, "base_000000010000000000000002_backup_stop_sentinel.json"),
+            """{"LSN": 33554472, "FinishLSN": 33554720, "PgVersion": 90624, "StartTime": "2026-11-20T10:00:00Z", "FinishTime": "2026-11-20T10:00:05Z"}""",
+            TestContext.Current.CancellationToken);
+        ProcessRunner.GiveToOsUser(_workspace.ArchiveDirectory);
+
+        var result = await cli.RunAsync(_workspace.FileArchiveSettings, "backup-fetch", _workspace.PathFor("t"), "LATEST", "--recovery");
+
+        AssertCleanFailure(result, 1, "Backup base_000000010000000000000002 is PostgreSQL 9.6, which pgarchive does not support: it supports PostgreSQL 10 to 18");
+        Assert.False(Directory.Exists(_workspace.PathFor("t")), "nothing may be written");
     }
 
     [Fact]

@@ -121,7 +121,7 @@ public sealed class CatalogRetentionTests(PgArchiveCli cli) : IAsyncLifetime
         }
 
         var plainDetail = (await Run("backup-list", "--detail")).EnsureSuccess("backup-list --detail").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.StartsWith("name", plainDetail[0], StringComparison.Ordinal);
+        Assert.StartsWith("backup_name", plainDetail[0], StringComparison.Ordinal);
         Assert.Contains("is_permanent", plainDetail[0], StringComparison.Ordinal);
         Assert.Equal(5, plainDetail.Length);
 

@@ -200,8 +200,8 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
         var plain = (await cli.RunAsync(settings, "backup-list")).EnsureSuccess("backup-list").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var json = (await cli.RunAsync(settings, "backup-list", "--json")).EnsureSuccess("backup-list --json").Stdout;
 
-        Assert.Matches(@"^name\s+modified\s+wal_segment_backup_start$", plain[0]);
-        Assert.Matches($@"^{name} \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ {name[5..]}$", plain[1]);
+        Assert.Matches(@"^backup_name\s+modified\s+wal_file_name\s+storage_name$", plain[0]);
+        Assert.Matches($@"^{name} \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ {name[5..]} default$", plain[1]);
         using var document = System.Text.Json.JsonDocument.Parse(json);
         Assert.Equal(name, document.RootElement[0].GetProperty("backup_name").GetString());
         Assert.Equal(name[5..], document.RootElement[0].GetProperty("wal_file_name").GetString());

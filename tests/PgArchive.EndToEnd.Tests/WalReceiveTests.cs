@@ -22,13 +22,12 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     /// <summary>PostgreSQL major versions to run against: 15 and 17 (PGARCHIVE_RECEIVE_MAJORS overrides, e.g. "15").</summary>
-    public static TheoryData<string> Majors => [.. (Environment.GetEnvironmentVariable("PGARCHIVE_RECEIVE_MAJORS") ?? "15,17").Split(',')];
-
-    private Dictionary<string, string?> ClusterSettings(string major) => new(_workspace.FileArchiveSettings) { ["PG_MAJOR"] = major };
+    public static TheoryData<int> Majors =>
+        [.. (Environment.GetEnvironmentVariable("PGARCHIVE_RECEIVE_MAJORS") ?? "15,17").Split(',').Select(m => int.Parse(m, CultureInfo.InvariantCulture))];
 
     [Theory]
     [MemberData(nameof(Majors))]
-    public async Task Synchronous_wal_receive_keeps_every_acknowledged_commit_when_the_server_is_killed(string major)
+    public async Task Synchronous_wal_receive_keeps_every_acknowledged_commit_when_the_server_is_killed(int major)
     {
         var (acknowledged, restored, _) = await KillServerAndRestoreAsync(major, synchronous: true);
 
@@ -40,7 +39,7 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
 
     [Theory]
     [MemberData(nameof(Majors))]
-    public async Task Asynchronous_wal_receive_loses_at_most_the_flush_interval_when_the_server_is_killed(string major)
+    public async Task Asynchronous_wal_receive_loses_at_most_the_flush_interval_when_the_server_is_killed(int major)
     {
         var (acknowledged, restored, killedAt) = await KillServerAndRestoreAsync(major, synchronous: false);
 
@@ -52,11 +51,11 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
         Assert.True(oldestLost <= TimeSpan.FromSeconds(2.5), $"a commit acknowledged {oldestLost.TotalSeconds:0.00} s before the kill was lost");
     }
 
-    private async Task<(ConcurrentDictionary<int, DateTime> Acknowledged, HashSet<int> Restored, DateTime KilledAt)> KillServerAndRestoreAsync(string major, bool synchronous)
+    private async Task<(ConcurrentDictionary<int, DateTime> Acknowledged, HashSet<int> Restored, DateTime KilledAt)> KillServerAndRestoreAsync(int major, bool synchronous)
     {
-        var settings = ClusterSettings(major);
+        var settings = _workspace.FileArchiveSettings;
         var extra = synchronous ? "synchronous_standby_names = 'pgarchive_e2e'\nsynchronous_commit = on\n" : "";
-        await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), "true", settings, extra);
+        await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), "true", settings, extra, major);
         await using var receive = await StartReceiveAsync(source, "receive.log", "--create-slot", "--application-name", "pgarchive_e2e",
             synchronous ? "--synchronous" : "--flush-interval=1s");
         await receive.WaitForLogAsync("Streaming WAL from", TimeSpan.FromSeconds(30));
@@ -81,7 +80,7 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
         var restoreDirectory = _workspace.CreateDirectory("restored");
         (await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST", "--recovery", "--recovery-target-action", "promote"))
             .EnsureSuccess("backup-fetch");
-        await using var restored = await PostgresCluster.StartAsync(restoreDirectory, "true", settings);
+        await using var restored = await PostgresCluster.StartAsync(restoreDirectory, "true", settings, major: major);
         await restored.WaitUntilPromotedAsync(TimeSpan.FromMinutes(3));
         var ids = new HashSet<int>();
         await using (var connection = await restored.ConnectAsync())
@@ -168,7 +167,8 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
         AssertOneLine(refused, 1, "max_wal_senders");
     }
 
-    private static void AssertOneLine(ProcessResult result, int exitCode, string text)
+    /// <summary>Exit <paramref name="exitCode"/> and one line of error (warnings aside) containing <paramref name="text"/>, no stack trace.</summary>
+    internal static void AssertOneLine(ProcessResult result, int exitCode, string text)
     {
         var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.Contains(" warn: ", StringComparison.Ordinal)).ToList();
         Assert.True(result.ExitCode == exitCode && lines.Count == 1 && lines[0].Contains(text, StringComparison.Ordinal),

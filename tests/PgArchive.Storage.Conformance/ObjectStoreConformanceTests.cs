@@ -225,6 +225,37 @@ public abstract class ObjectStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public virtual async Task List_by_a_prefix_ending_inside_a_name_returns_exactly_the_keys_starting_with_it()
+    {
+        // wal-fetch finds a segment whatever its compression extension by listing its name as a prefix.
+        foreach (var key in new[]
+        {
+            "wal_005/000000010000000000000003.lz4", "wal_005/000000010000000000000003.partial", "wal_005/000000010000000000000004",
+            "wal_005/0000000100000000000000030/x", "wal_005/00000001000000000000000", "basebackups_005/base_1/tar_partitions/part_001.tar",
+            "basebackups_005/base_2/x",
+        })
+        {
+            await Store.PutAsync(key, new MemoryStream([1]), cancellationToken: Token);
+        }
+
+        async Task<List<string>> ListAsync(string prefix)
+        {
+            var listed = new List<string>();
+            await foreach (var info in Store.ListAsync(prefix, Token))
+            {
+                listed.Add(info.Key);
+            }
+
+            return listed;
+        }
+
+        Assert.Equal(["wal_005/000000010000000000000003.lz4", "wal_005/000000010000000000000003.partial", "wal_005/0000000100000000000000030/x"],
+            await ListAsync("wal_005/000000010000000000000003"));
+        Assert.Equal(["basebackups_005/base_1/tar_partitions/part_001.tar"], await ListAsync("basebackups_005/base_1"));
+        Assert.Empty(await ListAsync("wal_005/000000010000000000000005"));
+    }
+
+    [Fact]
     public virtual async Task List_pages_through_more_keys_than_one_page()
     {
         var keys = Enumerable.Range(0, PagingKeyCount).Select(i => $"many/{i:D5}").ToList();

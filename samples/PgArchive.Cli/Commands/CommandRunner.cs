@@ -18,6 +18,11 @@ internal static class CommandRunner
         try
         {
             var settings = WalgSettings.Load(parseResult.GetValue(global.Config), parseResult.GetValue(global.EnvDirectory));
+            if (parseResult.GetValue(global.Turbo))
+            {
+                settings = settings.With("WALG_UPLOAD_DISK_CONCURRENCY", "4"); // WAL-G's GetMaxUploadDiskConcurrency under --turbo
+            }
+
             var services = CliHost.Build(settings, LogLevelFrom(settings, defaultLevel));
             await using (services.ConfigureAwait(false))
             {

@@ -16,4 +16,10 @@ internal sealed class GlobalOptions
         Description = "A WAL-E-style envdir: one file per variable, named after it, holding its value (as daemontools' envdir reads them). Wins over the environment.",
         Recursive = true,
     };
+
+    public Option<bool> Turbo { get; } = new("--turbo")
+    {
+        Description = "WAL-G's: ignore throttling. pgarchive has no rate limits to lift; as WAL-G, backup-push reads 4 files from disk at once, whatever WALG_UPLOAD_DISK_CONCURRENCY says.",
+        Recursive = true,
+    };
 }

@@ -23,16 +23,31 @@ internal sealed class RemoteBackupOptions
         command.Options.Add(MaxRate);
     }
 
-    /// <summary>The request for a remote backup, or null without --remote.</summary>
-    public RemoteBackupRequest? Request(ParseResult parseResult, bool permanent, System.Text.Json.JsonElement? userData, IProgress<Diagnostics.TransferProgress>? progress)
+    /// <summary>
+    /// True with --remote; refuses what reads the data directory (<paramref name="localOnly"/>) beside it, and --max-rate without it.
+    /// </summary>
+    public bool IsRemote(ParseResult parseResult, IEnumerable<Symbol> localOnly)
     {
         if (!parseResult.GetValue(Remote))
         {
-            return parseResult.GetValue(MaxRate) is null ? null : throw new PgArchiveConfigurationException("--max-rate applies to backup-push --remote only.");
+            return parseResult.GetValue(MaxRate) is null ? false : throw new PgArchiveConfigurationException("--max-rate applies to backup-push --remote only.");
         }
 
-        return new RemoteBackupRequest { Permanent = permanent, UserData = userData, Progress = progress, MaxRateKilobytesPerSecond = Rate(parseResult.GetValue(MaxRate)) };
+        foreach (var symbol in localOnly)
+        {
+            if (parseResult.GetResult(symbol) is System.CommandLine.Parsing.OptionResult { Implicit: false } or System.CommandLine.Parsing.ArgumentResult { Tokens.Count: > 0 })
+            {
+                var shown = symbol is Option option ? option.Name : "the data directory argument";
+                throw new PgArchiveConfigurationException($"backup-push --remote reads no data directory and takes full backups only: leave out {shown}.");
+            }
+        }
+
+        return true;
     }
+
+    /// <summary>The request for a remote backup.</summary>
+    public RemoteBackupRequest Request(ParseResult parseResult, bool permanent, System.Text.Json.JsonElement? userData, IProgress<Diagnostics.TransferProgress>? progress) =>
+        new() { Permanent = permanent, UserData = userData, Progress = progress, MaxRateKilobytesPerSecond = Rate(parseResult.GetValue(MaxRate)) };
 
     private static int? Rate(string? text)
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using PgArchive.Backups;
+using PgArchive.Cli.Configuration;
 using PgArchive.Retention;
 
 namespace PgArchive.Cli.Commands;
@@ -20,24 +21,41 @@ internal static class RetentionCommands
         var command = new Command("delete", "Delete old backups and the WAL no kept backup needs. Dry run unless --confirm.") { confirm, sentinelTime };
 
         var retainArgs = new Argument<string[]>("args") { Description = "[FULL|FIND_FULL] N", Arity = new ArgumentArity(1, 2) };
-        var retain = new Command("retain", "Keep the newest N backups (FULL: N full backups and their deltas; FIND_FULL: back to the full backup the oldest needs).") { retainArgs };
-        retain.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, () => ParseRetain(parseResult.GetValue(retainArgs)!), ct));
+        var after = new Option<string?>("--after", "-a")
+        {
+            Description = "Also keep the backups after this one (a name or its beginning) or taken at or after this RFC 3339 time; with FULL or FIND_FULL from such a full backup (as WAL-G).",
+        };
+        var retain = new Command("retain", "Keep the newest N backups (FULL: N full backups and their deltas; FIND_FULL: back to the full backup the oldest needs).") { retainArgs, after };
+        retain.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime,
+            (_, _, _) => Task.FromResult(ParseRetain(parseResult.GetValue(retainArgs)!, parseResult.GetValue(after))), ct));
 
         var beforeArgs = new Argument<string[]>("args") { Description = "[FIND_FULL] backup_name|timestamp (RFC 3339)", Arity = new ArgumentArity(1, 2) };
         var before = new Command("before", "Delete the backups older than a backup, or than the first backup taken at or after a time.") { beforeArgs };
-        before.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, () => ParseBefore(parseResult.GetValue(beforeArgs)!), ct));
+        before.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, (_, _, _) => Task.FromResult(ParseBefore(parseResult.GetValue(beforeArgs)!)), ct));
 
         var everythingArgs = new Argument<string?>("FORCE") { Description = "FORCE: delete permanent backups too.", Arity = ArgumentArity.ZeroOrOne };
         var everything = new Command("everything", "Delete every backup and all WAL; FORCE deletes permanent backups too.") { everythingArgs };
-        everything.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, () => ParseEverything(parseResult.GetValue(everythingArgs)), ct));
+        everything.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, (_, _, _) => Task.FromResult(ParseEverything(parseResult.GetValue(everythingArgs))), ct));
 
-        var targetArgs = new Argument<string[]>("args") { Description = "[FIND_FULL] backup_name", Arity = new ArgumentArity(1, 2) };
-        var target = new Command("target", "Delete one backup and the delta backups built on it (FIND_FULL: its whole delta chain).") { targetArgs };
-        target.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, () => ParseTarget(parseResult.GetValue(targetArgs)!), ct));
+        var targetArgs = new Argument<string[]>("args") { Description = "[FIND_FULL] backup_name|LATEST (none with --target-user-data)", Arity = new ArgumentArity(0, 2) };
+        var targetUserData = new Option<string?>("--target-user-data") { Description = "Delete the one backup whose user data is this JSON, instead of naming it (as WAL-G)." };
+        var target = new Command("target", "Delete one backup and the delta backups built on it (FIND_FULL: its whole delta chain).") { targetArgs, targetUserData };
+        target.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime,
+            (services, _, c) => ParseTargetAsync(parseResult.GetValue(targetArgs) ?? [], parseResult.GetValue(targetUserData), services.Get<BackupCatalog>(), c), ct));
 
         var garbageScope = new Argument<string?>("ARCHIVES|BACKUPS") { Description = "ARCHIVES: only WAL; BACKUPS: only leftovers of unfinished backups.", Arity = ArgumentArity.ZeroOrOne };
-        var garbage = new Command("garbage", "Delete WAL no backup needs and leftovers of backups that never finished, older than the oldest backup.") { garbageScope };
-        garbage.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, () => ParseGarbage(parseResult.GetValue(garbageScope)), ct));
+        var withoutBackupCheck = RefusedFlag.Create("--without-backup-check", null, null,
+            "pgarchive's delete garbage leaves WAL alone while no impermanent backup exists, rather than delete it with no backup to keep it for; " +
+            "use 'delete everything' to remove all WAL");
+        var garbage = new Command("garbage", "Delete WAL no backup needs and leftovers of backups that never finished, older than the oldest backup.")
+        {
+            garbageScope, withoutBackupCheck.Option,
+        };
+        garbage.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, (_, settings, _) =>
+        {
+            WalGFlags.CheckRefused(parseResult, "delete garbage", settings, [withoutBackupCheck]);
+            return Task.FromResult(ParseGarbage(parseResult.GetValue(garbageScope)));
+        }, ct));
 
         command.Subcommands.Add(retain);
         command.Subcommands.Add(before);
@@ -46,7 +64,7 @@ internal static class RetentionCommands
         command.Subcommands.Add(garbage);
 
         var oldVersions = new Command("old-versions", "WAL-E's: delete what WAL-E versions before the current layout stored (basebackups_000/ to _004/, wal_000/ to _004/).");
-        oldVersions.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, RetentionRequest.OldVersions, ct));
+        oldVersions.SetAction((parseResult, ct) => Run(parseResult, global, confirm, sentinelTime, (_, _, _) => Task.FromResult(RetentionRequest.OldVersions()), ct));
         command.Subcommands.Add(oldVersions);
         return command;
     }
@@ -74,10 +92,10 @@ internal static class RetentionCommands
     }
 
     private static Task<int> Run(ParseResult parseResult, GlobalOptions global, Option<bool> confirm, Option<bool> sentinelTime,
-        Func<RetentionRequest> buildRequest, CancellationToken cancellationToken) =>
-        CommandRunner.RunAsync(parseResult, global, LogLevel.Warning, async (services, _, ct) =>
+        Func<IServiceProvider, WalgSettings, CancellationToken, Task<RetentionRequest>> buildRequest, CancellationToken cancellationToken) =>
+        CommandRunner.RunAsync(parseResult, global, LogLevel.Warning, async (services, settings, ct) =>
         {
-            var request = buildRequest();
+            var request = await buildRequest(services, settings, ct).ConfigureAwait(false);
             if (parseResult.GetValue(sentinelTime))
             {
                 request = request.UsingSentinelTime();
@@ -143,7 +161,7 @@ internal static class RetentionCommands
         return text.ToString();
     }
 
-    private static RetentionRequest ParseRetain(string[] args)
+    private static RetentionRequest ParseRetain(string[] args, string? after)
     {
         var (modifier, countText) = args.Length == 2 ? (args[0], args[1]) : (null, args[0]);
         var parsedModifier = modifier switch
@@ -158,7 +176,13 @@ internal static class RetentionCommands
             throw new PgArchiveConfigurationException($"delete retain: '{countText}' is not a number of backups of 1 or more (usage: delete retain [FULL|FIND_FULL] N).");
         }
 
-        return RetentionRequest.Retain(count, parsedModifier);
+        // WAL-G's FindTargetRetainAfter: an RFC 3339 time, else the beginning of a backup name.
+        return after switch
+        {
+            null or "" => RetentionRequest.Retain(count, parsedModifier),
+            _ when WalGTimeJsonConverter.TryParse(after, out var time) => RetentionRequest.RetainAfter(count, parsedModifier, time),
+            _ => RetentionRequest.RetainAfter(count, parsedModifier, after),
+        };
     }
 
     private static RetentionRequest ParseBefore(string[] args)
@@ -194,12 +218,41 @@ internal static class RetentionCommands
         _ => throw new PgArchiveConfigurationException($"delete garbage: '{scope}' is not ARCHIVES or BACKUPS (usage: delete garbage [ARCHIVES|BACKUPS])."),
     };
 
-    private static RetentionRequest ParseTarget(string[] args)
+    /// <summary>
+    /// <c>delete target [FIND_FULL] NAME</c>, or <c>delete target [FIND_FULL] --target-user-data JSON</c>: the one backup
+    /// holding that user data (WAL-G's CreateTargetDeleteBackupSelector; a name and user data together are refused).
+    /// </summary>
+    private static async Task<RetentionRequest> ParseTargetAsync(string[] args, string? userDataText, BackupCatalog catalog, CancellationToken cancellationToken)
     {
-        var findFull = ParseFindFull(args, "target", "delete target [FIND_FULL] backup_name");
-        return BackupName.IsValid(args[^1])
-            ? RetentionRequest.Target(args[^1], findFull)
-            : throw new PgArchiveConfigurationException($"delete target: '{args[^1]}' is not a backup name (base_ and 24 hexadecimal digits).");
+        const string Usage = "delete target [FIND_FULL] backup_name|LATEST, or delete target [FIND_FULL] --target-user-data JSON";
+        var userData = WalGFlags.ParseUserData(userDataText, "--target-user-data");
+        if (userData is null)
+        {
+            if (args.Length == 0)
+            {
+                throw new PgArchiveConfigurationException($"delete target: name the backup (usage: {Usage}).");
+            }
+
+            var findFull = ParseFindFull(args, "target", Usage);
+            if (args[^1] == BackupName.Latest)
+            {
+                // as WAL-G's NewTargetBackupSelector: LATEST is the backup whose sentinel was stored last
+                return RetentionRequest.Target((await catalog.ResolveAsync(BackupName.Latest, cancellationToken).ConfigureAwait(false)).Name, findFull);
+            }
+
+            return BackupName.IsValid(args[^1])
+                ? RetentionRequest.Target(args[^1], findFull)
+                : throw new PgArchiveConfigurationException($"delete target: '{args[^1]}' is not a backup name (base_ and 24 hexadecimal digits) nor LATEST.");
+        }
+
+        if (args.Length > 1 || (args.Length == 1 && args[0] != "FIND_FULL"))
+        {
+            throw new PgArchiveConfigurationException($"delete target: name the backup or give --target-user-data, not both (usage: {Usage}).");
+        }
+
+        var found = await catalog.FindByUserDataAsync(userData.Value, cancellationToken).ConfigureAwait(false)
+            ?? throw new BackupNotFoundException($"No backup holds the user data --target-user-data gives ({userData.Value.GetRawText()}): nothing to delete.");
+        return RetentionRequest.Target(found.Name, findFull: args.Length == 1);
     }
 
     private static bool ParseFindFull(string[] args, string mode, string usage) => args.Length switch

@@ -47,10 +47,13 @@ internal static class VerifyCommands
     {
         var checks = new Argument<string[]>("checks") { Description = "integrity, timeline, or both.", Arity = ArgumentArity.OneOrMore };
         var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var timelineFlag = new Option<uint?>("--timeline") { Description = "With --lsn: check against this timeline instead of asking the server (as WAL-G)." };
+        var lsnFlag = new Option<string?>("--lsn") { Description = "With --timeline: check up to the segment before this LSN instead of the server's current one (as WAL-G)." };
+        var backupName = new Option<string?>("--backup-name") { Description = "Check integrity from this backup's start instead of the oldest impermanent backup's (as WAL-G)." };
         var command = new Command("wal-verify",
             "Check the archived WAL: integrity (every segment from the oldest backup's start to the server's current one is there) and timeline (the archive's highest timeline is the server's). Exits 1 on FAILURE.")
         {
-            checks, json,
+            checks, json, timelineFlag, lsnFlag, backupName,
         };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
             async (services, settings, ct) =>
@@ -68,6 +71,8 @@ internal static class VerifyCommands
                     Timeline = asked.Contains("timeline"),
                     DelayedWindow = delayed,
                     UploadingWindow = uploading,
+                    Server = GivenPosition(parseResult.GetValue(timelineFlag), parseResult.GetValue(lsnFlag)),
+                    BackupName = parseResult.GetValue(backupName),
                 }, ct).ConfigureAwait(false);
 
                 if (report.ServerError is { } serverError)
@@ -117,6 +122,34 @@ internal static class VerifyCommands
                 return ExitCodes.Success;
             }, cancellationToken));
         return command;
+    }
+
+    /// <summary>
+    /// WAL-G's <c>--timeline</c> and <c>--lsn</c> (<c>cmd/pg/wal_verify.go</c>): both or neither; together they stand for
+    /// the server's position (the segment size is then inferred from the backups), and the server is not asked.
+    /// </summary>
+    private static Postgres.ServerWalPosition? GivenPosition(uint? timeline, string? lsn)
+    {
+        if (timeline is null && lsn is null)
+        {
+            return null;
+        }
+
+        if (timeline is null || lsn is null)
+        {
+            throw new PgArchiveConfigurationException(timeline is null
+                ? "wal-verify --lsn works only together with --timeline, as in WAL-G."
+                : "wal-verify --timeline works only together with --lsn, as in WAL-G.");
+        }
+
+        if (timeline == 0)
+        {
+            throw new PgArchiveConfigurationException("wal-verify --timeline must be 1 or more.");
+        }
+
+        return Lsn.TryParse(lsn, out var position) && position.Value > 0
+            ? new Postgres.ServerWalPosition(timeline.Value, position, 0, IsInRecovery: false)
+            : throw new PgArchiveConfigurationException($"wal-verify --lsn '{lsn}' is not an LSN after 0/0 (e.g. 0/3000060).");
     }
 
     private static string Plain(WalVerifyReport report)

@@ -11,11 +11,13 @@ internal static class WalCommands
     public static Command Push(GlobalOptions global)
     {
         var path = new Argument<string>("path") { Description = "The WAL file PostgreSQL archives (%p)." };
-        var command = new Command("wal-push", "Archive one WAL file: archive_command = 'pgarchive wal-push %p'. Exits 0 only once it is durably stored.") { path };
+        var targetStorage = WalGFlags.TargetStorage();
+        var command = new Command("wal-push", "Archive one WAL file: archive_command = 'pgarchive wal-push %p'. Exits 0 only once it is durably stored.") { path, targetStorage };
         command.SetAction((parseResult, cancellationToken) =>
         {
-            // The fast path: a segment an earlier call uploaded ahead to the same archive, unchanged since, needs no store.
-            if (FastPathScope(parseResult, global) is { } scope && WalUploadMarkers.TryConsume(parseResult.GetValue(path)!, scope))
+            // The fast path: a segment an earlier call uploaded ahead to the same archive, unchanged since, needs no store
+            // (nor a --target-storage to check).
+            if (parseResult.GetValue(targetStorage) is null && FastPathScope(parseResult, global) is { } scope && WalUploadMarkers.TryConsume(parseResult.GetValue(path)!, scope))
             {
                 return Task.FromResult(ExitCodes.Success);
             }
@@ -23,6 +25,7 @@ internal static class WalCommands
             return CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
                 async (services, settings, ct) =>
                 {
+                    WalGFlags.CheckTargetStorage(parseResult, targetStorage, settings);
                     var concurrency = ArchiveSettingsMapper.WalUploadConcurrency(settings);
                     await services.Get<WalReadyUploader>().PushAsync(parseResult.GetValue(path)!, concurrency,
                         scope: ArchiveScope(settings), cancellationToken: ct).ConfigureAwait(false);
@@ -73,13 +76,15 @@ internal static class WalCommands
     {
         var name = new Argument<string>("name") { Description = "The WAL file PostgreSQL asks for (%f)." };
         var destination = new Argument<string>("destination") { Description = "Where PostgreSQL wants it (%p)." };
+        var targetStorage = WalGFlags.TargetStorage();
         var command = new Command("wal-fetch", "Fetch one WAL file: restore_command = 'pgarchive wal-fetch %f %p'. Exits 74 when the archive does not have it.")
         {
-            name, destination,
+            name, destination, targetStorage,
         };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, LogLevel.Warning,
             async (services, settings, ct) =>
             {
+                WalGFlags.CheckTargetStorage(parseResult, targetStorage, settings);
                 var walFile = parseResult.GetValue(name)!;
                 var target = parseResult.GetValue(destination)!;
                 var prefetchDirectory = settings.Get("WALG_PREFETCH_DIR") ?? WalPrefetcher.DefaultDirectory(target);

@@ -47,6 +47,9 @@ internal sealed class WalgSettings
         return new WalgSettings(values);
     }
 
+    /// <summary>These settings with <paramref name="name"/> set to <paramref name="value"/> (a flag that wins over every source).</summary>
+    public WalgSettings With(string name, string value) => new(new Dictionary<string, string>(_values, StringComparer.Ordinal) { [name] = value });
+
     /// <summary>The value of <paramref name="name"/>, or null when unset or empty.</summary>
     public string? Get(string name) => _values.TryGetValue(name, out var value) && value.Length > 0 ? value : null;
 

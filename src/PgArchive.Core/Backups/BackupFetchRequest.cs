@@ -40,6 +40,23 @@ public sealed class BackupFetchRequest
     /// </summary>
     public bool ReverseUnpack { get; init; }
 
+    /// <summary>
+    /// Restore only the files whose name matches this shell pattern (WAL-G's <c>--mask</c>, Go's <c>filepath.Match</c>
+    /// syntax), the name being <c>/</c> + the path relative to the data directory as WAL-G matches it
+    /// (<c>base/16384/*</c> matches <c>/base/16384/16397</c>); directories are all created. The result is part of a data
+    /// directory, not one PostgreSQL starts: <c>backup_label</c> and <c>tablespace_map</c> are not restored (WAL-G's
+    /// names for them have no <c>/</c>, so no mask matches them), <c>global/pg_control</c> only when the mask matches it,
+    /// and no <see cref="Recovery"/> may be asked for. Null restores everything.
+    /// </summary>
+    public string? FileMask { get; init; }
+
+    /// <summary>
+    /// With <see cref="ReverseUnpack"/>, WAL-G's <c>--skip-redundant-tars</c>: a tar partition that holds no file still
+    /// to restore (every one already written whole by a newer backup of the chain, deleted since, or not matching
+    /// <see cref="FileMask"/>), as its backup's files_metadata.json tells, is not downloaded.
+    /// </summary>
+    public bool SkipRedundantTars { get; init; }
+
     /// <summary>Told the bytes of files written so far, against the backup's size.</summary>
     public IProgress<Diagnostics.TransferProgress>? Progress { get; init; }
 }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using PgArchive.Backups.Delta;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
+using PgArchive.Postgres;
 using PgArchive.Storage;
 
 namespace PgArchive.Backups;
@@ -24,9 +25,13 @@ namespace PgArchive.Backups;
 public sealed class BackupFetcher
 {
     /// <summary>Names backup-fetch writes itself at the top of the target: never taken from an archive.</summary>
-    private static readonly string[] OwnNames = ["recovery.signal", "standby.signal", IncompleteRestoreMarker.FileName, RecoveryOptions.SettingsFileName];
+    private static readonly string[] OwnNames = ["recovery.signal", "standby.signal", "recovery.conf", IncompleteRestoreMarker.FileName, RecoveryOptions.SettingsFileName];
+
+    private const string NoRecoveryAdvice = "restore it without recovery settings and configure its recovery yourself";
 
     private const string TablespaceLocation = "a tablespace location (map it elsewhere with --tablespace-map OID=DIR)";
+
+    private const string PgControlKey = "/global/pg_control";
 
     private readonly IObjectStore _store;
     private readonly ObjectCodec _codec;
@@ -65,6 +70,7 @@ public sealed class BackupFetcher
     private async Task<BackupFetchResult> FetchCoreAsync(BackupFetchRequest request, CancellationToken cancellationToken)
     {
         request.Recovery?.Validate();
+        var selected = FileSelection(request);
         var ownNames = OwnNamesWith(request.AddedFiles);
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.TargetDirectory));
         var interrupted = new List<(string Directory, string Marker)>();
@@ -73,6 +79,12 @@ public sealed class BackupFetcher
         var backup = await _catalog.ResolveAsync(request.BackupName, cancellationToken).ConfigureAwait(false);
         var sentinel = await _catalog.ReadSentinelAsync(backup.Name, cancellationToken).ConfigureAwait(false);
         sentinel.Spec?.Validate(ArchiveLayout.SentinelKey(backup.Name));
+        if (request.Recovery is not null && sentinel.PgVersion > 0)
+        {
+            // Before a byte is written: the recovery settings could not be written for it at the end.
+            PostgresVersion.EnsureSupported(sentinel.PgVersion, $"Backup {backup.Name}", NoRecoveryAdvice);
+        }
+
         var tablespaces = ResolveTablespaces(target, sentinel.Spec, request.TablespaceMapping);
         foreach (var (_, directory) in tablespaces)
         {
@@ -111,7 +123,7 @@ public sealed class BackupFetcher
         // WAL-E kept pg_control inside a partition: it is written under another name and put in place once all is restored.
         var holdPgControl = WalE.WalEBackup.IsWalEName(backup.Name);
         var extractor = new Extractor(target, tablespaces, ownNames, targetStep.Files, _logger, request.Progress,
-            sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null, _syncRestoredFiles, holdPgControl);
+            sentinel.DataCatalogSize > 0 ? sentinel.DataCatalogSize : null, _syncRestoredFiles, holdPgControl, selected);
         try
         {
             foreach (var (step, _, partitions) in steps)
@@ -120,6 +132,12 @@ public sealed class BackupFetcher
                 // largest first, so that the last one to finish is a small one rather than a large one left to decode alone.
                 // The steps of a delta chain write through one shared page map: one partition at a time, in order.
                 var order = step.Filter is null ? LargestFirst(partitions) : [.. partitions.SkipLast(1)];
+                if (request.SkipRedundantTars)
+                {
+                    // decided now, once the newer backups of the chain are written: what they wrote whole is not needed again
+                    order = [.. order.Where(p => extractor.HoldsFileToRestore(p) || SkippedAsRedundant(p))];
+                }
+
                 await PartitionPipeline.RunAsync(order.Length, step.Filter is null ? _downloadConcurrency : 1, async (i, ct) =>
                 {
                     await ExtractPartitionAsync(extractor, order[i], ct).ConfigureAwait(false);
@@ -129,13 +147,13 @@ public sealed class BackupFetcher
 
             // pg_control last, alone, once everything else is in place: the restored backup's own (never an increment).
             await ExtractPartitionAsync(extractor, targetStep.Partitions[^1] with { Filter = null }, cancellationToken).ConfigureAwait(false);
-            if (holdPgControl)
+            if (holdPgControl && (selected is null || selected(PgControlKey)))
             {
                 extractor.PlaceHeldPgControl(backup.Name);
             }
 
             extractor.CheckComplete(backup.Name);
-            await CompleteAsync(target, backup.Name, tablespaces, request, cancellationToken).ConfigureAwait(false);
+            await CompleteAsync(target, backup.Name, sentinel.PgVersion, tablespaces, request, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -167,6 +185,48 @@ public sealed class BackupFetcher
 
         Log.FetchFinished(_logger, backup.Name, extractor.Files, extractor.Bytes);
         return new BackupFetchResult(backup.Name, extractor.Files, extractor.Bytes);
+    }
+
+    /// <summary>
+    /// The files <see cref="BackupFetchRequest.FileMask"/> selects, by their files_metadata.json key, as WAL-G's
+    /// GetFilesToUnwrap selects them: its names of backup_label and tablespace_map have no <c>/</c>, so the mask (matched
+    /// after a <c>/</c>, <c>utility.SelectMatchingFiles</c>) never matches them. Null when every file is restored.
+    /// </summary>
+    /// <exception cref="PgArchiveConfigurationException">The mask is malformed, recovery is asked for with it, or
+    /// <see cref="BackupFetchRequest.SkipRedundantTars"/> without <see cref="BackupFetchRequest.ReverseUnpack"/>.</exception>
+    private static Func<string, bool>? FileSelection(BackupFetchRequest request)
+    {
+        if (request.SkipRedundantTars && !request.ReverseUnpack)
+        {
+            throw new PgArchiveConfigurationException(
+                "--skip-redundant-tars works with --reverse-unpack (WALG_USE_REVERSE_UNPACK), as in WAL-G, which ignores it otherwise: add --reverse-unpack.");
+        }
+
+        if (request.FileMask is not { } mask)
+        {
+            return null;
+        }
+
+        var pattern = "/" + mask;
+        if (!GoFilePattern.IsValid(pattern))
+        {
+            throw new PgArchiveConfigurationException(
+                $"--mask '{mask}' is not a valid pattern (Go's filepath.Match: *, ?, [a-z], [^a-z], \\ to escape; a class must be closed).");
+        }
+
+        if (request.Recovery is not null)
+        {
+            throw new PgArchiveConfigurationException(
+                "--mask restores part of a backup, which PostgreSQL cannot start: leave out the recovery settings (--recovery-target-*, --recovery).");
+        }
+
+        return key => key is not ("/" + WalGTarNames.BackupLabel or "/" + WalGTarNames.TablespaceMap) && GoFilePattern.IsMatch(pattern, key);
+    }
+
+    private bool SkippedAsRedundant(Partition partition)
+    {
+        Log.PartitionSkipped(_logger, partition.Key);
+        return false;
     }
 
     /// <summary>
@@ -205,7 +265,7 @@ public sealed class BackupFetcher
     /// After extraction, before the marker goes: tablespace links, <c>pg_wal/archive_status</c>, the recovery settings,
     /// the added files, and the flush to disk.
     /// </summary>
-    private async Task CompleteAsync(string target, string backupName, Dictionary<string, string> tablespaces, BackupFetchRequest request,
+    private async Task CompleteAsync(string target, string backupName, int sentinelVersion, Dictionary<string, string> tablespaces, BackupFetchRequest request,
         CancellationToken cancellationToken)
     {
         foreach (var (oid, directory) in tablespaces)
@@ -219,7 +279,7 @@ public sealed class BackupFetcher
         UnixFiles.CreatePrivateDirectory(Path.Combine(target, "pg_wal", "archive_status"));
         if (request.Recovery is { } recovery)
         {
-            await WriteRecoveryAsync(target, backupName, recovery, cancellationToken).ConfigureAwait(false);
+            await WriteRecoveryAsync(target, backupName, sentinelVersion, recovery, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var file in request.AddedFiles)
@@ -317,21 +377,32 @@ public sealed class BackupFetcher
         return pgControl is null ? [.. parts, .. others] : [.. parts, .. others, pgControl];
     }
 
-    private async Task WriteRecoveryAsync(string target, string backupName, RecoveryOptions recovery, CancellationToken cancellationToken)
+    /// <summary>
+    /// The recovery settings in the form the restored cluster's version reads (its <c>PG_VERSION</c>, else the
+    /// sentinel's): from PostgreSQL 12 on appended to <c>postgresql.auto.conf</c> with <c>recovery.signal</c> or
+    /// <c>standby.signal</c>; before 12 in <c>recovery.conf</c> (mode 0600), which those versions read on start.
+    /// </summary>
+    private async Task WriteRecoveryAsync(string target, string backupName, int sentinelVersion, RecoveryOptions recovery, CancellationToken cancellationToken)
     {
-        var autoConf = Path.Combine(target, "postgresql.auto.conf");
+        var version = PostgresVersion.OfDataDirectory(target) ?? (sentinelVersion > 0 ? sentinelVersion : PostgresVersion.SignalFiles);
+        PostgresVersion.EnsureSupported(version, $"Backup {backupName}", NoRecoveryAdvice);
+        var settings = recovery.Settings(version).ToList();
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"\n# Added by pgarchive backup-fetch of {backupName} at {_time.GetUtcNow():O}\n");
-        foreach (var (name, value) in recovery.Settings())
+        foreach (var (name, value) in settings)
         {
             text.Append(RecoveryOptions.ConfigurationLine(name, value)).Append('\n');
         }
 
-        await File.AppendAllTextAsync(autoConf, text.ToString(), cancellationToken).ConfigureAwait(false);
-        UnixFiles.SetMode(autoConf, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var configFile = Path.Combine(target, version < PostgresVersion.SignalFiles ? "recovery.conf" : "postgresql.auto.conf");
+        await File.AppendAllTextAsync(configFile, text.ToString(), cancellationToken).ConfigureAwait(false);
+        UnixFiles.SetMode(configFile, UnixFileMode.UserRead | UnixFileMode.UserWrite); // primary_conninfo, restore_command's paths
+        if (version >= PostgresVersion.SignalFiles)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(target, recovery.Standby ? "standby.signal" : "recovery.signal"), [], cancellationToken).ConfigureAwait(false);
+        }
 
-        await File.WriteAllBytesAsync(Path.Combine(target, "recovery.signal"), [], cancellationToken).ConfigureAwait(false);
-        Log.RecoveryConfigured(_logger, autoConf, string.Join(", ", recovery.Settings().Select(s => s.Name)));
+        Log.RecoveryConfigured(_logger, configFile, string.Join(", ", settings.Select(s => s.Name)));
     }
 
     private static async Task WriteAddedFileAsync(string target, AddedFile file, CancellationToken cancellationToken)
@@ -527,13 +598,14 @@ public sealed class BackupFetcher
     /// </summary>
     private sealed class Extractor(
         string target, IReadOnlyDictionary<string, string> tablespaces, IReadOnlySet<string> ownNames, FilesMetadata? recorded, ILogger logger,
-        IProgress<TransferProgress>? progress, long? expectedBytes, bool startWriteback, bool holdPgControl = false)
+        IProgress<TransferProgress>? progress, long? expectedBytes, bool startWriteback, bool holdPgControl = false, Func<string, bool>? selected = null)
     {
         private const string PgControl = "global/pg_control";
         private const string HeldPgControl = "global/pg_control.pgarchive-restoring";
 
         private readonly ConcurrentDictionary<string, string> _outstanding = new(
-            (recorded?.Files.Keys ?? Enumerable.Empty<string>()).Select(p => KeyValuePair.Create(RelativeName(p), p)), StringComparer.Ordinal);
+            (recorded?.Files.Keys ?? Enumerable.Empty<string>()).Where(p => selected is null || selected(WalGTarNames.Key(p)))
+                .Select(p => KeyValuePair.Create(RelativeName(p), p)), StringComparer.Ordinal);
 
         private long _files;
         private long _bytes;
@@ -600,6 +672,24 @@ public sealed class BackupFetcher
         /// Once every partition is extracted: every file the restored backup's files_metadata.json records was found in
         /// one, and the directory has the two files no restore works without.
         /// </summary>
+        /// <summary>
+        /// Whether <paramref name="partition"/> holds a file still to restore, as its backup's files_metadata.json lists
+        /// its files (WAL-G's shouldUnwrapTar): one selected and, in a delta chain, still needed. True when it lists none.
+        /// </summary>
+        public bool HoldsFileToRestore(Partition partition)
+        {
+            if (partition.Files?.TarFileSets.GetValueOrDefault(partition.ObjectName) is not { } names)
+            {
+                return true;
+            }
+
+            return names.Any(name =>
+            {
+                var key = WalGTarNames.Key(name);
+                return (selected is null || selected(key)) && (partition.Filter is null || partition.Filter.Needs(key, Resolve(name)));
+            });
+        }
+
         public void CheckComplete(string backupName)
         {
             if (!_outstanding.IsEmpty)
@@ -609,7 +699,7 @@ public sealed class BackupFetcher
                     ", recorded in its files_metadata.json, are in none of the tar partitions restored.");
             }
 
-            foreach (var required in new[] { "global/pg_control", "backup_label" })
+            foreach (var required in selected is null ? ["global/pg_control", "backup_label"] : Array.Empty<string>())
             {
                 if (!File.Exists(Path.Combine(target, required)))
                 {
@@ -627,6 +717,11 @@ public sealed class BackupFetcher
 
         private async Task WriteFileAsync(TarEntry entry, string destination, Partition partition, CancellationToken cancellationToken)
         {
+            if (selected is not null && !selected(WalGTarNames.Key(entry.Name)))
+            {
+                return; // not asked for (--mask)
+            }
+
             UnixFiles.CreatePrivateDirectory(Path.GetDirectoryName(destination)!);
             var recorded = partition.Files?.Files.GetValueOrDefault("/" + RelativeName(entry.Name))?.XxHash128;
             var hash = recorded is null ? null : new XxHash128();

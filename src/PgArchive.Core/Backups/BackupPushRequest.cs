@@ -23,6 +23,22 @@ public sealed class BackupPushRequest
     /// <summary>Build a delta on this backup (<c>--delta-from-name</c>), whatever <see cref="PgArchiveOptions.DeltaOrigin"/> says.</summary>
     public string? DeltaFromName { get; init; }
 
+    /// <summary>
+    /// Build a delta on the one backup whose user data equals this JSON (<c>--delta-from-user-data</c>, WAL-G's
+    /// UserDataBackupSelector); a full backup when none has it. Not together with <see cref="DeltaFromName"/>.
+    /// </summary>
+    public JsonElement? DeltaFromUserData { get; init; }
+
+    /// <summary>
+    /// Write no files_metadata.json (<c>--without-files-metadata</c>, as WAL-G): the sentinel says
+    /// <c>FilesMetadataDisabled</c>, the backup is full, and restore and backup-verify cannot check files against their
+    /// recorded checksums (they check that its partitions hold pg_control and backup_label). Not with a delta base.
+    /// </summary>
+    public bool WithoutFilesMetadata { get; init; }
+
+    /// <summary>Overrides <see cref="PgArchiveOptions.StoreAllCorruptBlocks"/> for this backup (<c>--store-all-corrupt</c>).</summary>
+    public bool? StoreAllCorruptBlocks { get; init; }
+
     /// <summary>When the delta's base cannot be used (another cluster, a timeline it cannot follow), take a full backup instead of failing.</summary>
     public bool FallBackToFull { get; init; }
 
@@ -34,6 +50,22 @@ public sealed class BackupPushRequest
 
     /// <summary>Told the bytes of files read so far, against the data directory's size.</summary>
     public IProgress<Diagnostics.TransferProgress>? Progress { get; init; }
+
+    /// <summary>Refuses choices that contradict each other, as WAL-G's backup-push refuses them before it starts.</summary>
+    /// <exception cref="PgArchiveConfigurationException">A delta base is named twice, or named for a backup without files_metadata.json.</exception>
+    public void Validate()
+    {
+        if (WithoutFilesMetadata && (DeltaFromName is { Length: > 0 } || DeltaFromUserData is not null))
+        {
+            throw new PgArchiveConfigurationException(
+                "A backup without files_metadata.json is always full: --without-files-metadata cannot be used with --delta-from-name or --delta-from-user-data.");
+        }
+
+        if (DeltaFromUserData is not null && DeltaFromName is { Length: > 0 })
+        {
+            throw new PgArchiveConfigurationException("Name one delta base: --delta-from-name or --delta-from-user-data, not both.");
+        }
+    }
 }
 
 /// <summary>The outcome of a backup.</summary>

@@ -57,10 +57,12 @@ public sealed partial class BackupPusher
             var identity = await client.IdentifySystemAsync(cancellationToken).ConfigureAwait(false);
             var segmentSize = await client.WalSegmentSizeAsync(cancellationToken).ConfigureAwait(false);
             var dataDirectory = await ShowOrEmptyAsync(client, "data_directory", cancellationToken).ConfigureAwait(false);
+            var onStandby = await ShowOrEmptyAsync(client, "in_hot_standby", cancellationToken).ConfigureAwait(false) == "on";
             var startTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow());
             var label = "pgarchive " + _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
             var backup = await BaseBackupStream.StartAsync(connection, label, request.MaxRateKilobytesPerSecond, cancellationToken).ConfigureAwait(false);
             var name = BackupName.ForFull(WalSegment.Containing(backup.StartLsn, backup.Timeline, segmentSize).FileName);
+            await ThrowIfBackupExistsAsync(name, onStandby, cancellationToken).ConfigureAwait(false);
             var compressor = _codec.Compressors.Default;
             var claim = await BackupClaim.AcquireAsync(_store, new BackupProgress
             {
@@ -127,7 +129,7 @@ public sealed partial class BackupPusher
             await PutManifestAsync(name, manifest, compressor, cancellationToken).ConfigureAwait(false);
 
             await StoreRecordsAsync(name, new BackupRecordsInput(backup.StartLsn, stop, startTime, client.ServerVersionNum, identity.SystemIdentifier,
-                TablespacesOf(dataDirectory, backup.Tablespaces), dataDirectory, request.Permanent, request.UserData, null), files, totals, claim, cancellationToken)
+                TablespacesOf(dataDirectory, backup.Tablespaces), dataDirectory, request.Permanent, request.UserData, null, false), files, totals, claim, cancellationToken)
                 .ConfigureAwait(false);
             Log.BackupFinished(_logger, name, stop.ToString(), totals.TarBytes, totals.StoredBytes);
             return new BackupPushResult(name, backup.StartLsn, stop, totals.Files, totals.TarBytes, totals.StoredBytes, files.TarFileSets.Count - 2);

@@ -52,6 +52,7 @@ public sealed partial class BackupPusher
 
     private async Task<BackupPushResult> PushCoreAsync(BackupPushRequest request, CancellationToken cancellationToken)
     {
+        request.Validate();
         var dataDirectory = ValidateDataDirectory(request.DataDirectory);
         // The delta base is looked up in the store while the connection opens: both are round trips.
         var selectingBase = DeltaBase.SelectAsync(new BackupCatalog(_store), _options, request, cancellationToken, _logger);
@@ -70,6 +71,7 @@ public sealed partial class BackupPusher
         {
             var deltaBase = await selectingBase.ConfigureAwait(false);
             CheckSameDirectory(dataDirectory, session.Server.DataDirectory);
+            await CheckWalSourceAsync(session.Server, cancellationToken).ConfigureAwait(false);
             deltaBase = Usable(deltaBase, request, b => b.CheckCluster(session.Server.SystemIdentifier, session.Server.BlockSize));
             var startTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow()); // WAL-G records whole microseconds
             var (start, name) = await StartAsync(session, dataDirectory, request, deltaBase, cancellationToken).ConfigureAwait(false);
@@ -93,7 +95,11 @@ public sealed partial class BackupPusher
 
             var files = new FilesMetadata();
             var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath && !WalGTarNames.IsTablespaceLink(e)).ToList();
-            var totals = new Totals { Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase };
+            var totals = new Totals
+            {
+                Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase,
+                StoreAllCorruptBlocks = request.StoreAllCorruptBlocks ?? _options.StoreAllCorruptBlocks,
+            };
             if (deltaBase is not null)
             {
                 entries = DeltaFiles.LeaveOutUnchanged(entries, deltaBase, files, out totals.SkippedFiles);
@@ -148,12 +154,22 @@ public sealed partial class BackupPusher
             await RetryPartitionAsync(totals, ct => UploadTarAsync(name, "pg_control.tar", compressor, [pgControl], files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             var stop = await session.StopAsync(cancellationToken).ConfigureAwait(false);
-            await session.WaitForArchiveAsync(stop.Lsn, (segment, waited) => Log.WaitingForArchive(_logger, segment, (int)waited.TotalSeconds), cancellationToken)
-                .ConfigureAwait(false);
+            if (session.Server.IsInRecovery)
+            {
+                // The last segment the backup needs holds the byte before the stop LSN, on the stop's timeline.
+                var stopTimeline = await session.StopTimelineAsync(start, cancellationToken).ConfigureAwait(false);
+                await WaitForArchivedSegmentAsync(WalSegment.Containing(new Lsn(Math.Max(stop.Lsn.Value, 1) - 1), stopTimeline, session.Server.WalSegmentSize).FileName,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await session.WaitForArchiveAsync(stop.Lsn, (segment, waited) => Log.WaitingForArchive(_logger, segment, (int)waited.TotalSeconds), cancellationToken)
+                    .ConfigureAwait(false);
+            }
             await RetryPartitionAsync(totals, ct => UploadLabelFilesAsync(name, compressor, stop, files, totals, ct), cancellationToken).ConfigureAwait(false);
 
             await StoreRecordsAsync(name, new BackupRecordsInput(start.Lsn, stop.Lsn, startTime, session.Server.VersionNum, session.Server.SystemIdentifier,
-                TablespacesOf(dataDirectory), dataDirectory, request.Permanent, request.UserData, deltaBase), files, totals, claim, cancellationToken).ConfigureAwait(false);
+                TablespacesOf(dataDirectory), dataDirectory, request.Permanent, request.UserData, deltaBase, request.WithoutFilesMetadata), files, totals, claim, cancellationToken).ConfigureAwait(false);
 
             Log.BackupFinished(_logger, name, stop.Lsn.ToString(), totals.TarBytes, totals.StoredBytes);
             if (resumed is not null)
@@ -183,7 +199,7 @@ public sealed partial class BackupPusher
 
     /// <summary>What the sentinel and metadata.json of a backup record besides its totals.</summary>
     private sealed record BackupRecordsInput(Lsn Start, Lsn Stop, DateTimeOffset StartTime, int PgVersion, ulong SystemIdentifier, TablespaceSpec? Spec,
-        string DataDirectory, bool Permanent, JsonElement? UserData, DeltaBase? DeltaBase);
+        string DataDirectory, bool Permanent, JsonElement? UserData, DeltaBase? DeltaBase, bool WithoutFilesMetadata);
 
     /// <summary>Stores files_metadata.json, metadata.json and last the sentinel that makes the backup visible, then releases the claim.</summary>
     private async Task StoreRecordsAsync(string name, BackupRecordsInput input, FilesMetadata files, Totals totals, BackupClaim claim, CancellationToken cancellationToken)
@@ -210,6 +226,7 @@ public sealed partial class BackupPusher
             DeltaFrom = input.DeltaBase?.Name,
             DeltaFullName = input.DeltaBase?.FullName,
             DeltaCount = input.DeltaBase?.Count,
+            FilesMetadataDisabled = input.WithoutFilesMetadata,
         };
         var metadata = new BackupMetadata
         {
@@ -234,7 +251,15 @@ public sealed partial class BackupPusher
             await new BackupCatalog(_store).MarkAsync(input.DeltaBase.Name, permanent: true, cancellationToken).ConfigureAwait(false);
         }
 
-        await PutJsonAsync(ArchiveLayout.FilesMetadataKey(name), files, PgArchiveJsonContext.Default.FilesMetadata, cancellationToken).ConfigureAwait(false);
+        if (input.WithoutFilesMetadata)
+        {
+            Log.FilesMetadataLeftOut(_logger, name);
+        }
+        else
+        {
+            await PutJsonAsync(ArchiveLayout.FilesMetadataKey(name), files, PgArchiveJsonContext.Default.FilesMetadata, cancellationToken).ConfigureAwait(false);
+        }
+
         await PutJsonAsync(ArchiveLayout.MetadataKey(name), metadata, PgArchiveJsonContext.Default.BackupMetadata, cancellationToken).ConfigureAwait(false);
         // Last: the sentinel makes the backup visible.
         await PutSentinelAsync(name, sentinel, cancellationToken).ConfigureAwait(false);
@@ -253,7 +278,21 @@ public sealed partial class BackupPusher
             name = BackupName.ForDelta(name, deltaBase.StartWalFile);
         }
 
+        await ThrowIfBackupExistsAsync(name, session.Server.IsInRecovery, cancellationToken).ConfigureAwait(false);
         return (start, name);
+    }
+
+    /// <summary>Refuses a name whose sentinel is already stored: two backups started in the same WAL segment.</summary>
+    private async Task ThrowIfBackupExistsAsync(string name, bool onStandby, CancellationToken cancellationToken)
+    {
+        if (await _store.GetInfoAsync(ArchiveLayout.SentinelKey(name), cancellationToken).ConfigureAwait(false) is not null)
+        {
+            throw new PgArchiveException(
+                $"A backup named {name} already exists: the previous backup started in the same WAL segment. " +
+                (onStandby
+                    ? "On a standby a backup starts at its last restartpoint, which follows the primary's checkpoints: run CHECKPOINT on the primary and retry."
+                    : "Write some data or run SELECT pg_switch_wal() and retry."));
+        }
     }
 
     /// <summary>The base when <paramref name="check"/> accepts it; null (a full backup) when it refuses and the request allows falling back.</summary>
@@ -310,7 +349,7 @@ public sealed partial class BackupPusher
                         IsIncremented = incremented is not null,
                         MTime = modified,
                         XxHash128 = written.XxHash128,
-                        CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, _options.StoreAllCorruptBlocks),
+                        CorruptBlocks = CorruptBlocksInfo.From(written.CorruptBlocks, totals.StoreAllCorruptBlocks),
                     };
                     files.Files["/" + entry.TarPath] = description;
                     totals.RecordedFiles.Add(new BackupProgressFile { Path = "/" + entry.TarPath, Size = written.Size, Description = description });
@@ -555,6 +594,7 @@ public sealed partial class BackupPusher
         public IProgress<TransferProgress>? Progress;
         public SemaphoreSlim? DiskGate;
         public SharedProgress Shared = new();
+        public bool StoreAllCorruptBlocks;
 
         // What one partition's last attempt read, for the progress record.
         public DateTimeOffset ReadStartedAt;
@@ -588,7 +628,11 @@ public sealed partial class BackupPusher
         }
 
         /// <summary>Counters of one partition; what is shared (progress, page verifier, disk gate) stays shared.</summary>
-        public Totals ForPartition() => new() { ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, Shared = Shared, Delta = Delta };
+        public Totals ForPartition() => new()
+        {
+            ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, Shared = Shared, Delta = Delta,
+            StoreAllCorruptBlocks = StoreAllCorruptBlocks,
+        };
 
         public void Merge(Totals partition)
         {

@@ -22,6 +22,7 @@ internal static partial class DataDirectoryScanner
     {
         "postmaster.pid", "postmaster.opts", "postgresql.auto.conf.tmp", "current_logfiles.tmp",
         "backup_label", "backup_label.old", "tablespace_map", "backup_manifest", "recovery.signal", "standby.signal",
+        "recovery.conf", "recovery.done", // a standby's or a finished recovery's settings before PostgreSQL 12 (12+ refuses to start with recovery.conf)
         RecoveryOptions.SettingsFileName, // settings backup-fetch leaves for restore_command; may hold credentials
     };
 

@@ -3,8 +3,9 @@ using System.Globalization;
 namespace PgArchive.Backups;
 
 /// <summary>
-/// What backup-fetch writes so that the restored cluster recovers from the archive on start:
-/// <c>restore_command</c> and any target go to <c>postgresql.auto.conf</c>, and <c>recovery.signal</c> is created.
+/// What backup-fetch writes so that the restored cluster recovers from the archive on start: <c>restore_command</c> and
+/// any target go to <c>postgresql.auto.conf</c> with <c>recovery.signal</c> (<c>standby.signal</c> for a standby) from
+/// PostgreSQL 12 on, to <c>recovery.conf</c> before it.
 /// </summary>
 public sealed class RecoveryOptions
 {
@@ -29,8 +30,24 @@ public sealed class RecoveryOptions
     /// <summary><c>recovery_target_action</c>: <c>pause</c>, <c>promote</c> or <c>shutdown</c>.</summary>
     public string? TargetAction { get; init; }
 
-    /// <summary><c>recovery_target_timeline</c>: <c>latest</c> (PostgreSQL's default), <c>current</c> or a number.</summary>
+    /// <summary>
+    /// <c>recovery_target_timeline</c>: <c>latest</c>, <c>current</c> or a number. Unset, PostgreSQL 12 and later follow
+    /// the latest timeline by default; before 12 (whose default is <c>current</c>) and for a standby, <c>latest</c> is written.
+    /// </summary>
     public string? TargetTimeline { get; init; }
+
+    /// <summary>
+    /// A standby: it replays the archive without end (<c>standby.signal</c>, or <c>standby_mode = on</c> before
+    /// PostgreSQL 12), following the latest timeline, until promoted. No recovery target goes with it.
+    /// </summary>
+    public bool Standby { get; init; }
+
+    /// <summary>
+    /// <c>primary_conninfo</c> of a <see cref="Standby"/>: it streams from that server once it has replayed what the
+    /// archive holds (and returns to the archive when streaming breaks). Put a password in a passfile, not here: the
+    /// value is written into the restored directory.
+    /// </summary>
+    public string? PrimaryConnInfo { get; init; }
 
     /// <summary>Validates the settings; the messages name the option at fault.</summary>
     public void Validate()
@@ -55,6 +72,23 @@ public sealed class RecoveryOptions
         if (TargetTimeline is not null and not ("latest" or "current") && !uint.TryParse(TargetTimeline, NumberStyles.None, CultureInfo.InvariantCulture, out _))
         {
             throw new PgArchiveConfigurationException($"--recovery-target-timeline '{TargetTimeline}' must be latest, current or a timeline number.");
+        }
+
+        if (Standby && (TargetTime ?? TargetLsn?.ToString() ?? TargetName ?? TargetAction) is not null)
+        {
+            var option = TargetTime is not null ? "--recovery-target-time" : TargetLsn is not null ? "--recovery-target-lsn"
+                : TargetName is not null ? "--recovery-target-name" : "--recovery-target-action";
+            throw new PgArchiveConfigurationException($"--standby cannot be combined with {option}: a standby replays the archive without end until it is promoted.");
+        }
+
+        if (PrimaryConnInfo is not null && !Standby)
+        {
+            throw new PgArchiveConfigurationException("--primary-conninfo needs --standby: only a standby streams from a primary.");
+        }
+
+        if (PrimaryConnInfo is { Length: 0 })
+        {
+            throw new PgArchiveConfigurationException("--primary-conninfo is empty: give a connection string, e.g. 'host=primary port=5432 user=replicator'.");
         }
 
         if (TargetName is { Length: 0 or > 63 })
@@ -83,9 +117,14 @@ public sealed class RecoveryOptions
         return "'" + argument.Replace("'", @"'\''", StringComparison.Ordinal).Replace("%", "%%", StringComparison.Ordinal) + "'";
     }
 
-    /// <summary>The settings, by name, as their values go into <c>postgresql.auto.conf</c> (before quoting).</summary>
-    public IEnumerable<(string Name, string Value)> Settings()
+    /// <summary>
+    /// The settings, by name, as their values go into <c>postgresql.auto.conf</c> (PostgreSQL 12 and later) or
+    /// <c>recovery.conf</c> (before), before quoting.
+    /// </summary>
+    /// <param name="pgVersionNum">The restored cluster's <c>server_version_num</c>; below 120000 the settings are recovery.conf's.</param>
+    public IEnumerable<(string Name, string Value)> Settings(int pgVersionNum = Postgres.PostgresVersion.SignalFiles)
     {
+        var recoveryConf = pgVersionNum < Postgres.PostgresVersion.SignalFiles;
         yield return ("restore_command", RestoreCommand);
         if (TargetTime is not null)
         {
@@ -107,9 +146,19 @@ public sealed class RecoveryOptions
             yield return ("recovery_target_action", TargetAction);
         }
 
-        if (TargetTimeline is not null)
+        if ((TargetTimeline ?? (Standby || recoveryConf ? "latest" : null)) is { } timeline)
         {
-            yield return ("recovery_target_timeline", TargetTimeline);
+            yield return ("recovery_target_timeline", timeline);
+        }
+
+        if (Standby && recoveryConf)
+        {
+            yield return ("standby_mode", "on");
+        }
+
+        if (PrimaryConnInfo is not null)
+        {
+            yield return ("primary_conninfo", PrimaryConnInfo);
         }
     }
 

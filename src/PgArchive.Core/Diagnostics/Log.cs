@@ -42,11 +42,19 @@ internal static partial class Log
         Message = "Still waiting after {Seconds} s for PostgreSQL to archive WAL file {WalFile}, which the backup needs: check archive_command and pg_stat_archiver")]
     public static partial void WaitingForArchive(ILogger logger, string walFile, int seconds);
 
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Warning,
+        Message = "Still waiting after {Seconds} s for WAL file {WalFile} to be in the archive, which the backup taken on a standby needs: the primary archives it " +
+                  "once it finishes the segment (archive_timeout, or pg_switch_wal() on the primary), or the standby with archive_mode = always; check both archive_commands")]
+    public static partial void WaitingForStandbyWal(ILogger logger, string walFile, int seconds);
+
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "{Reason} Taking a full backup instead, as asked")]
     public static partial void DeltaFallBackToFull(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "No delta backup: {Reason}. Taking a full backup, as WAL-G does")]
     public static partial void DeltaNotTaken(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Backup {BackupName} is taken without files_metadata.json, as asked: restore cannot check its files against recorded checksums")]
+    public static partial void FilesMetadataLeftOut(ILogger logger, string backupName);
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Resuming from the interrupted backup {PreviousBackup}: {Reusable} of its {Partitions} tar partitions hold only files unchanged since they were read")]
     public static partial void ResumeFound(ILogger logger, string previousBackup, int reusable, int partitions);
@@ -89,6 +97,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Recovery configured in {ConfigFile}: {Settings}")]
     public static partial void RecoveryConfigured(ILogger logger, string configFile, string settings);
+
+    [LoggerMessage(EventId = 3030, Level = LogLevel.Information,
+        Message = "Skipped {Key}: none of its files is still to restore (written whole by a newer backup, deleted since, or not asked for), --skip-redundant-tars")]
+    public static partial void PartitionSkipped(ILogger logger, string key);
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Skipped {Member} in {Key}: backup-fetch writes that name itself and never takes it from an archive")]
     public static partial void OwnNameSkipped(ILogger logger, string member, string key);

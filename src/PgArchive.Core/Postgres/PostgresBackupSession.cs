@@ -33,6 +33,8 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var version = connection.PostgreSqlVersion;
+            PostgresVersion.EnsureSupported((version.Major * 10000) + (version.Major < 10 ? Math.Max(version.Minor, 0) * 100 : 0), $"The server at {Describe(connection)}");
             var server = await ReadServerInfoAsync(connection, cancellationToken).ConfigureAwait(false);
             return new PostgresBackupSession(connection, server);
         }
@@ -56,20 +58,30 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
             ? "SELECT pg_backup_start($1, true)::text"
             : "SELECT pg_start_backup($1, true, false)::text";
         var lsn = Lsn.Parse(await ScalarAsync<string>(sql, label, cancellationToken).ConfigureAwait(false));
-        var timeline = Server.IsInRecovery
-            ? (uint)await ScalarAsync<int>("SELECT min_recovery_end_timeline FROM pg_control_recovery()", null, cancellationToken).ConfigureAwait(false)
-            : (uint)await ScalarAsync<int>("SELECT timeline_id FROM pg_control_checkpoint()", null, cancellationToken).ConfigureAwait(false);
+        // The start is the redo point of the checkpoint (on a standby, the restartpoint) the start just made or took:
+        // on that checkpoint's timeline, as backup_label's START TIMELINE says.
+        var timeline = (uint)await ScalarAsync<int>("SELECT timeline_id FROM pg_control_checkpoint()", null, cancellationToken).ConfigureAwait(false);
         return new BackupStart(lsn, timeline);
     }
 
     /// <summary>
+    /// The timeline of the stop LSN: the start's on a primary; on a standby the one its minimum recovery point is on,
+    /// which PostgreSQL took the stop from (the standby may have followed its upstream to a new timeline meanwhile).
+    /// </summary>
+    public async Task<uint> StopTimelineAsync(BackupStart start, CancellationToken cancellationToken) =>
+        Server.IsInRecovery
+            ? (uint)await ScalarAsync<int>("SELECT min_recovery_end_timeline FROM pg_control_recovery()", null, cancellationToken).ConfigureAwait(false)
+            : start.Timeline;
+
+    /// <summary>
     /// Stops the backup. PostgreSQL's own wait for the archive (<c>wait_for_archive</c>) sleeps a whole second
     /// between looks, so when this role may read <c>pg_wal/archive_status</c> the stop returns at once and
-    /// <see cref="WaitForArchiveAsync"/> does the same wait with short polls. Otherwise PostgreSQL waits.
+    /// <see cref="WaitForArchiveAsync"/> does the same wait with short polls. Otherwise PostgreSQL waits, except on a
+    /// standby, where the caller waits for the stop segment to be in the archive (whoever archives it).
     /// </summary>
     public async Task<BackupStop> StopAsync(CancellationToken cancellationToken)
     {
-        var wait = Server.CanReadArchiveStatus ? "false" : "true";
+        var wait = Server.CanReadArchiveStatus || Server.IsInRecovery ? "false" : "true";
         var sql = Server.VersionNum >= 150000
             ? $"SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop({wait})"
             : $"SELECT lsn::text, labelfile, spcmapfile FROM pg_stop_backup(false, {wait})";
@@ -86,10 +98,10 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits, as <c>pg_backup_stop(wait_for_archive => true)</c> does, until the server has archived every WAL
-    /// segment up to the one holding <paramref name="stopLsn"/> (and the backup history file): no
+    /// Waits, as <c>pg_backup_stop(wait_for_archive => true)</c> does on a primary, until the server has archived every
+    /// WAL segment up to the one holding <paramref name="stopLsn"/> (and the backup history file): no
     /// <c>.ready</c> file at or before it is left in <c>pg_wal/archive_status</c>. Returns at once when the
-    /// server archives nothing (archive_mode off, or a standby without <c>archive_mode = always</c>), when
+    /// server archives nothing (archive_mode off), on a standby (its caller waits on the archive itself), when
     /// PostgreSQL already waited in <see cref="StopAsync"/>, or for a stop LSN at a segment's very start.
     /// </summary>
     /// <param name="stopLsn">The stop LSN returned by <see cref="StopAsync"/>.</param>
@@ -97,7 +109,7 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
     /// <param name="cancellationToken">Ends the wait.</param>
     public async Task WaitForArchiveAsync(Lsn stopLsn, Action<string, TimeSpan>? stillWaiting, CancellationToken cancellationToken)
     {
-        var archives = Server.ArchiveMode == "always" || (Server.ArchiveMode == "on" && !Server.IsInRecovery);
+        var archives = Server.ArchiveMode is "always" or "on" && !Server.IsInRecovery;
         if (!Server.CanReadArchiveStatus || !archives || stopLsn.Value == 0)
         {
             return;
@@ -145,7 +157,8 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
                    (SELECT database_block_size FROM pg_control_init()),
                    (SELECT blocks_per_segment FROM pg_control_init()),
                    current_setting('archive_mode'),
-                   COALESCE(has_function_privilege(to_regprocedure('pg_catalog.pg_ls_archive_statusdir()'), 'EXECUTE'), false)
+                   COALESCE(has_function_privilege(to_regprocedure('pg_catalog.pg_ls_archive_statusdir()'), 'EXECUTE'), false),
+                   (SELECT timeline_id FROM pg_control_checkpoint())
             """;
         var command = new NpgsqlCommand(sql, connection);
         await using var commandScope = command.ConfigureAwait(false);
@@ -162,7 +175,8 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
             reader.GetInt32(6),
             reader.GetInt32(7),
             reader.GetString(8),
-            reader.GetBoolean(9));
+            reader.GetBoolean(9),
+            (uint)reader.GetInt32(10));
     }
 
     private async Task<T> ScalarAsync<T>(string sql, string? parameter, CancellationToken cancellationToken)
@@ -185,9 +199,9 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
     }
 }
 
-/// <summary>What backup-push learns of the server.</summary>
+/// <summary>What backup-push learns of the server; <paramref name="Timeline"/> is its last checkpoint's (restartpoint's on a standby).</summary>
 internal sealed record ServerInfo(int VersionNum, string DataDirectory, ulong SystemIdentifier, long WalSegmentSize, bool IsInRecovery, bool DataChecksums,
-    int BlockSize, int BlocksPerSegment, string ArchiveMode, bool CanReadArchiveStatus);
+    int BlockSize, int BlocksPerSegment, string ArchiveMode, bool CanReadArchiveStatus, uint Timeline);
 
 /// <summary>The result of starting a backup.</summary>
 internal sealed record BackupStart(Lsn Lsn, uint Timeline);

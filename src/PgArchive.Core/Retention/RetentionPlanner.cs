@@ -297,6 +297,11 @@ public sealed partial class RetentionPlanner
             }
         }
 
+        if (request.AfterBackup is not null || request.AfterTime is not null)
+        {
+            target = OlderOf(ordered, target, ChooseRetainAfterTarget(request, ordered, keep));
+        }
+
         if (target is null)
         {
             notes.Add(string.Create(CultureInfo.InvariantCulture, $"There are not more than {request.Count} backups to keep: no backup is deleted."));
@@ -311,6 +316,38 @@ public sealed partial class RetentionPlanner
 
         return target.Name;
     }
+
+    /// <summary>
+    /// <c>retain --after</c> (WAL-G's FindTargetRetainAfterName and FindTargetRetainAfterTime): the oldest backup from which
+    /// on backups are kept for being after the name (prefix, as WAL-G matches it) or at or after the time; with FULL or
+    /// FIND_FULL the oldest such full backup. Null when there is none.
+    /// </summary>
+    private static BackupDetail? ChooseRetainAfterTarget(RetentionRequest request, List<BackupDetail> ordered, Dictionary<string, string> keep)
+    {
+        var met = false;
+        BackupDetail? target = null;
+        foreach (var backup in ordered)
+        {
+            met = request.AfterBackup is { } name
+                ? met || backup.Name.StartsWith(name, StringComparison.Ordinal)
+                : (request.UseSentinelTime ? backup.Metadata.StartTime : backup.Info.LastModified) >= request.AfterTime!.Value;
+            if (met && (request.Modifier == RetainModifier.None || backup.IsFull))
+            {
+                target ??= backup;
+            }
+
+            if (target is not null)
+            {
+                keep.TryAdd(backup.Name, $"after {request.AfterBackup ?? request.AfterTime!.Value.ToString("O", CultureInfo.InvariantCulture)}");
+            }
+        }
+
+        return target;
+    }
+
+    /// <summary>The one of two targets earlier in <paramref name="ordered"/>: more is kept.</summary>
+    private static BackupDetail? OlderOf(List<BackupDetail> ordered, BackupDetail? first, BackupDetail? second) =>
+        first is null ? second : second is null ? first : ordered.IndexOf(first) <= ordered.IndexOf(second) ? first : second;
 
     private static string? ChooseBeforeTarget(RetentionRequest request, List<BackupDetail> ordered, IReadOnlyList<DamagedBackup> damaged,
         Dictionary<string, string> keep, List<string> notes)

@@ -80,6 +80,12 @@ public sealed class RetentionRequest
     /// <summary>Everything: FORCE, deleting permanent backups too.</summary>
     public bool Force { get; private init; }
 
+    /// <summary>Retain <c>--after NAME</c>: the backups from the first whose name starts with this on are kept too.</summary>
+    public string? AfterBackup { get; private init; }
+
+    /// <summary>Retain <c>--after TIME</c>: the backups taken at or after this instant are kept too.</summary>
+    public DateTimeOffset? AfterTime { get; private init; }
+
     /// <summary>
     /// Order backups by the start time their sentinel records (<c>--use-sentinel-time</c>) instead of by timeline
     /// and start segment (WAL-G's default); a backup's time for <c>before TIME</c> becomes its start time too.
@@ -99,6 +105,25 @@ public sealed class RetentionRequest
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         return new RetentionRequest(RetentionMode.Retain) { Count = count, Modifier = modifier };
+    }
+
+    /// <summary>
+    /// <c>delete retain [FULL|FIND_FULL] N --after NAME</c> (WAL-G's): keep the newest N backups and, besides, every backup
+    /// from the first whose name starts with <paramref name="afterBackup"/> on (with FULL or FIND_FULL, from the first such
+    /// full backup); what is older than the older of the two is deleted.
+    /// </summary>
+    public static RetentionRequest RetainAfter(int count, RetainModifier modifier, string afterBackup)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(afterBackup);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        return new RetentionRequest(RetentionMode.Retain) { Count = count, Modifier = modifier, AfterBackup = afterBackup };
+    }
+
+    /// <summary><c>delete retain [FULL|FIND_FULL] N --after TIME</c>: as <see cref="RetainAfter(int, RetainModifier, string)"/>, keeping the backups taken at or after <paramref name="afterTime"/>.</summary>
+    public static RetentionRequest RetainAfter(int count, RetainModifier modifier, DateTimeOffset afterTime)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        return new RetentionRequest(RetentionMode.Retain) { Count = count, Modifier = modifier, AfterTime = afterTime };
     }
 
     /// <summary><c>delete before [FIND_FULL] NAME</c>.</summary>
@@ -136,6 +161,10 @@ public sealed class RetentionRequest
             RetainModifier.Full => $"retain FULL {Count}",
             RetainModifier.FindFull => $"retain FIND_FULL {Count}",
             _ => $"retain {Count}",
+        } + (AfterBackup ?? AfterTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture)) switch
+        {
+            null => "",
+            var after => " --after " + after,
         },
         RetentionMode.Before => "before " + (FindFull ? "FIND_FULL " : "") + (BackupName ?? BeforeTime!.Value.ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
         RetentionMode.Everything => Force ? "everything FORCE" : "everything",

@@ -1,3 +1,4 @@
+using System.IO.Enumeration;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using PgArchive.IO;
@@ -143,17 +144,27 @@ public sealed class LocalFileSystemObjectStore : IObjectStore, IObjectCopier
         }
 
         var found = new List<ObjectInfo>();
+        var top = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        var namePrefix = prefix[(slash + 1)..];
         Guard(prefix, () =>
         {
-            // Symbolic links (files, and directories not recursed into) are skipped: hidden files are objects too.
-            var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.ReparsePoint };
-            foreach (var file in new DirectoryInfo(directory).EnumerateFiles("*", options))
+            // Names are matched before anything else is looked at, so listing one object's name (a WAL segment among
+            // thousands) stats only what matches. Below the top directory, a subdirectory is entered only when its
+            // name starts with the prefix's last segment, and then all of it matches. Symbolic links (files, and
+            // directories not recursed into) are skipped: hidden files are objects too.
+            var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = 0 };
+            var files = new FileSystemEnumerable<FileInfo>(top, (ref FileSystemEntry entry) => (FileInfo)entry.ToFileSystemInfo(), options)
             {
-                if (file.Name.Contains(TempMarker, StringComparison.Ordinal))
-                {
-                    continue;
-                }
-
+                ShouldIncludePredicate = (ref FileSystemEntry entry) =>
+                    (!entry.Directory.SequenceEqual(top) || entry.FileName.StartsWith(namePrefix, StringComparison.Ordinal))
+                    && !entry.FileName.Contains(TempMarker, StringComparison.Ordinal)
+                    && !entry.IsDirectory && (entry.Attributes & FileAttributes.ReparsePoint) == 0,
+                ShouldRecursePredicate = (ref FileSystemEntry entry) =>
+                    (!entry.Directory.SequenceEqual(top) || entry.FileName.StartsWith(namePrefix, StringComparison.Ordinal))
+                    && (entry.Attributes & FileAttributes.ReparsePoint) == 0,
+            };
+            foreach (var file in files)
+            {
                 var key = Path.GetRelativePath(_root, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
                 if (key.StartsWith(prefix, StringComparison.Ordinal))
                 {

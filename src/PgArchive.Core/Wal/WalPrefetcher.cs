@@ -72,7 +72,7 @@ public sealed partial class WalPrefetcher
 
     /// <summary>
     /// Downloads up to <paramref name="count"/> segments after <paramref name="walFileName"/> on its timeline into
-    /// <paramref name="prefetchDirectory"/>, <paramref name="concurrency"/> at a time; stops at the first the archive does not hold.
+    /// <paramref name="prefetchDirectory"/>, <paramref name="concurrency"/> at a time: those one listing finds in the archive.
     /// Returns how many were prefetched.
     /// </summary>
     public async Task<int> PrefetchAsync(string walFileName, string prefetchDirectory, int count, int concurrency, CancellationToken cancellationToken = default)
@@ -92,19 +92,18 @@ public sealed partial class WalPrefetcher
             next.Add(current.FileName);
         }
 
-        var fetched = await PartitionPipeline.RunAsync(next.Count, concurrency, async (i, ct) =>
+        // One listing tells which of them are archived yet (a standby asks ahead of the archive).
+        var wanted = next.Where(n => !File.Exists(Path.Combine(prefetchDirectory, n))).ToList();
+        var located = wanted.Count == 0 ? [] : await _archiver.LocateAsync(wanted, cancellationToken).ConfigureAwait(false);
+        var archived = wanted.Where(located.ContainsKey).ToList();
+        var fetched = await PartitionPipeline.RunAsync(archived.Count, concurrency, async (i, ct) =>
         {
-            var name = next[i];
+            var name = archived[i];
             var target = Path.Combine(prefetchDirectory, name);
             var inProgress = Path.Combine(running, name);
-            if (File.Exists(target))
-            {
-                return false;
-            }
-
             try
             {
-                await _archiver.FetchAsync(name, inProgress, ct).ConfigureAwait(false);
+                await _archiver.FetchLocatedAsync(name, located[name], inProgress, ct).ConfigureAwait(false);
                 File.Move(inProgress, target, overwrite: true);
                 LogMessages.Prefetched(_logger, name);
                 return true;

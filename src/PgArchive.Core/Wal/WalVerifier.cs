@@ -21,6 +21,12 @@ public sealed class WalVerifyRequest
     /// </summary>
     public ServerWalPosition? Server { get; init; }
 
+    /// <summary>
+    /// Check integrity from this backup's start segment (WAL-G's <c>--backup-name</c>; a permanent backup may be named)
+    /// instead of the oldest impermanent backup's. Null: the oldest impermanent backup.
+    /// </summary>
+    public string? BackupName { get; init; }
+
     /// <summary>Missing segments just below the current one counted as not yet archived (<c>WALG_INTEGRITY_MAX_DELAYED_WALS</c>, default 0).</summary>
     public int DelayedWindow { get; init; }
 
@@ -62,7 +68,7 @@ public sealed class WalVerifier
         }
 
         var backups = (await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false)).Backups;
-        var segmentSize = server?.SegmentSize ?? WalArchiveInventory.InferSegmentSize(backups);
+        var segmentSize = server is { SegmentSize: > 0 } ? server.SegmentSize : WalArchiveInventory.InferSegmentSize(backups); // 0: given without one
         var wal = await WalArchiveInventory.LoadAsync(_store, _codec, segmentSize, cancellationToken).ConfigureAwait(false);
         var report = Verify(request, server, wal, backups);
         report.ServerError = serverError;
@@ -131,11 +137,20 @@ public sealed class WalVerifier
         }
 
         var eligible = backups
-            .Where(b => !b.IsPermanent && history.Contains(b.Timeline, b.StartLsn))
+            .Where(b => (request.BackupName is null ? !b.IsPermanent : b.Name == request.BackupName) && history.Contains(b.Timeline, b.StartLsn))
             .Select(b => (Backup: b, Start: WalSegment.Parse(b.Info.WalFileName, wal.SegmentSize).Number))
             .Where(b => b.Start <= top)
             .OrderBy(b => b.Start)
             .FirstOrDefault();
+        if (request.BackupName is { } named && eligible.Backup is null)
+        {
+            // WAL-G's getSpecifiedBackupStartSegmentNo: a named backup must exist and lie on the checked timeline's history.
+            throw backups.Any(b => b.Name == named)
+                ? new PgArchiveException($"wal-verify --backup-name {named}: that backup does not lie on the history of timeline {timeline} " +
+                    $"before {new WalSegment(timeline, top, wal.SegmentSize).FileName}, so integrity cannot be checked from it.")
+                : new BackupNotFoundException($"wal-verify --backup-name {named}: no such backup in the archive (or it cannot be read); backup-list shows the backups there are.");
+        }
+
         ulong stop;
         var oldest = eligible.Backup;
         var noBackup = oldest is null;

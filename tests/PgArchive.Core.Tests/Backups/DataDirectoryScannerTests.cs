@@ -20,6 +20,7 @@ public sealed class DataDirectoryScannerTests : IDisposable
         {
             "PG_VERSION", "postgresql.conf", "global/pg_control", "base/1/1259", "base/1/1259_fsm",
             "postmaster.pid", "postmaster.opts", "backup_label", "tablespace_map", "recovery.signal", "standby.signal", RecoveryOptions.SettingsFileName,
+            "recovery.conf", "recovery.done",
             "pg_wal/000000010000000000000001", "pg_wal/archive_status/000000010000000000000001.done",
             "pg_replslot/slot1/state", "pg_stat_tmp/global.stat", "pg_subtrans/0000", "pg_notify/0000",
             "base/1/pgsql_tmp/pgsql_tmp123.0", "base/1/pg_internal.init", "global/pg_internal.init",
@@ -40,6 +41,7 @@ public sealed class DataDirectoryScannerTests : IDisposable
         foreach (var excluded in new[]
         {
             "postmaster.pid", "postmaster.opts", "backup_label", "tablespace_map", "recovery.signal", "standby.signal", RecoveryOptions.SettingsFileName,
+            "recovery.conf", "recovery.done",
             "pg_wal/000000010000000000000001", "pg_wal/archive_status/000000010000000000000001.done",
             "pg_replslot/slot1/state", "pg_replslot/slot1/", "pg_stat_tmp/global.stat", "pg_subtrans/0000",
             "base/1/pgsql_tmp/", "base/1/pg_internal.init", "global/pg_internal.init", "base/1/t3_16400",

@@ -46,4 +46,51 @@ public sealed class RecoveryOptionsTests
 
         Assert.Contains(setting, ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(100000, "recovery_target_timeline=latest")]
+    [InlineData(110022, "recovery_target_timeline=latest")]
+    [InlineData(120000, "")]
+    [InlineData(180001, "")]
+    public void Before_PostgreSQL_12_the_latest_timeline_is_asked_for_whose_default_there_is_current(int version, string expected)
+    {
+        var settings = new RecoveryOptions { RestoreCommand = "cmd" }.Settings(version).Skip(1).Select(s => s.Name + "=" + s.Value);
+
+        Assert.Equal(expected, string.Join(' ', settings));
+    }
+
+    [Theory]
+    [InlineData(110000, "restore_command=cmd recovery_target_timeline=latest standby_mode=on primary_conninfo=host=p port=5")]
+    [InlineData(120000, "restore_command=cmd recovery_target_timeline=latest primary_conninfo=host=p port=5")]
+    public void Standby_settings_follow_the_latest_timeline_with_standby_mode_before_PostgreSQL_12(int version, string expected)
+    {
+        var options = new RecoveryOptions { RestoreCommand = "cmd", Standby = true, PrimaryConnInfo = "host=p port=5" };
+        options.Validate();
+
+        Assert.Equal(expected, string.Join(' ', options.Settings(version).Select(s => s.Name + "=" + s.Value)));
+    }
+
+    [Theory]
+    [InlineData("time", "--recovery-target-time")]
+    [InlineData("lsn", "--recovery-target-lsn")]
+    [InlineData("name", "--recovery-target-name")]
+    [InlineData("action", "--recovery-target-action")]
+    public void Standby_with_a_recovery_target_is_refused_naming_the_option(string target, string option)
+    {
+        var options = new RecoveryOptions
+        {
+            RestoreCommand = "x", Standby = true,
+            TargetTime = target == "time" ? "2026-11-25 02:00:00+00" : null, TargetLsn = target == "lsn" ? Wal.Lsn.Parse("0/3000028") : null,
+            TargetName = target == "name" ? "p" : null, TargetAction = target == "action" ? "promote" : null,
+        };
+
+        var ex = Assert.Throws<PgArchiveConfigurationException>(options.Validate);
+
+        Assert.Equal($"--standby cannot be combined with {option}: a standby replays the archive without end until it is promoted.", ex.Message);
+    }
+
+    [Fact]
+    public void Primary_conninfo_without_standby_is_refused() =>
+        Assert.Contains("--primary-conninfo needs --standby", Assert.Throws<PgArchiveConfigurationException>(
+            new RecoveryOptions { RestoreCommand = "x", PrimaryConnInfo = "host=p" }.Validate).Message, StringComparison.Ordinal);
 }

@@ -21,6 +21,7 @@ public sealed class RestoreTargetTests : IDisposable
     [InlineData("recovery.signal")]
     [InlineData("standby.signal")]
     [InlineData("/standby.signal")]
+    [InlineData("recovery.conf")]
     [InlineData("pgarchive.restore.json")]
     [InlineData("./pgarchive.restore.json")]
     [InlineData(IncompleteRestoreMarker.FileName)]
@@ -210,5 +211,68 @@ public sealed class RestoreTargetTests : IDisposable
         Assert.Contains("recovery_target_name = 'it''s'", lines);
         Assert.Equal("work_mem = '8MB'", lines[0]);
         Assert.True(File.Exists(Path.Combine(_bench.Target, "recovery.signal")));
+    }
+
+    [Theory]
+    [InlineData("10")]
+    [InlineData("11")]
+    public async Task Recovery_settings_before_PostgreSQL_12_go_to_recovery_conf_following_the_latest_timeline(string pgVersion)
+    {
+        await _bench.StoreAsync(TarMember.File("PG_VERSION", System.Text.Encoding.ASCII.GetBytes(pgVersion + "\n")),
+            TarMember.File("postgresql.auto.conf", "work_mem = '8MB'\n"u8.ToArray()));
+
+        await _bench.FetchAsync(new BackupFetchRequest
+        {
+            TargetDirectory = _bench.Target, BackupName = RestoreBench.Backup,
+            Recovery = new RecoveryOptions { RestoreCommand = "cmd '%f'", TargetName = "it's", TargetAction = "promote" },
+        });
+
+        var lines = (await File.ReadAllLinesAsync(Path.Combine(_bench.Target, "recovery.conf"), Token)).Where(l => l.Length > 0 && l[0] != '#');
+        Assert.Equal(["restore_command = 'cmd ''%f'''", "recovery_target_name = 'it''s'", "recovery_target_action = 'promote'", "recovery_target_timeline = 'latest'"], lines);
+        Assert.Equal((UnixFileMode)0b110_000_000, File.GetUnixFileMode(Path.Combine(_bench.Target, "recovery.conf")));
+        Assert.Equal("work_mem = '8MB'\n", await File.ReadAllTextAsync(Path.Combine(_bench.Target, "postgresql.auto.conf"), Token));
+        Assert.False(File.Exists(Path.Combine(_bench.Target, "recovery.signal")));
+        Assert.False(File.Exists(Path.Combine(_bench.Target, "standby.signal")));
+    }
+
+    [Theory]
+    [InlineData("11", "recovery.conf", "standby_mode = 'on'")]
+    [InlineData("12", "postgresql.auto.conf", "standby.signal")]
+    [InlineData("18", "postgresql.auto.conf", "standby.signal")]
+    public async Task Standby_is_configured_in_the_form_its_version_reads(string pgVersion, string configFile, string standby)
+    {
+        await _bench.StoreAsync(TarMember.File("PG_VERSION", System.Text.Encoding.ASCII.GetBytes(pgVersion + "\n")));
+
+        await _bench.FetchAsync(new BackupFetchRequest
+        {
+            TargetDirectory = _bench.Target, BackupName = RestoreBench.Backup,
+            Recovery = new RecoveryOptions { RestoreCommand = "cmd", Standby = true, PrimaryConnInfo = "host=127.0.0.1 port=5432 application_name='s1'" },
+        });
+
+        var lines = await File.ReadAllLinesAsync(Path.Combine(_bench.Target, configFile), Token);
+        Assert.Contains("restore_command = 'cmd'", lines);
+        Assert.Contains("recovery_target_timeline = 'latest'", lines);
+        Assert.Contains("primary_conninfo = 'host=127.0.0.1 port=5432 application_name=''s1'''", lines);
+        Assert.Equal(standby == "standby.signal", File.Exists(Path.Combine(_bench.Target, "standby.signal")));
+        Assert.True(standby == "standby.signal" || lines.Contains(standby), string.Join('\n', lines));
+        Assert.False(File.Exists(Path.Combine(_bench.Target, "recovery.signal")));
+    }
+
+    [Theory]
+    [InlineData(90624)] // named by the sentinel: refused before anything is written
+    [InlineData(0)] // an older sentinel without the version: refused by PG_VERSION once restored, leaving the marker
+    public async Task Recovery_of_a_backup_older_than_PostgreSQL_10_is_refused(int sentinelVersion)
+    {
+        await _bench.StoreAsync(RestoreBench.Backup, SyntheticBackup.Partitions(_bench.PgControl, TarMember.File("PG_VERSION", "9.6\n"u8.ToArray())),
+            sentinel: s => s.PgVersion = sentinelVersion);
+
+        var ex = await Assert.ThrowsAsync<PgArchiveException>(() => _bench.FetchAsync(new BackupFetchRequest
+        {
+            TargetDirectory = _bench.Target, BackupName = RestoreBench.Backup, Recovery = new RecoveryOptions { RestoreCommand = "cmd" },
+        }));
+
+        Assert.StartsWith($"Backup {RestoreBench.Backup} is PostgreSQL 9.6, which pgarchive does not support: it supports PostgreSQL 10 to 18", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; restore it without recovery settings and configure its recovery yourself.", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(sentinelVersion == 0 ? [IncompleteRestoreMarker.FileName] : null, Directory.Exists(_bench.Target) ? RestoreBench.Entries(_bench.Target) : null);
     }
 }

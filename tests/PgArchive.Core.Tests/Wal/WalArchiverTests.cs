@@ -172,4 +172,59 @@ public sealed class WalArchiverTests : IDisposable
             return stored;
         }
     }
+
+    [Theory]
+    [InlineData("000000010000000000000009")]
+    [InlineData("00000002.history")]
+    public async Task Fetch_of_a_file_not_yet_archived_costs_one_store_call(string name)
+    {
+        await _archiver.PushAsync(WriteSegment("000000010000000000000008", 7), Token);
+        var before = _store.OperationCount;
+
+        await Assert.ThrowsAsync<WalFileNotFoundException>(() => _archiver.FetchAsync(name, Path.Combine(_pgWal, "x"), Token));
+
+        Assert.Equal(1, _store.OperationCount - before); // a standby polls for the next segment and the next timeline's history
+    }
+
+    [Fact]
+    public async Task Fetch_of_an_archived_segment_costs_a_listing_and_a_read()
+    {
+        await _archiver.PushAsync(WriteSegment("000000010000000000000008", 7), Token);
+        var before = _store.OperationCount;
+
+        await _archiver.FetchAsync("000000010000000000000008", Path.Combine(_pgWal, "RECOVERYXLOG"), Token);
+
+        Assert.Equal(2, _store.OperationCount - before);
+    }
+
+    [Fact]
+    public async Task Fetch_takes_the_segment_itself_and_not_the_backup_history_file_beside_it()
+    {
+        // Its .partial stands in for a segment not archived yet (PartialSegmentFetchTests); a .backup file never does.
+        var segment = Support.WalSegments.Filled("000000010000000000000006", 5);
+        await _store.PutAsync("wal_005/000000010000000000000006.00000028.backup", new MemoryStream("START WAL LOCATION"u8.ToArray()), cancellationToken: Token);
+        var destination = Path.Combine(_pgWal, "RECOVERYXLOG");
+
+        await Assert.ThrowsAsync<WalFileNotFoundException>(() => _archiver.FetchAsync("000000010000000000000006", destination, Token));
+        await _store.PutAsync("wal_005/000000010000000000000006.zst.unknown", new MemoryStream(segment), cancellationToken: Token);
+        await Assert.ThrowsAsync<WalFileNotFoundException>(() => _archiver.FetchAsync("000000010000000000000006", destination, Token));
+        await _store.PutAsync("wal_005/000000010000000000000006", new MemoryStream(segment), cancellationToken: Token);
+        var key = await _archiver.FetchAsync("000000010000000000000006", destination, Token);
+
+        Assert.Equal("wal_005/000000010000000000000006", key);
+        Assert.Equal(segment, await File.ReadAllBytesAsync(destination, Token));
+    }
+
+    [Fact]
+    public async Task Fetch_prefers_the_configured_compression_when_a_segment_is_stored_twice()
+    {
+        var segment = Support.WalSegments.Filled("000000010000000000000007", 5);
+        await _store.PutAsync("wal_005/000000010000000000000007", new MemoryStream(Support.WalSegments.Filled("000000010000000000000007", 6)), cancellationToken: Token);
+        await _archiver.PushAsync(WriteSegment("000000010000000000000007", 5), Token);
+
+        var key = await _archiver.FetchAsync("000000010000000000000007", Path.Combine(_pgWal, "RECOVERYXLOG"), Token);
+
+        Assert.Equal("wal_005/000000010000000000000007.lz4", key);
+        Assert.Equal(segment, await File.ReadAllBytesAsync(Path.Combine(_pgWal, "RECOVERYXLOG"), Token));
+    }
 }

@@ -81,6 +81,26 @@ public sealed class WalPrefetcherTests : IDisposable
     }
 
     [Fact]
+    public async Task Prefetch_ahead_of_the_archive_costs_one_listing_and_a_read_per_archived_segment()
+    {
+        var store = _services.GetRequiredService<InMemoryObjectStore>();
+        foreach (var n in new ulong[] { 0xFE, 0xFF, 0x100 })
+        {
+            // 16 MiB segments: 0x100 is the first of the next log id, so another listing
+            var segment = new WalSegment(1, n);
+            var path = Path.Combine(_root, segment.FileName);
+            await File.WriteAllBytesAsync(path, Support.WalSegments.Filled(segment.FileName, (byte)n), Token);
+            await _archiver.PushAsync(path, Token);
+        }
+
+        var before = store.OperationCount;
+        var fetched = await _prefetcher.PrefetchAsync(new WalSegment(1, 0xFD).FileName, Prefetch, count: 6, concurrency: 2, Token);
+
+        Assert.Equal(3, fetched);
+        Assert.Equal(2 + 3, store.OperationCount - before);
+    }
+
+    [Fact]
     public void A_file_of_another_position_or_timeline_or_a_cut_file_is_never_taken()
     {
         Directory.CreateDirectory(Prefetch);

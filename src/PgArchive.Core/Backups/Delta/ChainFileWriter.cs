@@ -13,6 +13,9 @@ internal sealed class ChainFileWriter(bool reverse)
     /// <summary>True when writing newest backup first.</summary>
     public bool Reverse => reverse;
 
+    /// <summary>True when (reverse) a newer backup already wrote all of <paramref name="destination"/>: no older copy is needed.</summary>
+    public bool IsComplete(string destination) => reverse && _seen.TryGetValue(destination, out var partial) && partial is null;
+
     /// <summary>
     /// Writes a whole file's <paramref name="length"/> bytes from <paramref name="data"/>; returns false when
     /// (reverse) a newer backup already wrote all of it.

@@ -21,9 +21,10 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
     public string StartWalFile => Name.Substring(5, 24);
 
     /// <summary>
-    /// Picks the base as WAL-G does (<c>delta_backup_configurator.go</c>): none with <see cref="BackupPushRequest.Full"/>;
-    /// else, when <see cref="PgArchiveOptions.DeltaMaxSteps"/> is positive (or a base is named), the named backup
-    /// (<see cref="BackupPushRequest.DeltaFromName"/>) or the newest one. The new delta's position is that backup's
+    /// Picks the base as WAL-G does (<c>delta_backup_configurator.go</c>): none with <see cref="BackupPushRequest.Full"/>
+    /// or <see cref="BackupPushRequest.WithoutFilesMetadata"/>; else, when <see cref="PgArchiveOptions.DeltaMaxSteps"/> is
+    /// positive (or a base is named), the named backup (<see cref="BackupPushRequest.DeltaFromName"/>, or the one whose
+    /// user data is <see cref="BackupPushRequest.DeltaFromUserData"/>: none is a full backup, as WAL-G) or the newest one. The new delta's position is that backup's
     /// <c>DeltaCount</c> + 1 (1 on a full backup), and a full backup is taken instead when it would exceed the maximum,
     /// when that backup has no metadata.json, or when it is permanent (its metadata.json says so) and neither is the new
     /// backup nor the origin <c>LATEST_FULL</c>. With <c>LATEST_FULL</c> the base is then the full backup at the root of
@@ -36,7 +37,8 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Full)
+        request.Validate();
+        if (request.Full || request.WithoutFilesMetadata)
         {
             return null;
         }
@@ -53,6 +55,16 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
         }
 
         var named = request.DeltaFromName is { Length: > 0 } ? request.DeltaFromName : null;
+        if (request.DeltaFromUserData is { } userData)
+        {
+            named = (await catalog.FindByUserDataAsync(userData, cancellationToken).ConfigureAwait(false))?.Name;
+            if (named is null)
+            {
+                Log.DeltaNotTaken(logger ?? NullLogger.Instance, "no backup holds the user data --delta-from-user-data gives");
+                return null;
+            }
+        }
+
         BackupInfo previous;
         if (named is not null)
         {

@@ -68,6 +68,17 @@ internal sealed record ChainStep(string BackupName, ChainFilter? Filter);
 internal sealed class ChainFilter(HashSet<string>? wanted, HashSet<string> incremented, ChainFileWriter writer, bool isTarget, bool detectIncrements = false)
 {
     /// <summary>
+    /// Whether this step still has to write the file <paramref name="key"/> (restored at <paramref name="destination"/>,
+    /// null when not restored there): the restored backup lists it (its own backup_label and tablespace_map for the
+    /// restored backup only), and no newer backup of the chain wrote all of it (<c>--reverse-unpack</c>).
+    /// </summary>
+    public bool Needs(string key, string? destination)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Wanted(key) && (destination is null || !writer.IsComplete(destination));
+    }
+
+    /// <summary>
     /// Writes the entry (whole or as an increment) from <paramref name="data"/>, its content; false when it is not
     /// restored (deleted since, or already written). backup_label and tablespace_map come from the restored backup
     /// alone, listed in its files or not (WAL-G's backups do not list them; its restore always extracts them).
@@ -76,7 +87,7 @@ internal sealed class ChainFilter(HashSet<string>? wanted, HashSet<string> incre
     {
         ArgumentNullException.ThrowIfNull(entry);
         var key = WalGTarNames.Key(entry.Name);
-        if (WalGTarNames.IsUtilityFile(key) ? !isTarget : wanted is not null && !wanted.Contains(key))
+        if (!Wanted(key))
         {
             return false; // not in the restored backup (deleted since this one), or a base's own backup_label
         }
@@ -103,4 +114,7 @@ internal sealed class ChainFilter(HashSet<string>? wanted, HashSet<string> incre
 
         return await writer.WriteWholeAsync(data, entry.Length, destination, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>In the restored backup: listed by it, or its own backup_label and tablespace_map (the restored backup's step only).</summary>
+    private bool Wanted(string key) => WalGTarNames.IsUtilityFile(key) ? isTarget : wanted is null || wanted.Contains(key);
 }
