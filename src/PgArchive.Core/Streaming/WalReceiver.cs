@@ -50,6 +50,9 @@ public sealed class WalReceiver : BackgroundService
         WalReceiveTelemetry.Track(this);
     }
 
+    /// <summary>The lag tracker the sessions report to (tests drive it with a fake clock).</summary>
+    internal ReceiveLagTracker LagTracker => _lag;
+
     /// <summary>Where the receiver stands now: positions, lag, last failure.</summary>
     public WalReceiverStatus Status => new(_streaming, _timeline, _lag.ServerFlushLsn, _lag.StoredLsn, _lastStoredAt, _lastError) { Lag = _lag.Lag };
 
