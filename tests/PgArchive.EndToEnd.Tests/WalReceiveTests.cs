@@ -251,14 +251,15 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
         }
     }
 
-    private static async Task WaitUntilStoredAsync(PostgresCluster source, string lsn)
+    /// <summary>Until <paramref name="source"/>'s walsender to wal-receive (application_name pgarchive) reports <paramref name="lsn"/> flushed: stored.</summary>
+    internal static async Task WaitUntilStoredAsync(PostgresCluster source, string lsn, BackgroundCli? receive = null)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (!await source.ScalarAsync<bool>($"SELECT coalesce((SELECT flush_lsn >= '{lsn}' FROM pg_stat_replication WHERE application_name = 'pgarchive'), false)"))
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException("wal-receive did not report " + lsn + " stored in time");
+                throw new TimeoutException($"wal-receive did not report {lsn} stored in time:\n{receive?.Log}");
             }
 
             await Task.Delay(100);

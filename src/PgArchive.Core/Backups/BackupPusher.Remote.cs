@@ -30,9 +30,7 @@ public sealed partial class BackupPusher
     public async Task<BackupPushResult> PushRemoteAsync(RemoteBackupRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return await PgArchiveTelemetry.MeasureAsync("backup-push", PgArchiveTelemetry.BackupDuration, null,
-            () => PushRemoteCoreAsync(request, cancellationToken),
-            (result, activity) => activity?.SetTag("pgarchive.backup", result.BackupName)).ConfigureAwait(false);
+        return await MeasureAsync(() => PushRemoteCoreAsync(request, cancellationToken)).ConfigureAwait(false);
     }
 
     private async Task<BackupPushResult> PushRemoteCoreAsync(RemoteBackupRequest request, CancellationToken cancellationToken)

@@ -45,10 +45,13 @@ public sealed partial class BackupPusher
     public async Task<BackupPushResult> PushAsync(BackupPushRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return await PgArchiveTelemetry.MeasureAsync("backup-push", PgArchiveTelemetry.BackupDuration, null,
-            () => PushCoreAsync(request, cancellationToken),
-            (result, activity) => activity?.SetTag("pgarchive.backup", result.BackupName)).ConfigureAwait(false);
+        return await MeasureAsync(() => PushCoreAsync(request, cancellationToken)).ConfigureAwait(false);
     }
+
+    /// <summary>A backup-push's duration metric and span, tagged with the backup's name.</summary>
+    private static Task<BackupPushResult> MeasureAsync(Func<Task<BackupPushResult>> push) =>
+        PgArchiveTelemetry.MeasureAsync("backup-push", PgArchiveTelemetry.BackupDuration, null, push,
+            (result, activity) => activity?.SetTag("pgarchive.backup", result.BackupName));
 
     private async Task<BackupPushResult> PushCoreAsync(BackupPushRequest request, CancellationToken cancellationToken)
     {
