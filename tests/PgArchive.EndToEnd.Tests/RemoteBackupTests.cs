@@ -50,11 +50,7 @@ public sealed class RemoteBackupTests(PgArchiveCli cli, ITestOutputHelper output
         Directory.Delete(tablespace, recursive: true);
         _workspace.CreateDirectory("tablespace");
 
-        var restoreDirectory = _workspace.CreateDirectory("restored");
-        (await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), name, "--recovery", "--recovery-target-action", "promote"))
-            .EnsureSuccess("backup-fetch");
-        await using var restored = await PostgresCluster.StartAsync(restoreDirectory, "true", settings, major: major);
-        await restored.WaitUntilPromotedAsync(TimeSpan.FromMinutes(3));
+        await using var restored = await WalReceiveTests.RestoreToEndAsync(cli, _workspace, settings, name, major);
         Assert.Equal(expected, await ChecksumAsync(restored));
         Assert.Equal(20000L, await restored.ScalarAsync<long>("SELECT count(*) FROM spaced"));
         (await cli.RunAsync(settings, "backup-verify", name)).EnsureSuccess("backup-verify of the remote backup");

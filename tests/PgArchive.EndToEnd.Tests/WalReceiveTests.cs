@@ -77,11 +77,7 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
         output.WriteLine(receive.Log.Split('\n').Where(l => l.Contains("warn", StringComparison.Ordinal) || l.Contains("error", StringComparison.Ordinal)).Take(5).Aggregate("", (a, l) => a + l + "\n"));
         Directory.Delete(source.DataDirectory, recursive: true);
 
-        var restoreDirectory = _workspace.CreateDirectory("restored");
-        (await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST", "--recovery", "--recovery-target-action", "promote"))
-            .EnsureSuccess("backup-fetch");
-        await using var restored = await PostgresCluster.StartAsync(restoreDirectory, "true", settings, major: major);
-        await restored.WaitUntilPromotedAsync(TimeSpan.FromMinutes(3));
+        await using var restored = await RestoreToEndAsync(cli, _workspace, settings, "LATEST", major);
         var ids = new HashSet<int>();
         await using (var connection = await restored.ConnectAsync())
         await using (var command = new NpgsqlCommand("SELECT id FROM acknowledged", connection))
@@ -136,11 +132,7 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
         Assert.DoesNotContain("MISSING_DELAYED", verify.Stdout, StringComparison.Ordinal);
         await source.StopAndDeleteAsync();
 
-        var restoreDirectory = _workspace.CreateDirectory("restored");
-        (await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST", "--recovery", "--recovery-target-action", "promote"))
-            .EnsureSuccess("backup-fetch");
-        await using var restored = await PostgresCluster.StartAsync(restoreDirectory, "true", settings);
-        await restored.WaitUntilPromotedAsync(TimeSpan.FromMinutes(3));
+        await using var restored = await RestoreToEndAsync(cli, _workspace, settings, "LATEST");
         Assert.Equal(expected, await ChecksumAsync(restored));
         await receive.DisposeAsync();
     }
@@ -249,6 +241,21 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
                 $"INSERT INTO bulk SELECT {batch} * 20000 + g, repeat('b', 60) FROM generate_series(1, 20000) g", connection);
             await command.ExecuteNonQueryAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// Restores <paramref name="backup"/> into the workspace's <c>restored</c> directory set to recover to the end of the
+    /// archive and promote, starts it and waits until it has.
+    /// </summary>
+    internal static async Task<PostgresCluster> RestoreToEndAsync(PgArchiveCli cli, ArchiveWorkspace workspace, IReadOnlyDictionary<string, string?> settings,
+        string backup, int major = PostgresCluster.DefaultMajor)
+    {
+        var restoreDirectory = workspace.CreateDirectory("restored");
+        (await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), backup, "--recovery", "--recovery-target-action", "promote"))
+            .EnsureSuccess("backup-fetch");
+        var restored = await PostgresCluster.StartAsync(restoreDirectory, "true", settings, major: major);
+        await restored.WaitUntilPromotedAsync(TimeSpan.FromMinutes(3));
+        return restored;
     }
 
     /// <summary>Until <paramref name="source"/>'s walsender to wal-receive (application_name pgarchive) reports <paramref name="lsn"/> flushed: stored.</summary>

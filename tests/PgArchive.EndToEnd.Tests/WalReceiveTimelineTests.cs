@@ -44,11 +44,7 @@ public sealed class WalReceiveTimelineTests(PgArchiveCli cli, ITestOutputHelper 
         await receive.SignalAsync("INT");
         await standby.StopAndDeleteAsync();
 
-        var restoreDirectory = _workspace.CreateDirectory("restored");
-        (await cli.RunAsync(settings, "backup-fetch", Path.Combine(restoreDirectory, "data"), "LATEST", "--recovery", "--recovery-target-action", "promote"))
-            .EnsureSuccess("backup-fetch");
-        await using var restored = await PostgresCluster.StartAsync(restoreDirectory, "true", settings);
-        await restored.WaitUntilPromotedAsync(TimeSpan.FromMinutes(3));
+        await using var restored = await WalReceiveTests.RestoreToEndAsync(cli, _workspace, settings, "LATEST");
         Assert.Equal(expected, await ChecksumAsync(restored));
         Assert.Equal(3, await restored.ScalarAsync<int>("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)::int")); // promoted once more at the end of timeline 2
     }
