@@ -16,6 +16,7 @@ internal static class Program
         root.Subcommands.Add(WalCommands.Push(global));
         root.Subcommands.Add(WalCommands.Fetch(global));
         root.Subcommands.Add(WalCommands.Prefetch(global));
+        root.Subcommands.Add(WalReceiveCommand.Create(global));
         root.Subcommands.Add(BackupCommands.Push(global));
         root.Subcommands.Add(BackupCommands.Fetch(global));
         root.Subcommands.Add(BackupCommands.List(global));

@@ -3,15 +3,17 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using PgArchive.Backups;
 using PgArchive.Storage;
+using PgArchive.Streaming;
 
 namespace PgArchive.HealthChecks;
 
 /// <summary>
 /// Reports the archive's health from its catalog: Unhealthy when there is no backup or the newest is older
 /// than <see cref="PgArchiveHealthCheckOptions.MaxBackupAge"/>, Degraded when the newest archived WAL file is
-/// older than <see cref="PgArchiveHealthCheckOptions.MaxWalArchiveLag"/>, Healthy otherwise. The result's data
-/// names the newest backup, its age, the last archived WAL file and its age. Needs list and read permission
-/// on the store only.
+/// older than <see cref="PgArchiveHealthCheckOptions.MaxWalArchiveLag"/> or, when the host runs a
+/// <see cref="WalReceiver"/>, its receive lag exceeds <see cref="PgArchiveHealthCheckOptions.MaxWalReceiveLag"/>;
+/// Healthy otherwise. The result's data names the newest backup, its age, the last archived WAL file and its age,
+/// and the receiver's lag (seconds and bytes), positions and state. Needs list and read permission on the store only.
 /// </summary>
 public sealed class PgArchiveHealthCheck : IHealthCheck
 {
@@ -19,10 +21,13 @@ public sealed class PgArchiveHealthCheck : IHealthCheck
     private readonly IObjectStore _store;
     private readonly IOptionsMonitor<PgArchiveHealthCheckOptions> _options;
     private readonly TimeProvider _time;
+    private readonly WalReceiver? _receiver;
 
-    /// <summary>Creates the check.</summary>
-    public PgArchiveHealthCheck(BackupCatalog catalog, IObjectStore store, IOptionsMonitor<PgArchiveHealthCheckOptions> options, TimeProvider? timeProvider = null)
+    /// <summary>Creates the check; <paramref name="walReceiver"/> adds its receive lag (null: no WAL streaming).</summary>
+    public PgArchiveHealthCheck(BackupCatalog catalog, IObjectStore store, IOptionsMonitor<PgArchiveHealthCheckOptions> options, TimeProvider? timeProvider = null,
+        WalReceiver? walReceiver = null)
     {
+        _receiver = walReceiver;
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -36,6 +41,20 @@ public sealed class PgArchiveHealthCheck : IHealthCheck
         var options = _options.Get(context.Registration.Name);
         var now = _time.GetUtcNow();
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
+        var receiving = _receiver?.Status;
+        if (receiving is not null)
+        {
+            data["wal_receive_lag_seconds"] = receiving.Lag.TotalSeconds;
+            data["wal_receive_lag_bytes"] = receiving.LagBytes;
+            data["wal_receive_server_flush_lsn"] = receiving.ServerFlushLsn.ToString();
+            data["wal_receive_stored_lsn"] = receiving.StoredLsn.ToString();
+            data["wal_receive_streaming"] = receiving.IsStreaming;
+            if (receiving.LastError is { } error)
+            {
+                data["wal_receive_last_error"] = error;
+            }
+        }
+
         try
         {
             var backups = await _catalog.ListAsync(cancellationToken).ConfigureAwait(false);
@@ -60,6 +79,14 @@ public sealed class PgArchiveHealthCheck : IHealthCheck
             {
                 return new HealthCheckResult(context.Registration.FailureStatus,
                     $"The newest backup, {newest.Name}, is {Describe(age)} old (limit {Describe(options.MaxBackupAge)}).", data: data);
+            }
+
+            if (receiving is not null && receiving.Lag > options.MaxWalReceiveLag)
+            {
+                return HealthCheckResult.Degraded(
+                    string.Create(CultureInfo.InvariantCulture,
+                        $"WAL streaming lags: the server flushed {receiving.LagBytes} bytes the archive does not hold, the oldest {receiving.Lag.TotalSeconds:0.#} s ago " +
+                        $"(limit {options.MaxWalReceiveLag.TotalSeconds:0.#} s){(receiving.LastError is { } failure ? ": " + failure : ".")}"), data: data);
             }
 
             if (wal is null || now - wal.LastModified > options.MaxWalArchiveLag)

@@ -51,6 +51,11 @@ internal sealed class PgArchiveHealthCheckOptionsValidator : IValidateOptions<Pg
             failures.Add($"PgArchive:HealthCheck:MaxWalArchiveLag must be positive, not {options.MaxWalArchiveLag}.");
         }
 
+        if (options.MaxWalReceiveLag <= TimeSpan.Zero)
+        {
+            failures.Add($"PgArchive:HealthCheck:MaxWalReceiveLag must be positive, not {options.MaxWalReceiveLag}.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -15,4 +15,11 @@ public sealed class PgArchiveHealthCheckOptions
     /// <value>Default 15 minutes.</value>
     /// </summary>
     public TimeSpan MaxWalArchiveLag { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// With a <see cref="Streaming.WalReceiver"/> in the host: the oldest WAL the server has flushed may wait this long
+    /// for the archive before the check reports Degraded (the receive lag, also the <c>pgarchive.wal_receive.lag</c> metric).
+    /// <value>Default 1 minute.</value>
+    /// </summary>
+    public TimeSpan MaxWalReceiveLag { get; set; } = TimeSpan.FromMinutes(1);
 }

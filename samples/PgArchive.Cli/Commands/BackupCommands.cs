@@ -61,15 +61,26 @@ internal static class BackupCommands
             command.Options.Add(flag.Option);
         }
 
+        var remote = new RemoteBackupOptions();
+        remote.AddTo(command);
+
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, global, ProgressLogLevel,
             async (services, settings, ct) =>
             {
                 WalGFlags.CheckRefused(parseResult, "backup-push", settings, refused);
                 WalGFlags.CheckTargetStorage(parseResult, targetStorage, settings);
-                var pgdata = parseResult.GetValue(dataDirectory) ?? settings.Get("PGDATA")
-                    ?? throw new PgArchiveConfigurationException("Name the data directory: backup-push PGDATA, or set PGDATA.");
                 var isPermanent = parseResult.GetValue(permanent);
                 var data = WalGFlags.ParseUserData(parseResult.GetValue(userData) ?? settings.Get("WALG_SENTINEL_USER_DATA"), "--add-user-data (WALG_SENTINEL_USER_DATA)");
+                if (remote.IsRemote(parseResult, [dataDirectory, full, verify, storeAllCorrupt, deltaFromName, deltaFromUserData, withoutFilesMetadata, fallBack, resume]))
+                {
+                    var remoteResult = await TerminalProgress.RunAsync("backup-push", progress =>
+                        services.Get<BackupPusher>().PushRemoteAsync(remote.Request(parseResult, isPermanent, data, progress), ct)).ConfigureAwait(false);
+                    await Console.Out.WriteLineAsync(remoteResult.BackupName).ConfigureAwait(false);
+                    return ExitCodes.Success;
+                }
+
+                var pgdata = parseResult.GetValue(dataDirectory) ?? settings.Get("PGDATA")
+                    ?? throw new PgArchiveConfigurationException("Name the data directory: backup-push PGDATA, or set PGDATA.");
                 bool? verifyPages = parseResult.GetValue(verify) ? true : null;
                 bool? storeAll = parseResult.GetValue(storeAllCorrupt) ? true : null;
                 var resumeInterrupted = parseResult.GetValue(resume) || settings.GetBoolean("PGARCHIVE_BACKUP_RESUME") == true;

@@ -45,10 +45,13 @@ public sealed partial class BackupPusher
     public async Task<BackupPushResult> PushAsync(BackupPushRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return await PgArchiveTelemetry.MeasureAsync("backup-push", PgArchiveTelemetry.BackupDuration, null,
-            () => PushCoreAsync(request, cancellationToken),
-            (result, activity) => activity?.SetTag("pgarchive.backup", result.BackupName)).ConfigureAwait(false);
+        return await MeasureAsync(() => PushCoreAsync(request, cancellationToken)).ConfigureAwait(false);
     }
+
+    /// <summary>A backup-push's duration metric and span, tagged with the backup's name.</summary>
+    private static Task<BackupPushResult> MeasureAsync(Func<Task<BackupPushResult>> push) =>
+        PgArchiveTelemetry.MeasureAsync("backup-push", PgArchiveTelemetry.BackupDuration, null, push,
+            (result, activity) => activity?.SetTag("pgarchive.backup", result.BackupName));
 
     private async Task<BackupPushResult> PushCoreAsync(BackupPushRequest request, CancellationToken cancellationToken)
     {
@@ -168,66 +171,8 @@ public sealed partial class BackupPusher
             }
             await RetryPartitionAsync(totals, ct => UploadLabelFilesAsync(name, compressor, stop, files, totals, ct), cancellationToken).ConfigureAwait(false);
 
-            var finishTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow());
-            var sentinel = new BackupSentinel
-            {
-                Version = BackupSentinel.CurrentVersion,
-                Lsn = start.Lsn.Value,
-                FinishLsn = stop.Lsn.Value,
-                PgVersion = session.Server.VersionNum,
-                SystemIdentifier = session.Server.SystemIdentifier,
-                UncompressedSize = totals.TarBytes,
-                CompressedSize = totals.StoredBytes,
-                DataCatalogSize = totals.FileBytes,
-                Spec = TablespacesOf(dataDirectory),
-                UserData = request.UserData,
-                StartTime = startTime,
-                FinishTime = finishTime,
-                Hostname = Environment.MachineName,
-                DataDir = dataDirectory,
-                IsPermanent = request.Permanent,
-                DeltaLsn = deltaBase?.Lsn,
-                DeltaFrom = deltaBase?.Name,
-                DeltaFullName = deltaBase?.FullName,
-                DeltaCount = deltaBase?.Count,
-                FilesMetadataDisabled = request.WithoutFilesMetadata,
-            };
-            var metadata = new BackupMetadata
-            {
-                StartTime = startTime,
-                FinishTime = finishTime,
-                Hostname = sentinel.Hostname,
-                DataDir = dataDirectory,
-                PgVersion = sentinel.PgVersion,
-                StartLsn = sentinel.Lsn,
-                FinishLsn = sentinel.FinishLsn,
-                IsPermanent = request.Permanent,
-                SystemIdentifier = sentinel.SystemIdentifier,
-                UncompressedSize = sentinel.UncompressedSize,
-                CompressedSize = sentinel.CompressedSize,
-                UserData = request.UserData,
-            };
-
-            await claim.ConfirmAsync(files.TarChecksums!, cancellationToken).ConfigureAwait(false);
-            if (request.Permanent && deltaBase is not null)
-            {
-                // As WAL-G (markBackups): a permanent delta makes the backups it is built on permanent, before it is visible.
-                await new BackupCatalog(_store).MarkAsync(deltaBase.Name, permanent: true, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (request.WithoutFilesMetadata)
-            {
-                Log.FilesMetadataLeftOut(_logger, name);
-            }
-            else
-            {
-                await PutJsonAsync(ArchiveLayout.FilesMetadataKey(name), files, PgArchiveJsonContext.Default.FilesMetadata, cancellationToken).ConfigureAwait(false);
-            }
-
-            await PutJsonAsync(ArchiveLayout.MetadataKey(name), metadata, PgArchiveJsonContext.Default.BackupMetadata, cancellationToken).ConfigureAwait(false);
-            // Last: the sentinel makes the backup visible.
-            await PutSentinelAsync(name, sentinel, cancellationToken).ConfigureAwait(false);
-            await claim.ReleaseAsync(cancellationToken).ConfigureAwait(false);
+            await StoreRecordsAsync(name, new BackupRecordsInput(start.Lsn, stop.Lsn, startTime, session.Server.VersionNum, session.Server.SystemIdentifier,
+                TablespacesOf(dataDirectory), dataDirectory, request.Permanent, request.UserData, deltaBase, request.WithoutFilesMetadata), files, totals, claim, cancellationToken).ConfigureAwait(false);
 
             Log.BackupFinished(_logger, name, stop.Lsn.ToString(), totals.TarBytes, totals.StoredBytes);
             if (resumed is not null)
@@ -255,6 +200,75 @@ public sealed partial class BackupPusher
         }
     }
 
+    /// <summary>What the sentinel and metadata.json of a backup record besides its totals.</summary>
+    private sealed record BackupRecordsInput(Lsn Start, Lsn Stop, DateTimeOffset StartTime, int PgVersion, ulong SystemIdentifier, TablespaceSpec? Spec,
+        string DataDirectory, bool Permanent, JsonElement? UserData, DeltaBase? DeltaBase, bool WithoutFilesMetadata);
+
+    /// <summary>Stores files_metadata.json, metadata.json and last the sentinel that makes the backup visible, then releases the claim.</summary>
+    private async Task StoreRecordsAsync(string name, BackupRecordsInput input, FilesMetadata files, Totals totals, BackupClaim claim, CancellationToken cancellationToken)
+    {
+        var finishTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow());
+        var sentinel = new BackupSentinel
+        {
+            Version = BackupSentinel.CurrentVersion,
+            Lsn = input.Start.Value,
+            FinishLsn = input.Stop.Value,
+            PgVersion = input.PgVersion,
+            SystemIdentifier = input.SystemIdentifier,
+            UncompressedSize = totals.TarBytes,
+            CompressedSize = totals.StoredBytes,
+            DataCatalogSize = totals.FileBytes,
+            Spec = input.Spec,
+            UserData = input.UserData,
+            StartTime = input.StartTime,
+            FinishTime = finishTime,
+            Hostname = Environment.MachineName,
+            DataDir = input.DataDirectory,
+            IsPermanent = input.Permanent,
+            DeltaLsn = input.DeltaBase?.Lsn,
+            DeltaFrom = input.DeltaBase?.Name,
+            DeltaFullName = input.DeltaBase?.FullName,
+            DeltaCount = input.DeltaBase?.Count,
+            FilesMetadataDisabled = input.WithoutFilesMetadata,
+        };
+        var metadata = new BackupMetadata
+        {
+            StartTime = input.StartTime,
+            FinishTime = finishTime,
+            Hostname = sentinel.Hostname,
+            DataDir = input.DataDirectory,
+            PgVersion = sentinel.PgVersion,
+            StartLsn = sentinel.Lsn,
+            FinishLsn = sentinel.FinishLsn,
+            IsPermanent = input.Permanent,
+            SystemIdentifier = sentinel.SystemIdentifier,
+            UncompressedSize = sentinel.UncompressedSize,
+            CompressedSize = sentinel.CompressedSize,
+            UserData = input.UserData,
+        };
+
+        await claim.ConfirmAsync(files.TarChecksums!, cancellationToken).ConfigureAwait(false);
+        if (input.Permanent && input.DeltaBase is not null)
+        {
+            // As WAL-G (markBackups): a permanent delta makes the backups it is built on permanent, before it is visible.
+            await new BackupCatalog(_store).MarkAsync(input.DeltaBase.Name, permanent: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (input.WithoutFilesMetadata)
+        {
+            Log.FilesMetadataLeftOut(_logger, name);
+        }
+        else
+        {
+            await PutJsonAsync(ArchiveLayout.FilesMetadataKey(name), files, PgArchiveJsonContext.Default.FilesMetadata, cancellationToken).ConfigureAwait(false);
+        }
+
+        await PutJsonAsync(ArchiveLayout.MetadataKey(name), metadata, PgArchiveJsonContext.Default.BackupMetadata, cancellationToken).ConfigureAwait(false);
+        // Last: the sentinel makes the backup visible.
+        await PutSentinelAsync(name, sentinel, cancellationToken).ConfigureAwait(false);
+        await claim.ReleaseAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<(BackupStart Start, string Name)> StartAsync(PostgresBackupSession session, string dataDirectory, BackupPushRequest request,
         DeltaBase? deltaBase, CancellationToken cancellationToken)
     {
@@ -267,16 +281,21 @@ public sealed partial class BackupPusher
             name = BackupName.ForDelta(name, deltaBase.StartWalFile);
         }
 
+        await ThrowIfBackupExistsAsync(name, session.Server.IsInRecovery, cancellationToken).ConfigureAwait(false);
+        return (start, name);
+    }
+
+    /// <summary>Refuses a name whose sentinel is already stored: two backups started in the same WAL segment.</summary>
+    private async Task ThrowIfBackupExistsAsync(string name, bool onStandby, CancellationToken cancellationToken)
+    {
         if (await _store.GetInfoAsync(ArchiveLayout.SentinelKey(name), cancellationToken).ConfigureAwait(false) is not null)
         {
             throw new PgArchiveException(
                 $"A backup named {name} already exists: the previous backup started in the same WAL segment. " +
-                (session.Server.IsInRecovery
+                (onStandby
                     ? "On a standby a backup starts at its last restartpoint, which follows the primary's checkpoints: run CHECKPOINT on the primary and retry."
                     : "Write some data or run SELECT pg_switch_wal() and retry."));
         }
-
-        return (start, name);
     }
 
     /// <summary>The base when <paramref name="check"/> accepts it; null (a full backup) when it refuses and the request allows falling back.</summary>

@@ -74,7 +74,7 @@ public static class PgArchiveServiceCollectionExtensions
         return new PgArchiveBuilder(services);
     }
 
-    private static void AddOverRetryingStore<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] T>(IServiceCollection services) where T : class =>
+    internal static void AddOverRetryingStore<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] T>(IServiceCollection services) where T : class =>
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<T>(sp,
             sp.GetService<AuthenticatingObjectStore>() as IObjectStore ?? sp.GetRequiredService<RetryingObjectStore>()));
 

@@ -18,7 +18,7 @@ public static class PgArchiveTelemetry
 
     internal static readonly ActivitySource ActivitySource = new(Name, Version);
 
-    private static readonly Meter Meter = new(Name, Version);
+    internal static readonly Meter Meter = new(Name, Version);
 
     /// <summary>Bytes read from the data directory and WAL files.</summary>
     internal static readonly Counter<long> BytesRead = Meter.CreateCounter<long>("pgarchive.bytes.read", "By", "Bytes read from the data directory and from WAL files.");

@@ -100,27 +100,30 @@ public sealed class WalArchiver
             async () =>
             {
                 WalFileName.Validate(walFileName);
-                var located = await LocateAsync([walFileName], cancellationToken).ConfigureAwait(false);
-                return await FetchCoreAsync(walFileName, located.GetValueOrDefault(walFileName), destinationPath, cancellationToken).ConfigureAwait(false);
+                // A segment's .partial (wal-receive's segment in progress) shares its prefix: the same listing finds it.
+                var partialName = WalFileName.Classify(walFileName) == WalFileKind.Segment ? walFileName + ".partial" : null;
+                var located = await LocateAsync(partialName is null ? [walFileName] : [walFileName, partialName], cancellationToken).ConfigureAwait(false);
+                return await FetchCoreAsync(walFileName, located.GetValueOrDefault(walFileName), partialName is null ? null : located.GetValueOrDefault(partialName),
+                    destinationPath, cancellationToken).ConfigureAwait(false);
             }).ConfigureAwait(false);
     }
 
     /// <summary>
     /// As <see cref="FetchAsync"/> for a file whose key <see cref="LocateAsync"/> found (null: not in the archive),
-    /// without listing again.
+    /// without listing again, and never from a <c>.partial</c>: what is fetched ahead must be the complete segment.
     /// </summary>
     internal async Task<string> FetchLocatedAsync(string walFileName, string? key, string destinationPath, CancellationToken cancellationToken)
     {
         return await PgArchiveTelemetry.MeasureAsync("wal-fetch", PgArchiveTelemetry.WalFetchDuration,
             new("pgarchive.wal_file", walFileName),
-            () => FetchCoreAsync(walFileName, key, destinationPath, cancellationToken)).ConfigureAwait(false);
+            () => FetchCoreAsync(walFileName, key, null, destinationPath, cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>The key each of <paramref name="walFileNames"/> is archived under, for those the archive holds (see <see cref="WalLocator"/>).</summary>
     internal Task<Dictionary<string, string>> LocateAsync(IReadOnlyList<string> walFileNames, CancellationToken cancellationToken) =>
         WalLocator.LocateAsync(_store, _codec.Compressors, walFileNames, cancellationToken);
 
-    private async Task<string> FetchCoreAsync(string walFileName, string? key, string destinationPath, CancellationToken cancellationToken)
+    private async Task<string> FetchCoreAsync(string walFileName, string? key, string? partialKey, string destinationPath, CancellationToken cancellationToken)
     {
         WalFileName.Validate(walFileName);
         ArgumentException.ThrowIfNullOrEmpty(destinationPath);
@@ -130,35 +133,58 @@ public sealed class WalArchiver
             throw new PgArchiveException($"Cannot write '{destinationPath}': directory '{directory}' does not exist.");
         }
 
-        Stream? stored = null;
-        if (key is not null)
+        if (key is not null && await TryFetchAsync(walFileName, key, walFileName, destinationPath, cancellationToken).ConfigureAwait(false) is { } fetched)
         {
-            try
+            return fetched;
+        }
+
+        // A segment wal-receive has not completed yet: its .partial stands in for it when no later timeline branched off
+        // before its end (PartialSegmentFallback). When the .partial is gone before it is read (wal-receive completed the
+        // segment and removed it), the complete segment once more.
+        if (partialKey is not null)
+        {
+            if (!await PartialSegmentFallback.AllowedAsync(_store, _codec, walFileName, partialKey, cancellationToken).ConfigureAwait(false))
             {
-                stored = await _store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
+                Log.PartialNotUsed(_logger, partialKey, walFileName);
             }
-            catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.NotFound)
+            else if (await TryFetchAsync(walFileName + ".partial", partialKey, walFileName, destinationPath, cancellationToken).ConfigureAwait(false) is { } partial)
             {
-                // deleted since it was listed (retention): not in the archive
+                return partial;
+            }
+            else if ((await LocateAsync([walFileName], cancellationToken).ConfigureAwait(false)).GetValueOrDefault(walFileName) is { } completed &&
+                     await TryFetchAsync(walFileName, completed, walFileName, destinationPath, cancellationToken).ConfigureAwait(false) is { } later)
+            {
+                return later;
             }
         }
 
-        if (stored is null)
+        Log.WalNotFound(_logger, walFileName);
+        throw new WalFileNotFoundException(walFileName);
+    }
+
+    /// <summary>Fetches the object under <paramref name="key"/> (stored as <paramref name="storedName"/>) as <paramref name="walFileName"/>; null when it is gone.</summary>
+    private async Task<string?> TryFetchAsync(string storedName, string key, string walFileName, string destinationPath, CancellationToken cancellationToken)
+    {
+        Stream stored;
+        try
         {
-            Log.WalNotFound(_logger, walFileName);
-            throw new WalFileNotFoundException(walFileName);
+            stored = await _store.OpenReadAsync(key, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.NotFound)
+        {
+            return null; // deleted since it was listed (retention, or a .partial replaced by its segment)
         }
 
         // Decoded, then checked to be the segment it is named after (a swapped or cut object never reaches PostgreSQL).
-        var decoded = WalSegmentCheckStream.WrapIfSegment(_codec.Decode(stored, _codec.CompressorFor(key!)), walFileName, key!);
+        var decoded = WalSegmentCheckStream.WrapIfSegment(_codec.Decode(stored, _codec.CompressorFor(key)), storedName, key);
         await using (decoded.ConfigureAwait(false))
         {
-            await AtomicFile.WriteAsync(destinationPath, decoded, key!, cancellationToken).ConfigureAwait(false);
+            await AtomicFile.WriteAsync(destinationPath, decoded, key, cancellationToken).ConfigureAwait(false);
         }
 
         PgArchiveTelemetry.BytesRestored.Add(new FileInfo(destinationPath).Length);
-        Log.WalFetched(_logger, walFileName, key!);
-        return key!;
+        Log.WalFetched(_logger, walFileName, key);
+        return key;
     }
 
     private async Task<bool> StoredContentEqualsAsync(string key, string walFilePath, CancellationToken cancellationToken)
