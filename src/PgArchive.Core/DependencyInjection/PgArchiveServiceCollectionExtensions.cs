@@ -27,8 +27,11 @@ public static class PgArchiveServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Registers the archive services, optionally configuring their options.</summary>
-    public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services, Action<PgArchiveOptions>? configure = null)
+    /// <summary>Registers the archive services with their options as configured elsewhere (or their defaults).</summary>
+    public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services) => services.AddPgArchive(configure: null);
+
+    /// <summary>Registers the archive services, configuring their options.</summary>
+    public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services, Action<PgArchiveOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = services.AddOptions<PgArchiveOptions>().ValidateOnStart();
