@@ -10,7 +10,7 @@ namespace PgArchive.Postgres;
 /// number mixed in, and the result reduced to <c>(sum % 65535) + 1</c>. No .NET library implements it;
 /// this is a transcription of PostgreSQL's C code, checked against pages of a real cluster.
 /// </summary>
-internal static class PageChecksum
+public static class PageChecksum
 {
     /// <summary>PostgreSQL's default block size.</summary>
     public const int DefaultBlockSize = 8192;
