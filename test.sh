@@ -10,7 +10,7 @@ repo=$(pwd)
 ./scripts/install-postgres.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 echo "== build" >&2
-if ! dotnet build PgArchive.slnx -c Debug --nologo -v quiet -clp:ErrorsOnly; then
+if ! dotnet build PgArchive.sln -c Debug --nologo -v quiet -clp:ErrorsOnly; then
   echo "0 passed, 1 failed"
   exit 1
 fi

@@ -130,7 +130,7 @@ public static class BenchmarkInputs
 
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "PgArchive.slnx")))
+            if (File.Exists(Path.Combine(dir.FullName, "PgArchive.sln")))
             {
                 return Path.Combine(dir.Parent?.FullName ?? dir.FullName, "shared", "recipes");
             }

@@ -10,6 +10,8 @@ using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace PgArchive.Storage;
@@ -42,12 +44,15 @@ public sealed class AzureBlobObjectStore : IObjectStore, ISelfRetryingObjectStor
     private readonly int _maxConcurrency;
     private readonly int _deleteConcurrency;
     private readonly ArrayPool<byte> _buffers;
+    private readonly ILogger _logger;
 
     /// <summary>Creates a store over a container client the caller owns (and configured: credentials, retries, transport).</summary>
     /// <param name="container">The container that holds the archive.</param>
     /// <param name="options">Prefix, block size and concurrency; credential and endpoint settings are ignored.</param>
-    public AzureBlobObjectStore(BlobContainerClient container, AzureBlobObjectStoreOptions? options = null)
+    /// <param name="logger">Where the store logs (abandoned uploads, at debug level).</param>
+    public AzureBlobObjectStore(BlobContainerClient container, AzureBlobObjectStoreOptions? options = null, ILogger<AzureBlobObjectStore>? logger = null)
     {
+        _logger = logger ?? NullLogger<AzureBlobObjectStore>.Instance;
         ArgumentNullException.ThrowIfNull(container);
         options ??= new AzureBlobObjectStoreOptions();
         _container = container;
@@ -59,8 +64,8 @@ public sealed class AzureBlobObjectStore : IObjectStore, ISelfRetryingObjectStor
     }
 
     /// <summary>Creates a store and its container client from options.</summary>
-    public AzureBlobObjectStore(IOptions<AzureBlobObjectStoreOptions> options)
-        : this(CreateContainerClient((options ?? throw new ArgumentNullException(nameof(options))).Value), options.Value)
+    public AzureBlobObjectStore(IOptions<AzureBlobObjectStoreOptions> options, ILogger<AzureBlobObjectStore>? logger = null)
+        : this(CreateContainerClient((options ?? throw new ArgumentNullException(nameof(options))).Value), options.Value, logger)
     {
     }
 
@@ -236,6 +241,7 @@ public sealed class AzureBlobObjectStore : IObjectStore, ISelfRetryingObjectStor
         {
             // The content or a block failed: stop the other blocks, and commit nothing. Staged blocks that are never
             // committed are discarded by the service (after a week at the latest).
+            Log.UploadAbandoned(_logger, key, blockIds.Count);
             await linked.CancelAsync().ConfigureAwait(false);
             try
             {

@@ -2,6 +2,7 @@ using Azure.Core;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PgArchive.DependencyInjection;
 using PgArchive.Storage;
@@ -36,6 +37,19 @@ public static class AzureBlobPgArchiveBuilderExtensions
         return builder.UseAzureBlob();
     }
 
+    /// <summary>
+    /// Stores the archive in the caller's own <paramref name="container"/> (its owner configures credentials and
+    /// retries; the options then only give prefix, block size and concurrency). The client is registered as the
+    /// application's <see cref="BlobContainerClient"/>; the caller keeps ownership of it.
+    /// </summary>
+    public static IPgArchiveBuilder UseAzureBlob(this IPgArchiveBuilder builder, BlobContainerClient container, Action<AzureBlobObjectStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(container);
+        builder.Services.Replace(ServiceDescriptor.Singleton(container));
+        return builder.UseAzureBlob(configure);
+    }
+
     /// <summary>Stores the archive in Azure Blob Storage with options configured elsewhere (or a registered <see cref="BlobContainerClient"/>).</summary>
     public static IPgArchiveBuilder UseAzureBlob(this IPgArchiveBuilder builder)
     {
@@ -46,93 +60,9 @@ public static class AzureBlobPgArchiveBuilderExtensions
         {
             var options = sp.GetRequiredService<IOptions<AzureBlobObjectStoreOptions>>().Value;
             var client = sp.GetService<BlobContainerClient>() ?? AzureBlobObjectStore.CreateContainerClient(options, sp.GetService<TokenCredential>());
-            return new AzureBlobObjectStore(client, options);
+            return new AzureBlobObjectStore(client, options, sp.GetService<ILogger<AzureBlobObjectStore>>());
         });
         builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<AzureBlobObjectStore>()));
         return builder;
-    }
-}
-
-/// <summary>
-/// Checks <see cref="AzureBlobObjectStoreOptions"/> at start-up and reports every problem at once, each naming the
-/// option and its WAL-G variable. Hand-written: the source-generated validator ignores <c>ErrorMessage</c> on
-/// <c>[Range]</c> and prefixes member names.
-/// </summary>
-internal sealed class AzureBlobObjectStoreOptionsValidator(IServiceProviderIsService? services = null) : IValidateOptions<AzureBlobObjectStoreOptions>
-{
-    public ValidateOptionsResult Validate(string? name, AzureBlobObjectStoreOptions options)
-    {
-        var errors = new List<string>();
-        if (options.BlockSize is < AzureBlobObjectStoreOptions.MinBlockSize or > AzureBlobObjectStoreOptions.MaxBlockSize)
-        {
-            errors.Add("AzureBlob:BlockSize (AZURE_BUFFER_SIZE) must be between 1 MiB and 256 MiB.");
-        }
-
-        if (options.MaxConcurrency is < 1 or > 64)
-        {
-            errors.Add("AzureBlob:MaxConcurrency (AZURE_MAX_BUFFERS) must be between 1 and 64.");
-        }
-
-        if (options.DeleteConcurrency is < 1 or > 256)
-        {
-            errors.Add("AzureBlob:DeleteConcurrency must be between 1 and 256.");
-        }
-
-        if (options.MaxRetries is < 0 or > 50)
-        {
-            errors.Add("AzureBlob:MaxRetries must be between 0 and 50.");
-        }
-
-        if (options.RetryDelay < TimeSpan.Zero || options.RetryDelay > TimeSpan.FromMinutes(10))
-        {
-            errors.Add("AzureBlob:RetryDelay must be between 0 and 10 minutes.");
-        }
-
-        if (options.MaxRetryDelay < options.RetryDelay || options.MaxRetryDelay > TimeSpan.FromHours(1))
-        {
-            errors.Add("AzureBlob:MaxRetryDelay must be between AzureBlob:RetryDelay and 1 hour.");
-        }
-
-        if (options.TryTimeout < TimeSpan.FromSeconds(1) || options.TryTimeout > TimeSpan.FromDays(1))
-        {
-            errors.Add("AzureBlob:TryTimeout (AZURE_TRY_TIMEOUT) must be between 1 second and 1 day.");
-        }
-
-        if (services?.IsService(typeof(BlobContainerClient)) != true)
-        {
-            ValidateConnection(options, errors);
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-
-    // Container, endpoint and credentials: settings for a client the store builds itself.
-    private static void ValidateConnection(AzureBlobObjectStoreOptions options, List<string> errors)
-    {
-        if (string.IsNullOrWhiteSpace(options.ContainerName))
-        {
-            errors.Add("AzureBlob:ContainerName is required: set WALG_AZ_PREFIX=azure://<container>/<folder> (or the option).");
-        }
-
-        if (string.IsNullOrWhiteSpace(options.EndpointSuffix))
-        {
-            errors.Add("AzureBlob:EndpointSuffix (AZURE_ENDPOINT_SUFFIX) must not be empty.");
-        }
-
-        var hasConnectionString = !string.IsNullOrWhiteSpace(options.ConnectionString);
-        if (!hasConnectionString && !string.IsNullOrWhiteSpace(options.AccountKey) && string.IsNullOrWhiteSpace(options.AccountName))
-        {
-            errors.Add("AzureBlob:AccountName (AZURE_STORAGE_ACCOUNT) is required with an account key (AZURE_STORAGE_ACCESS_KEY).");
-        }
-
-        if (!hasConnectionString && options.ServiceUri is null && string.IsNullOrWhiteSpace(options.AccountName))
-        {
-            errors.Add("Azure Blob needs a storage account: set AZURE_STORAGE_ACCOUNT (AzureBlob:AccountName), a blob endpoint (AzureBlob:ServiceUri) or AZURE_STORAGE_CONNECTION_STRING.");
-        }
-
-        if (options.ServiceUri is { } uri && (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)))
-        {
-            errors.Add("AzureBlob:ServiceUri must be an absolute http(s) URI such as https://myaccount.blob.core.windows.net.");
-        }
     }
 }

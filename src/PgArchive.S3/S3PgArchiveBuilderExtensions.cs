@@ -20,7 +20,7 @@ public static class S3PgArchiveBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<S3ObjectStoreOptions>().Configure(configure);
-        return builder.AddS3Store();
+        return builder.UseS3();
     }
 
     /// <summary>Stores the archive in the S3 bucket configured by <paramref name="section"/> (e.g. <c>PgArchive:S3</c>); unknown keys are an error.</summary>
@@ -29,11 +29,30 @@ public static class S3PgArchiveBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(section);
         builder.Services.AddOptions<S3ObjectStoreOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return builder.AddS3Store();
+        return builder.UseS3();
     }
 
-    private static IPgArchiveBuilder AddS3Store(this IPgArchiveBuilder builder)
+    /// <summary>
+    /// Stores the archive in Amazon S3 or an S3-compatible server with the caller's own <paramref name="client"/>
+    /// (its owner configures credentials, endpoint and retries); <paramref name="configure"/> names the bucket and
+    /// the store's settings. The client is registered as the application's <see cref="IAmazonS3"/>; the caller keeps
+    /// ownership of it.
+    /// </summary>
+    public static IPgArchiveBuilder UseS3(this IPgArchiveBuilder builder, IAmazonS3 client, Action<S3ObjectStoreOptions> configure)
     {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(client);
+        builder.Services.Replace(ServiceDescriptor.Singleton(client));
+        return builder.UseS3(configure);
+    }
+
+    /// <summary>
+    /// Stores the archive in Amazon S3 or an S3-compatible server with options configured elsewhere. An
+    /// <see cref="IAmazonS3"/> registered by the application is used as is; otherwise one is built from the options.
+    /// </summary>
+    public static IPgArchiveBuilder UseS3(this IPgArchiveBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddOptions<S3ObjectStoreOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<S3ObjectStoreOptions>, S3ObjectStoreOptionsValidator>());

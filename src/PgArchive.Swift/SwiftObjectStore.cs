@@ -326,8 +326,10 @@ public sealed class SwiftObjectStore : IObjectStore, ISelfRetryingObjectStore, I
     private async Task PutLargeObjectAsync(string key, byte[] first, Stream content, bool createNew, CancellationToken cancellationToken)
     {
         await EnsureSegmentContainerAsync(key, cancellationToken).ConfigureAwait(false);
+#pragma warning disable RS0030 // part of a unique segment name, as WAL-G and swiftclient name them: no clock the tests drive
         var segmentPrefix = string.Create(CultureInfo.InvariantCulture,
             $"{_options.Container}/{_root}{key}/slo/{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}/{Guid.NewGuid():N}/");
+#pragma warning restore RS0030
         var upload = new PartedUpload<Segment>
         {
             Buffers = _buffers,

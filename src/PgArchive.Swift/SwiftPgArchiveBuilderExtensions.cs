@@ -16,7 +16,7 @@ public static class SwiftPgArchiveBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<SwiftObjectStoreOptions>().Configure(configure);
-        return builder.AddSwiftStore();
+        return builder.UseSwift();
     }
 
     /// <summary>Stores the archive in the Swift container configured by <paramref name="section"/> (e.g. <c>PgArchive:Swift</c>); unknown keys are an error.</summary>
@@ -25,18 +25,41 @@ public static class SwiftPgArchiveBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(section);
         builder.Services.AddOptions<SwiftObjectStoreOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return builder.AddSwiftStore();
+        return builder.UseSwift();
     }
 
-    private static IPgArchiveBuilder AddSwiftStore(this IPgArchiveBuilder builder)
+    /// <summary>
+    /// Stores the archive in the Swift container configured by <paramref name="configure"/>, speaking through the
+    /// caller's own <paramref name="httpClient"/> (its handler, proxy and certificates); the caller keeps ownership of it.
+    /// </summary>
+    public static IPgArchiveBuilder UseSwift(this IPgArchiveBuilder builder, HttpClient httpClient, Action<SwiftObjectStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<SwiftObjectStoreOptions>().Configure(configure);
+        return builder.AddSwiftStore(sp => new SwiftObjectStore(
+            sp.GetRequiredService<IOptions<SwiftObjectStoreOptions>>().Value,
+            httpClient,
+            sp.GetService<ILogger<SwiftObjectStore>>()));
+    }
+
+    /// <summary>Stores the archive in the Swift container with options configured elsewhere.</summary>
+    public static IPgArchiveBuilder UseSwift(this IPgArchiveBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddSwiftStore(sp => new SwiftObjectStore(
+            sp.GetRequiredService<IOptions<SwiftObjectStoreOptions>>(),
+            sp.GetService<ILogger<SwiftObjectStore>>()));
+    }
+
+    private static IPgArchiveBuilder AddSwiftStore(this IPgArchiveBuilder builder, Func<IServiceProvider, SwiftObjectStore> create)
     {
         var services = builder.Services;
         services.AddOptions<SwiftObjectStoreOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwiftObjectStoreOptions>, SwiftObjectStoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwiftObjectStoreOptions>, SwiftObjectStoreOptionsRules>());
-        services.TryAddSingleton(sp => new SwiftObjectStore(
-            sp.GetRequiredService<IOptions<SwiftObjectStoreOptions>>(),
-            sp.GetService<ILogger<SwiftObjectStore>>()));
+        services.TryAddSingleton(create);
         services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<SwiftObjectStore>()));
         return builder;
     }

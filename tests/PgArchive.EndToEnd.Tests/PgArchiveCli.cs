@@ -68,7 +68,7 @@ public sealed class PgArchiveCli : IAsyncLifetime
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "PgArchive.slnx")))
+            if (File.Exists(Path.Combine(dir.FullName, "PgArchive.sln")))
             {
                 return dir.FullName;
             }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace PgArchive.Storage;
 
-/// <summary>UseGoogleCloudStorage: binding, validation at start, and a client the application owns.</summary>
+/// <summary>UseGcs: binding, validation at start, and a client the application owns.</summary>
 public sealed class GcsRegistrationTests(GcsEmulatorFixture gcs)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -29,7 +29,7 @@ public sealed class GcsRegistrationTests(GcsEmulatorFixture gcs)
             ["PgArchive:Gcs:ChunkSize"] = "524288",
             ["PgArchive:Gcs:MaxRetries"] = "3",
         }).Build();
-        await using var provider = Build(s => s.AddPgArchive().UseGoogleCloudStorage(configuration.GetSection("PgArchive:Gcs")));
+        await using var provider = Build(s => s.AddPgArchive().UseGcs(configuration.GetSection("PgArchive:Gcs")));
 
         var store = provider.GetRequiredService<IObjectStore>();
         await store.PutAsync("wal_005/x", new MemoryStream([1, 2, 3]), cancellationToken: Token);
@@ -49,7 +49,7 @@ public sealed class GcsRegistrationTests(GcsEmulatorFixture gcs)
             ["Gcs:ChunkSizeBytes"] = "1048576",
         }).Build();
 
-        var ex = Assert.Throws<InvalidOperationException>(() => Build(s => s.AddPgArchive().UseGoogleCloudStorage(configuration.GetSection("Gcs"))));
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(s => s.AddPgArchive().UseGcs(configuration.GetSection("Gcs"))));
 
         Assert.Contains("ChunkSizeBytes", ex.Message, StringComparison.Ordinal);
     }
@@ -57,7 +57,7 @@ public sealed class GcsRegistrationTests(GcsEmulatorFixture gcs)
     [Fact]
     public void Invalid_options_fail_at_start_with_every_problem_named()
     {
-        var ex = Assert.Throws<OptionsValidationException>(() => Build(s => s.AddPgArchive().UseGoogleCloudStorage(o =>
+        var ex = Assert.Throws<OptionsValidationException>(() => Build(s => s.AddPgArchive().UseGcs(o =>
         {
             o.ChunkSize = 1_000_000;
             o.MaxRetries = 50;
@@ -78,7 +78,7 @@ public sealed class GcsRegistrationTests(GcsEmulatorFixture gcs)
         await using var provider = Build(s =>
         {
             s.AddSingleton(gcs.Client);
-            s.AddPgArchive().UseGoogleCloudStorage(o =>
+            s.AddPgArchive().UseGcs(o =>
             {
                 o.BucketName = gcs.Bucket;
                 o.Prefix = prefix;

@@ -100,7 +100,7 @@ public sealed class HealthEndpointTests : IAsyncLifetime
             }
         }
 
-        throw new InvalidOperationException("The health check sample is not built: build PgArchive.slnx first.");
+        throw new InvalidOperationException("The health check sample is not built: build PgArchive.sln first.");
     }
 
     private static int FreePort()

@@ -17,7 +17,7 @@ public sealed class LocalFeed : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var result = await RunAsync("dotnet", ["pack", Path.Combine(RepositoryRoot, "PgArchive.slnx"), "-c", "Release", "-o", Directory, $"-p:Version={Version}", "--nologo"],
+        var result = await RunAsync("dotnet", ["pack", Path.Combine(RepositoryRoot, "PgArchive.sln"), "-c", "Release", "-o", Directory, $"-p:Version={Version}", "--nologo"],
             RepositoryRoot, TimeSpan.FromMinutes(10));
         if (result.ExitCode != 0)
         {
@@ -57,7 +57,7 @@ public sealed class LocalFeed : IAsyncLifetime
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "PgArchive.slnx")))
+            if (File.Exists(Path.Combine(dir.FullName, "PgArchive.sln")))
             {
                 return dir.FullName;
             }

@@ -3,7 +3,7 @@ using PgArchive.Storage.Conformance;
 namespace PgArchive.Storage;
 
 /// <summary>The store contract against s3rver with the SDK's defaults (aws-chunked bodies, CRC32 checksums).</summary>
-public sealed class S3rverObjectStoreTests(S3rverFixture server) : ObjectStoreConformanceTests
+public sealed class S3rverObjectStoreTests(S3rverFixture server) : ObjectCopierConformanceTests
 {
     private const string CopySourceUndecoded =
         "s3rver 3.7.1 reads x-amz-copy-source with JavaScript's decodeURI, which leaves the %2F the AWS SDK for .NET v4 sends for '/': " +
@@ -19,7 +19,7 @@ public sealed class S3rverObjectStoreTests(S3rverFixture server) : ObjectStoreCo
 }
 
 /// <summary>The store contract against OpenStack Swift's s3api with the compatible-server settings.</summary>
-public sealed class SwiftS3ApiObjectStoreTests(SwiftS3ApiFixture server) : ObjectStoreConformanceTests
+public sealed class SwiftS3ApiObjectStoreTests(SwiftS3ApiFixture server) : ObjectCopierConformanceTests
 {
     protected override Task<IObjectStore> CreateStoreAsync() => Task.FromResult<IObjectStore>(new S3ObjectStore(server.Options()));
 }

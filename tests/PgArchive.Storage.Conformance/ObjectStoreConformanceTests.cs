@@ -299,56 +299,6 @@ public abstract class ObjectStoreConformanceTests : IAsyncLifetime
         Assert.True(await PatternStream.MatchesAsync(stream, size, Token), "The large object read back differs from what was written.");
     }
 
-    /// <summary>The store's copy capability; the test is skipped for a store without it (backup-push --resume then streams copies through).</summary>
-    protected IObjectCopier Copier()
-    {
-        if (Store is not IObjectCopier { CanCopy: true } copier)
-        {
-            Assert.Skip($"{Store.GetType().Name} cannot copy objects (IObjectCopier).");
-            throw new InvalidOperationException("unreachable");
-        }
-
-        return copier;
-    }
-
-    [Fact]
-    public virtual async Task Copy_stores_the_same_bytes_under_the_new_key_and_keeps_the_source()
-    {
-        var copier = Copier();
-        var data = RandomBytes(300_000);
-        await Store.PutAsync("basebackups_005/a/tar_partitions/part_001.tar.lz4", new MemoryStream(data), cancellationToken: Token);
-
-        await copier.CopyAsync("basebackups_005/a/tar_partitions/part_001.tar.lz4", "basebackups_005/b/tar_partitions/part_003.tar.lz4", Token);
-
-        Assert.Equal(data, await ReadAllAsync("basebackups_005/b/tar_partitions/part_003.tar.lz4"));
-        Assert.Equal(data, await ReadAllAsync("basebackups_005/a/tar_partitions/part_001.tar.lz4"));
-        Assert.Equal(data.Length, (await Store.GetInfoAsync("basebackups_005/b/tar_partitions/part_003.tar.lz4", Token))?.Size);
-    }
-
-    [Fact]
-    public virtual async Task Copy_replaces_what_the_destination_held()
-    {
-        var copier = Copier();
-        var data = RandomBytes(1_000);
-        await Store.PutAsync("wal_005/source", new MemoryStream(data), cancellationToken: Token);
-        await Store.PutAsync("wal_005/destination", new MemoryStream(RandomBytes(5_000)), cancellationToken: Token);
-
-        await copier.CopyAsync("wal_005/source", "wal_005/destination", Token);
-
-        Assert.Equal(data, await ReadAllAsync("wal_005/destination"));
-    }
-
-    [Fact]
-    public virtual async Task Copy_of_a_missing_key_throws_not_found_and_stores_nothing()
-    {
-        var copier = Copier();
-
-        var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => copier.CopyAsync("wal_005/missing", "wal_005/copy", Token));
-
-        Assert.Equal(ObjectStoreErrorKind.NotFound, ex.Kind);
-        Assert.Null(await Store.GetInfoAsync("wal_005/copy", Token));
-    }
-
     [Fact]
     public virtual async Task Operations_honour_a_cancelled_token()
     {

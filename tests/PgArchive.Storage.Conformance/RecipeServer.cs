@@ -39,7 +39,7 @@ public sealed class RecipeServer : IAsyncDisposable
 
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "PgArchive.slnx")))
+            if (File.Exists(Path.Combine(dir.FullName, "PgArchive.sln")))
             {
                 var recipes = Path.Combine(dir.Parent?.FullName ?? dir.FullName, "shared", "recipes");
                 if (System.IO.Directory.Exists(recipes))
@@ -52,7 +52,7 @@ public sealed class RecipeServer : IAsyncDisposable
             }
         }
 
-        throw new InvalidOperationException("Cannot find the repository root (PgArchive.slnx) above " + AppContext.BaseDirectory);
+        throw new InvalidOperationException("Cannot find the repository root (PgArchive.sln) above " + AppContext.BaseDirectory);
     }
 
     /// <summary>Runs <c>shared/recipes/&lt;script&gt; &lt;dir&gt;</c> and waits until the server answers.</summary>

@@ -40,7 +40,7 @@ internal sealed class GcsBackend : IStorageBackend
         var chunkSize = settings.GetInt64("GCS_MAX_CHUNK_SIZE");
         var retries = settings.GetInt64("GCS_MAX_RETRIES");
 
-        builder.UseGoogleCloudStorage(o =>
+        builder.UseGcs(o =>
         {
             o.BucketName = bucket;
             o.Prefix = folder;

@@ -42,8 +42,8 @@ public sealed class BackupFetcher
     private readonly bool _syncRestoredFiles;
 
     /// <summary>Creates the service.</summary>
-    public BackupFetcher(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, TimeProvider? timeProvider = null, ILogger<BackupFetcher>? logger = null,
-        Microsoft.Extensions.Options.IOptions<PgArchiveOptions>? options = null)
+    public BackupFetcher(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, Microsoft.Extensions.Options.IOptions<PgArchiveOptions>? options = null,
+        TimeProvider? timeProvider = null, ILogger<BackupFetcher>? logger = null)
     {
         _downloadConcurrency = Math.Max(1, options?.Value.DownloadConcurrency ?? 1);
         _syncRestoredFiles = options?.Value.SyncRestoredFiles ?? true;

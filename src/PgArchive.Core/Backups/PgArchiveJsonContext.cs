@@ -19,4 +19,4 @@ namespace PgArchive.Backups;
 [JsonSerializable(typeof(List<BackupDetailEntry>))]
 [JsonSerializable(typeof(List<PgArchive.Wal.TimelineInfo>))]
 [JsonSerializable(typeof(PgArchive.Wal.WalVerifyReport))]
-public sealed partial class PgArchiveJsonContext : JsonSerializerContext;
+internal sealed partial class PgArchiveJsonContext : JsonSerializerContext;

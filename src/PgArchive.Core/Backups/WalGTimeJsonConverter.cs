@@ -13,7 +13,7 @@ namespace PgArchive.Backups;
 /// fractional digits (digits past .NET's 100 ns are dropped, never rounded, so a time compares equal to the same
 /// instant read from the file system) and any offset (WAL-G writes files' modification times in its local zone).
 /// </summary>
-public sealed partial class WalGTimeJsonConverter : JsonConverter<DateTimeOffset>
+internal sealed partial class WalGTimeJsonConverter : JsonConverter<DateTimeOffset>
 {
     /// <inheritdoc />
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)

@@ -16,19 +16,27 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class PgArchiveServiceCollectionExtensions
 {
     /// <summary>Registers the archive services with options bound from <paramref name="configuration"/> (e.g. the <c>PgArchive</c> section).</summary>
+    /// <remarks>
+    /// A setting of the section that <see cref="PgArchiveOptions"/> does not have is an error, so a misspelt one is
+    /// not silently ignored; its subsections (<c>Zstd</c>, <c>LocalFileSystem</c>, a provider's) belong to their own options.
+    /// </remarks>
     public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var builder = services.AddPgArchive();
-        services.Configure<PgArchiveOptions>(configuration);
+        services.AddOptions<PgArchiveOptions>().Configure(options => SettingsOnly(configuration).Bind(options, o => o.ErrorOnUnknownConfiguration = true));
+        services.AddSingleton<IOptionsChangeTokenSource<PgArchiveOptions>>(new ConfigurationChangeTokenSource<PgArchiveOptions>(configuration));
         services.Configure<ZstdCompressorOptions>(configuration.GetSection("Zstd"));
         services.Configure<BrotliCompressorOptions>(configuration.GetSection("Brotli"));
         services.Configure<LzmaCompressorOptions>(configuration.GetSection("Lzma"));
         return builder;
     }
 
-    /// <summary>Registers the archive services, optionally configuring their options.</summary>
-    public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services, Action<PgArchiveOptions>? configure = null)
+    /// <summary>Registers the archive services with their options as configured elsewhere (or their defaults).</summary>
+    public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services) => services.AddPgArchive(configure: null);
+
+    /// <summary>Registers the archive services, configuring their options.</summary>
+    public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services, Action<PgArchiveOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = services.AddOptions<PgArchiveOptions>().ValidateOnStart();
@@ -119,12 +127,18 @@ public static class PgArchiveServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Stores the archive in a local directory bound from <paramref name="configuration"/> (key <c>RootPath</c>).</summary>
+    /// <summary>Stores the archive in a local directory bound from <paramref name="configuration"/> (key <c>RootPath</c>); unknown keys are an error.</summary>
     public static IPgArchiveBuilder UseLocalFileSystem(this IPgArchiveBuilder builder, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return builder.UseLocalFileSystem(o => configuration.Bind(o));
+        return builder.UseLocalFileSystem(o => configuration.Bind(o, b => b.ErrorOnUnknownConfiguration = true));
     }
+
+    // The section's own values, without its subsections: what PgArchiveOptions (all scalars) is bound from.
+    private static IConfiguration SettingsOnly(IConfiguration configuration) =>
+        new ConfigurationBuilder()
+            .AddInMemoryCollection(configuration.GetChildren().Where(c => c.Value is not null).Select(c => KeyValuePair.Create(c.Key, c.Value)))
+            .Build();
 
     /// <summary>Stores the archive in memory: a fake for unit tests. <see cref="InMemoryObjectStore"/> is also registered to inspect it.</summary>
     public static IPgArchiveBuilder UseInMemory(this IPgArchiveBuilder builder)

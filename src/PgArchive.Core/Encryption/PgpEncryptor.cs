@@ -22,14 +22,28 @@ public sealed class PgpEncryptor : IEncryptor
 
     /// <summary>Creates the encryptor, reading the key from the options.</summary>
     /// <exception cref="PgArchiveConfigurationException">The key is missing or unreadable, or the passphrase does not unlock it.</exception>
-    public PgpEncryptor(IOptions<PgpEncryptorOptions> options, TimeProvider? timeProvider = null)
+    public PgpEncryptor(IOptions<PgpEncryptorOptions> options)
+        : this(options, timeProvider: null)
+    {
+    }
+
+    /// <summary>Creates the encryptor, reading the key from the options; key expiry is judged by <paramref name="timeProvider"/>.</summary>
+    /// <exception cref="PgArchiveConfigurationException">The key is missing or unreadable, or the passphrase does not unlock it.</exception>
+    public PgpEncryptor(IOptions<PgpEncryptorOptions> options, TimeProvider? timeProvider)
         : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), timeProvider)
     {
     }
 
     /// <summary>Creates the encryptor, reading the key from the options.</summary>
     /// <exception cref="PgArchiveConfigurationException">The key is missing or unreadable, or the passphrase does not unlock it.</exception>
-    public PgpEncryptor(PgpEncryptorOptions options, TimeProvider? timeProvider = null)
+    public PgpEncryptor(PgpEncryptorOptions options)
+        : this(options, timeProvider: null)
+    {
+    }
+
+    /// <summary>Creates the encryptor, reading the key from the options; key expiry is judged by <paramref name="timeProvider"/>.</summary>
+    /// <exception cref="PgArchiveConfigurationException">The key is missing or unreadable, or the passphrase does not unlock it.</exception>
+    public PgpEncryptor(PgpEncryptorOptions options, TimeProvider? timeProvider)
     {
         _keys = PgpKeyring.Load(options, timeProvider ?? TimeProvider.System);
     }

@@ -7,7 +7,7 @@ namespace PgArchive.IO;
 /// and disposes the inner stream only when asked to: the identity stage of a pipeline, its byte counter and
 /// its checksum.
 /// </summary>
-public sealed class PassThroughStream : Stream
+internal sealed class PassThroughStream : Stream
 {
     private readonly Stream _inner;
     private readonly bool _leaveOpen;

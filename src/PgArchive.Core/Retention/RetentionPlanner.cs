@@ -36,7 +36,7 @@ public sealed partial class RetentionPlanner
     private readonly ILogger _logger;
 
     /// <summary>Creates the service.</summary>
-    public RetentionPlanner(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, ILogger<RetentionPlanner>? logger = null, TimeProvider? timeProvider = null)
+    public RetentionPlanner(IObjectStore store, ObjectCodec codec, BackupCatalog catalog, TimeProvider? timeProvider = null, ILogger<RetentionPlanner>? logger = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _codec = codec ?? throw new ArgumentNullException(nameof(codec));

@@ -1,7 +1,7 @@
 namespace PgArchive.Storage;
 
 /// <summary>The keys WAL-G uses for PostgreSQL, relative to the storage prefix.</summary>
-public static class ArchiveLayout
+internal static class ArchiveLayout
 {
     /// <summary>The folder of base backups.</summary>
     public const string BaseBackupsPrefix = "basebackups_005/";

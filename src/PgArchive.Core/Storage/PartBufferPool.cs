@@ -9,7 +9,7 @@ namespace PgArchive.Storage;
 /// lets tens of MiB of large-object-heap garbage pile up per upload until a full collection, which is what a
 /// process's peak memory then shows.
 /// </summary>
-public sealed class PartBufferPool
+internal sealed class PartBufferPool
 {
     private readonly ConcurrentBag<byte[]> _idle = [];
 

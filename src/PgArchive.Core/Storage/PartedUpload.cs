@@ -15,7 +15,7 @@ namespace PgArchive.Storage;
 /// cancellation of the loop it caused.
 /// </remarks>
 /// <typeparam name="TPart">What the store keeps of an uploaded part to complete the object (an ETag, a segment path).</typeparam>
-public sealed class PartedUpload<TPart>
+internal sealed class PartedUpload<TPart>
 {
     /// <summary>Uploads one part: its zero-based index, the buffer and the number of its bytes to send.</summary>
     public required Func<int, byte[], int, CancellationToken, Task<TPart>> UploadPartAsync { get; init; }

@@ -9,7 +9,7 @@ namespace PgArchive.Storage;
 /// exponential backoff and jitter that start again once bytes flow; then the failure is the store's
 /// <see cref="ObjectStoreException"/>, never a raw <see cref="IOException"/>.
 /// </summary>
-public sealed class ResumingDownloadStream : Stream
+internal sealed class ResumingDownloadStream : Stream
 {
     private readonly long? _length;
     private readonly int _maxRetries;

@@ -8,7 +8,7 @@ namespace PgArchive.Storage;
 /// bounded pipe: memory stays at a few MiB whatever the object's size, and if the writer fails the store
 /// sees the failure and stores nothing.
 /// </summary>
-public static class StreamingUpload
+internal static class StreamingUpload
 {
     private static readonly PipeOptions Options = new(
         pauseWriterThreshold: 8 << 20, resumeWriterThreshold: 4 << 20, minimumSegmentSize: 64 << 10, useSynchronizationContext: false);

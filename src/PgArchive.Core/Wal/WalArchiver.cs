@@ -20,8 +20,8 @@ public sealed class WalArchiver
     private readonly Polly.ResiliencePipeline _retry;
 
     /// <summary>Creates the archiver. <paramref name="options"/> sets how a WAL file's upload is retried after a transient failure.</summary>
-    public WalArchiver(IObjectStore store, ObjectCodec codec, ILogger<WalArchiver>? logger = null,
-        Microsoft.Extensions.Options.IOptions<PgArchiveOptions>? options = null, TimeProvider? timeProvider = null)
+    public WalArchiver(IObjectStore store, ObjectCodec codec, Microsoft.Extensions.Options.IOptions<PgArchiveOptions>? options = null,
+        TimeProvider? timeProvider = null, ILogger<WalArchiver>? logger = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _codec = codec ?? throw new ArgumentNullException(nameof(codec));

@@ -44,6 +44,40 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public void Misspelt_setting_in_the_archive_section_is_an_error()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["PgArchive:CompresionMethod"] = "none",
+            ["PgArchive:LocalFileSystem:RootPath"] = "/backups",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddPgArchive(configuration.GetSection("PgArchive")).UseLocalFileSystem(configuration.GetSection("PgArchive:LocalFileSystem"));
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<PgArchiveOptions>>().Value);
+
+        Assert.Equal("'ErrorOnUnknownConfiguration' was set on the provided BinderOptions, but the following properties were not found on the instance of PgArchive.PgArchiveOptions: 'CompresionMethod'", ex.Message);
+    }
+
+    [Fact]
+    public void Misspelt_setting_in_the_local_file_system_section_is_an_error()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LocalFileSystem:RootPath"] = "/backups",
+            ["LocalFileSystem:RootPth"] = "/other",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddPgArchive().UseLocalFileSystem(configuration.GetSection("LocalFileSystem"));
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IObjectStore>());
+
+        Assert.Equal("'ErrorOnUnknownConfiguration' was set on the provided BinderOptions, but the following properties were not found on the instance of PgArchive.Storage.LocalFileSystemObjectStoreOptions: 'RootPth'", ex.Message);
+    }
+
+    [Fact]
     public void The_last_store_registered_wins()
     {
         var services = new ServiceCollection();

@@ -5,7 +5,7 @@ using PgArchive.Storage.Conformance;
 namespace PgArchive.Storage;
 
 /// <summary>The store contract through <see cref="AuthenticatingObjectStore"/>, over the in-memory store.</summary>
-public sealed class AuthenticatingInMemoryObjectStoreTests : ObjectStoreConformanceTests
+public sealed class AuthenticatingInMemoryObjectStoreTests : ObjectCopierConformanceTests
 {
     protected override Task<IObjectStore> CreateStoreAsync() =>
         Task.FromResult<IObjectStore>(new AuthenticatingObjectStore(new InMemoryObjectStore(), new ArchiveAuthenticationKey(RandomNumberGenerator.GetBytes(32))));
@@ -19,7 +19,7 @@ public sealed class AuthenticatingInMemoryObjectStoreTests : ObjectStoreConforma
 }
 
 /// <summary>The store contract through <see cref="AuthenticatingObjectStore"/>, over the local-filesystem store.</summary>
-public sealed class AuthenticatingLocalFileSystemObjectStoreTests : ObjectStoreConformanceTests
+public sealed class AuthenticatingLocalFileSystemObjectStoreTests : ObjectCopierConformanceTests
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "pgarchive-auth-fs-" + Guid.NewGuid().ToString("N"));
 

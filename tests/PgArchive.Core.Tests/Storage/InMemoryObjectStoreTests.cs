@@ -2,7 +2,7 @@ using PgArchive.Storage.Conformance;
 
 namespace PgArchive.Storage;
 
-public sealed class InMemoryObjectStoreTests : ObjectStoreConformanceTests
+public sealed class InMemoryObjectStoreTests : ObjectCopierConformanceTests
 {
     protected override Task<IObjectStore> CreateStoreAsync() => Task.FromResult<IObjectStore>(new InMemoryObjectStore());
 

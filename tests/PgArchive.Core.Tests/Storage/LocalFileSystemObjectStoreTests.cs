@@ -2,7 +2,7 @@ using PgArchive.Storage.Conformance;
 
 namespace PgArchive.Storage;
 
-public sealed class LocalFileSystemObjectStoreTests : ObjectStoreConformanceTests
+public sealed class LocalFileSystemObjectStoreTests : ObjectCopierConformanceTests
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "pgarchive-fs-" + Guid.NewGuid().ToString("N"));
     private readonly string _outside = Path.Combine(Path.GetTempPath(), "pgarchive-victim-" + Guid.NewGuid().ToString("N"));
