@@ -43,10 +43,7 @@ public sealed class RemoteBackupTests(PgArchiveCli cli, ITestOutputHelper output
 
         await source.ExecuteAsync("CREATE TABLE after_backup AS SELECT g AS id FROM generate_series(1, 3000) g");
         var expected = await ChecksumAsync(source);
-        var end = await source.ScalarAsync<string>("SELECT pg_current_wal_flush_lsn()::text");
-        await WalReceiveTests.WaitUntilStoredAsync(source, end, receive);
-        await receive.SignalAsync("INT");
-        await source.StopAndDeleteAsync();
+        await StoreAllAndDestroyAsync(source, receive);
         Directory.Delete(tablespace, recursive: true);
         _workspace.CreateDirectory("tablespace");
 
@@ -54,6 +51,71 @@ public sealed class RemoteBackupTests(PgArchiveCli cli, ITestOutputHelper output
         Assert.Equal(expected, await ChecksumAsync(restored));
         Assert.Equal(20000L, await restored.ScalarAsync<long>("SELECT count(*) FROM spaced"));
         (await cli.RunAsync(settings, "backup-verify", name)).EnsureSuccess("backup-verify of the remote backup");
+    }
+
+    [Fact]
+    public async Task Incremental_remote_backups_on_17_chain_on_the_stored_manifest_and_restore_with_exact_rows()
+    {
+        var settings = _workspace.FileArchiveSettings;
+        await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), "true", settings, "summarize_wal = off\n", major: 17);
+        var environment = PitrScenario.Merge(settings, source.LibpqEnvironment);
+        environment["WALG_DELTA_MAX_STEPS"] = "6";
+        await using var receive = await BackgroundCli.StartAsync(cli, environment, _workspace.PathFor("receive.log"), "wal-receive", "--create-slot", "--flush-interval=200ms");
+        await receive.WaitForLogAsync("Streaming WAL from", TimeSpan.FromSeconds(30));
+        await source.PgbenchAsync("-i", "-s", "2", "-q");
+        await source.ExecuteAsync("CREATE TABLE shrinking AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 50000) g");
+        var first = await PushAsync(environment);
+        Assert.DoesNotContain("_D_", first, StringComparison.Ordinal); // nothing to build on yet
+
+        await source.ExecuteAsync("SELECT pg_switch_wal()");
+        WalReceiveTests.AssertOneLine(await cli.RunAsync(environment, "backup-push", "--remote"), 1, "needs summarize_wal = on");
+
+        await source.ExecuteAsync("ALTER SYSTEM SET summarize_wal = on");
+        await source.ExecuteAsync("SELECT pg_reload_conf()");
+        await source.ExecuteAsync("SELECT pg_switch_wal()");
+        var full = await PushAsync(environment, "--full");
+        Assert.DoesNotContain("_D_", full, StringComparison.Ordinal);
+
+        // Changes an incremental backup must carry: updated pages, a new table, a relation truncated by VACUUM.
+        await source.ExecuteAsync("UPDATE pgbench_accounts SET abalance = abalance + aid % 13 WHERE aid % 7 = 0");
+        await source.ExecuteAsync("CREATE TABLE created_after_full AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 4000) g");
+        await source.ExecuteAsync("DELETE FROM shrinking WHERE id > 3000");
+        await source.ExecuteAsync("VACUUM shrinking");
+        var delta = await PushAsync(environment);
+        Assert.Equal(full[5..29], delta[^24..]);
+        Assert.Contains("_D_", delta, StringComparison.Ordinal);
+
+        await source.ExecuteAsync("UPDATE shrinking SET h = upper(h) WHERE id % 5 = 0");
+        await source.ExecuteAsync("INSERT INTO created_after_full SELECT g, md5(g::text) FROM generate_series(4001, 4500) g");
+        var second = await PushAsync(environment);
+        Assert.Equal(delta[5..29], second[^24..]);
+        var sentinel = await File.ReadAllTextAsync(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", second + "_backup_stop_sentinel.json"), TestContext.Current.CancellationToken);
+        Assert.Contains($"\"DeltaFrom\":\"{delta}\"", sentinel.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains("\"DeltaCount\":2", sentinel.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        var metadata = await File.ReadAllTextAsync(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", second, "files_metadata.json"), TestContext.Current.CancellationToken);
+        Assert.Contains("\"IsIncremented\":true", metadata.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        output.WriteLine($"{first} {full} {delta} {second}");
+
+        var expected = await IncrementalChecksumAsync(source);
+        await StoreAllAndDestroyAsync(source, receive);
+
+        await using var restored = await WalReceiveTests.RestoreToEndAsync(cli, _workspace, settings, second, 17);
+        Assert.Equal(expected, await IncrementalChecksumAsync(restored));
+        Assert.Equal(3000L, await restored.ScalarAsync<long>("SELECT count(*) FROM shrinking"));
+        (await cli.RunAsync(settings, "backup-verify", second)).EnsureSuccess("backup-verify of the incremental remote backup");
+    }
+
+    [Fact]
+    public async Task Incremental_remote_backup_is_refused_in_one_line_before_17()
+    {
+        var settings = _workspace.FileArchiveSettings;
+        await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), "true", settings);
+        var environment = PitrScenario.Merge(settings, source.LibpqEnvironment);
+        environment["WALG_DELTA_MAX_STEPS"] = "6";
+        await PushAsync(environment);
+        await source.ExecuteAsync("SELECT pg_switch_wal()");
+        WalReceiveTests.AssertOneLine(await cli.RunAsync(environment, "backup-push", "--remote"), 1, "needs PostgreSQL 17 or later");
+        Assert.Single(Directory.GetDirectories(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005")));
     }
 
     [Fact]
@@ -91,9 +153,28 @@ public sealed class RemoteBackupTests(PgArchiveCli cli, ITestOutputHelper output
     [Fact]
     public async Task Remote_backup_refuses_options_that_read_the_data_directory_in_one_line()
     {
-        var result = await cli.RunAsync(_workspace.FileArchiveSettings, "backup-push", "--remote", "--delta-from-name", "base_000000010000000000000002");
-        WalReceiveTests.AssertOneLine(result, 2, "backup-push --remote reads no data directory and takes full backups only: leave out --delta-from-name.");
+        var result = await cli.RunAsync(_workspace.FileArchiveSettings, "backup-push", "--remote", "--verify");
+        WalReceiveTests.AssertOneLine(result, 2, "backup-push --remote reads no data directory: leave out --verify.");
     }
+
+    /// <summary>Waits until wal-receive stored all of <paramref name="source"/>'s WAL, stops it, and destroys the cluster.</summary>
+    private static async Task StoreAllAndDestroyAsync(PostgresCluster source, BackgroundCli receive)
+    {
+        var end = await source.ScalarAsync<string>("SELECT pg_current_wal_flush_lsn()::text");
+        await WalReceiveTests.WaitUntilStoredAsync(source, end, receive);
+        await receive.SignalAsync("INT");
+        await source.StopAndDeleteAsync();
+    }
+
+    private async Task<string> PushAsync(IReadOnlyDictionary<string, string?> environment, params string[] args)
+    {
+        var push = await cli.RunAsync(environment, ["backup-push", "--remote", .. args]);
+        return push.EnsureSuccess("backup-push --remote " + string.Join(' ', args)).Stdout.Trim();
+    }
+
+    private static Task<string> IncrementalChecksumAsync(PostgresCluster cluster) => cluster.ScalarAsync<string>(
+        "SELECT (SELECT count(*) || ':' || sum(abalance) FROM pgbench_accounts) || '/' || (SELECT count(*) || ':' || md5(string_agg(h, '' ORDER BY id)) FROM shrinking) || '/' || " +
+        "(SELECT count(*) || ':' || md5(string_agg(h, '' ORDER BY id)) FROM created_after_full) || '/' || pg_relation_size('shrinking')");
 
     private static Task<string> ChecksumAsync(PostgresCluster cluster) => cluster.ScalarAsync<string>(
         "SELECT (SELECT count(*) FROM pgbench_accounts) || '/' || (SELECT sum(abalance) FROM pgbench_accounts) || '/' || " +

@@ -71,10 +71,13 @@ internal static class BackupCommands
                 WalGFlags.CheckTargetStorage(parseResult, targetStorage, settings);
                 var isPermanent = parseResult.GetValue(permanent);
                 var data = WalGFlags.ParseUserData(parseResult.GetValue(userData) ?? settings.Get("WALG_SENTINEL_USER_DATA"), "--add-user-data (WALG_SENTINEL_USER_DATA)");
-                if (remote.IsRemote(parseResult, [dataDirectory, full, verify, storeAllCorrupt, deltaFromName, deltaFromUserData, withoutFilesMetadata, fallBack, resume]))
+                var deltaBaseName = parseResult.GetValue(deltaFromName) ?? settings.Get("WALG_DELTA_FROM_NAME");
+                var deltaBaseUserData = WalGFlags.ParseUserData(parseResult.GetValue(deltaFromUserData) ?? settings.Get("WALG_DELTA_FROM_USER_DATA"),
+                    "--delta-from-user-data (WALG_DELTA_FROM_USER_DATA)");
+                if (remote.IsRemote(parseResult, [dataDirectory, verify, storeAllCorrupt, withoutFilesMetadata, fallBack, resume]))
                 {
                     var remoteResult = await TerminalProgress.RunAsync("backup-push", progress =>
-                        services.Get<BackupPusher>().PushRemoteAsync(remote.Request(parseResult, isPermanent, data, progress), ct)).ConfigureAwait(false);
+                        services.Get<BackupPusher>().PushRemoteAsync(remote.Request(parseResult, isPermanent, data, progress, parseResult.GetValue(full), deltaBaseName, deltaBaseUserData), ct)).ConfigureAwait(false);
                     await Console.Out.WriteLineAsync(remoteResult.BackupName).ConfigureAwait(false);
                     return ExitCodes.Success;
                 }
@@ -84,9 +87,6 @@ internal static class BackupCommands
                 bool? verifyPages = parseResult.GetValue(verify) ? true : null;
                 bool? storeAll = parseResult.GetValue(storeAllCorrupt) ? true : null;
                 var resumeInterrupted = parseResult.GetValue(resume) || settings.GetBoolean("PGARCHIVE_BACKUP_RESUME") == true;
-                var deltaBaseName = parseResult.GetValue(deltaFromName) ?? settings.Get("WALG_DELTA_FROM_NAME");
-                var deltaBaseUserData = WalGFlags.ParseUserData(parseResult.GetValue(deltaFromUserData) ?? settings.Get("WALG_DELTA_FROM_USER_DATA"),
-                    "--delta-from-user-data (WALG_DELTA_FROM_USER_DATA)");
                 var noFilesMetadata = parseResult.GetValue(withoutFilesMetadata) || settings.GetBoolean("WALG_WITHOUT_FILES_METADATA") == true;
                 var result = await TerminalProgress.RunAsync("backup-push", progress =>
                     services.Get<BackupPusher>().PushAsync(new BackupPushRequest

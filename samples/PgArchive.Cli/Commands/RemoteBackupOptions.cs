@@ -9,7 +9,8 @@ internal sealed class RemoteBackupOptions
     public Option<bool> Remote { get; } = new("--remote")
     {
         Description = "Back up the server the connection reaches (PGHOST, PGPORT, PGUSER, ...; a role with REPLICATION; PostgreSQL 15+) through the replication protocol, " +
-            "without reading its data directory: no PGDATA needed.",
+            "without reading its data directory: no PGDATA needed. " +
+            "On PostgreSQL 17+ with summarize_wal = on, incremental on an earlier --remote backup when WAL-G's delta settings (WALG_DELTA_MAX_STEPS, --delta-from-name) ask for a delta.",
     };
 
     public Option<string?> MaxRate { get; } = new("--max-rate")
@@ -38,16 +39,21 @@ internal sealed class RemoteBackupOptions
             if (parseResult.GetResult(symbol) is System.CommandLine.Parsing.OptionResult { Implicit: false } or System.CommandLine.Parsing.ArgumentResult { Tokens.Count: > 0 })
             {
                 var shown = symbol is Option option ? option.Name : "the data directory argument";
-                throw new PgArchiveConfigurationException($"backup-push --remote reads no data directory and takes full backups only: leave out {shown}.");
+                throw new PgArchiveConfigurationException($"backup-push --remote reads no data directory: leave out {shown}.");
             }
         }
 
         return true;
     }
 
-    /// <summary>The request for a remote backup.</summary>
-    public RemoteBackupRequest Request(ParseResult parseResult, bool permanent, System.Text.Json.JsonElement? userData, IProgress<Diagnostics.TransferProgress>? progress) =>
-        new() { Permanent = permanent, UserData = userData, Progress = progress, MaxRateKilobytesPerSecond = Rate(parseResult.GetValue(MaxRate)) };
+    /// <summary>The request for a remote backup: full, or incremental on the base WAL-G's delta rules (or the named one) choose.</summary>
+    public RemoteBackupRequest Request(ParseResult parseResult, bool permanent, System.Text.Json.JsonElement? userData, IProgress<Diagnostics.TransferProgress>? progress,
+        bool full, string? deltaFromName, System.Text.Json.JsonElement? deltaFromUserData) =>
+        new()
+        {
+            Permanent = permanent, UserData = userData, Progress = progress, MaxRateKilobytesPerSecond = Rate(parseResult.GetValue(MaxRate)),
+            Full = full, DeltaFromName = deltaFromName, DeltaFromUserData = deltaFromUserData,
+        };
 
     private static int? Rate(string? text)
     {

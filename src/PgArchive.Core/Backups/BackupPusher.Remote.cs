@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using PgArchive.Backups.Delta;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
 using PgArchive.Postgres;
@@ -56,10 +57,16 @@ public sealed partial class BackupPusher
             var segmentSize = await client.WalSegmentSizeAsync(cancellationToken).ConfigureAwait(false);
             var dataDirectory = await ShowOrEmptyAsync(client, "data_directory", cancellationToken).ConfigureAwait(false);
             var onStandby = await ShowOrEmptyAsync(client, "in_hot_standby", cancellationToken).ConfigureAwait(false) == "on";
+            var (deltaBase, priorManifest) = await SelectRemoteBaseAsync(client, identity.SystemIdentifier, request, cancellationToken).ConfigureAwait(false);
             var startTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow());
             var label = "pgarchive " + _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
-            var backup = await BaseBackupStream.StartAsync(connection, label, request.MaxRateKilobytesPerSecond, cancellationToken).ConfigureAwait(false);
+            var backup = await BaseBackupStream.StartAsync(connection, label, request.MaxRateKilobytesPerSecond, priorManifest, cancellationToken).ConfigureAwait(false);
             var name = BackupName.ForFull(WalSegment.Containing(backup.StartLsn, backup.Timeline, segmentSize).FileName);
+            if (deltaBase is not null)
+            {
+                name = BackupName.ForDelta(name, deltaBase.StartWalFile);
+            }
+
             await ThrowIfBackupExistsAsync(name, onStandby, cancellationToken).ConfigureAwait(false);
             var compressor = _codec.Compressors.Default;
             var claim = await BackupClaim.AcquireAsync(_store, new BackupProgress
@@ -122,15 +129,64 @@ public sealed partial class BackupPusher
             totals.Add(controlTar, controlStored);
             totals.FileBytes += pgControl.Content.Length;
             totals.Files++;
-            await UploadLabelFilesAsync(name, compressor, new BackupStop(stop, Encoding.UTF8.GetString(backupLabel),
+            await UploadLabelFilesAsync(name, compressor, new BackupStop(stop, PostgresIncrementalFile.PlainBackupLabel(Encoding.UTF8.GetString(backupLabel)),
                 received.TablespaceMap is { } map ? Encoding.UTF8.GetString(map) : ""), files, totals, cancellationToken).ConfigureAwait(false);
             await PutManifestAsync(name, manifest, compressor, cancellationToken).ConfigureAwait(false);
 
             await StoreRecordsAsync(name, new BackupRecordsInput(backup.StartLsn, stop, startTime, client.ServerVersionNum, identity.SystemIdentifier,
-                TablespacesOf(dataDirectory, backup.Tablespaces), dataDirectory, request.Permanent, request.UserData, null, false), files, totals, claim, cancellationToken)
+                TablespacesOf(dataDirectory, backup.Tablespaces), dataDirectory, request.Permanent, request.UserData, deltaBase, false), files, totals, claim, cancellationToken)
                 .ConfigureAwait(false);
             Log.BackupFinished(_logger, name, stop.ToString(), totals.TarBytes, totals.StoredBytes);
             return new BackupPushResult(name, backup.StartLsn, stop, totals.Files, totals.TarBytes, totals.StoredBytes, files.TarFileSets.Count - 2);
+        }
+    }
+
+    /// <summary>
+    /// The base of an incremental backup and its stored backup manifest, chosen by WAL-G's delta rules
+    /// (<see cref="DeltaBase.SelectAsync"/>); (null, null) for a full backup. A base without a stored manifest (a local
+    /// backup) gives a full backup, logged; an incremental one on a server before 17 or without summarize_wal is refused.
+    /// </summary>
+    private async Task<(DeltaBase? Base, byte[]? Manifest)> SelectRemoteBaseAsync(ReplicationClient client, ulong systemIdentifier, RemoteBackupRequest request,
+        CancellationToken cancellationToken)
+    {
+        var deltaBase = await DeltaBase.SelectAsync(new BackupCatalog(_store), _options, new BackupPushRequest
+        {
+            DataDirectory = "", Permanent = request.Permanent, Full = request.Full, DeltaFromName = request.DeltaFromName, DeltaFromUserData = request.DeltaFromUserData,
+        }, cancellationToken, _logger).ConfigureAwait(false);
+        if (deltaBase is null)
+        {
+            return (null, null);
+        }
+
+        var manifestKey = await _store.ListAsync(ArchiveLayout.BackupPrefix(deltaBase.Name) + ManifestObjectName, cancellationToken)
+            .Select(o => o.Key).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (manifestKey is null)
+        {
+            Log.DeltaNotTaken(_logger, $"{deltaBase.Name} has no stored backup_manifest (it was not taken with backup-push --remote), which an incremental BASE_BACKUP needs");
+            return (null, null);
+        }
+
+        var connection = client.Connection;
+        if (client.ServerVersionNum < 170000)
+        {
+            throw new PgArchiveException(
+                $"An incremental backup-push --remote (on {deltaBase.Name}) needs PostgreSQL 17 or later; {connection.Endpoint} runs {connection.ServerVersion}. Take a full backup: --full, or WALG_DELTA_MAX_STEPS=0.");
+        }
+
+        var summarize = await ShowOrEmptyAsync(client, "summarize_wal", cancellationToken).ConfigureAwait(false);
+        if (summarize != "on")
+        {
+            throw new PgArchiveException(
+                $"An incremental backup-push --remote (on {deltaBase.Name}) needs summarize_wal = on on {connection.Endpoint} (it is '{summarize}'): set it (ALTER SYSTEM SET summarize_wal = on; SELECT pg_reload_conf()) and take a full backup (--full) for later ones to build on.");
+        }
+
+        deltaBase.CheckCluster(systemIdentifier, (int)(ReplicationClient.ParseSize(await client.ShowAsync("block_size", cancellationToken).ConfigureAwait(false)) ?? 0));
+        var stored = await _codec.OpenDecodedAsync(_store, manifestKey, cancellationToken).ConfigureAwait(false);
+        await using (stored.ConfigureAwait(false))
+        {
+            var manifest = new MemoryStream();
+            await stored.CopyToAsync(manifest, cancellationToken).ConfigureAwait(false);
+            return (deltaBase, manifest.ToArray());
         }
     }
 
@@ -194,12 +250,20 @@ public sealed partial class BackupPusher
         }
 
         // Not disposed: the entry's data stream belongs to the tar reader, which skips past it to the next member.
-        var content = new InspectingReadStream(new FixedLengthReadStream(entry.DataStream ?? Stream.Null, entry.Length), null);
+        Stream data = new FixedLengthReadStream(entry.DataStream ?? Stream.Null, entry.Length);
+        var incremented = PostgresIncrementalFile.PlainPath(member);
+        if (incremented is not null)
+        {
+            (data, _) = await PostgresIncrementalFile.ToIncrementAsync(entry.DataStream ?? Stream.Null, entry.Length, member, cancellationToken).ConfigureAwait(false);
+            member = incremented;
+        }
+
+        var content = new InspectingReadStream(data, null);
         await writer.WriteEntryAsync(new GnuTarEntry(TarEntryType.RegularFile, member)
         {
             DataStream = content, Mode = mode, ModificationTime = entry.ModificationTime,
         }, cancellationToken).ConfigureAwait(false);
-        files.Files[member] = new BackupFileDescription { MTime = entry.ModificationTime, XxHash128 = content.HashHex };
+        files.Files[member] = new BackupFileDescription { MTime = entry.ModificationTime, XxHash128 = content.HashHex, IsIncremented = incremented is not null };
 
         paths.Add(member);
         totals.Files++;

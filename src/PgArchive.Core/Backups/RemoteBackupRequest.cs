@@ -20,6 +20,19 @@ public sealed class RemoteBackupRequest
     /// <summary>Free-form JSON stored with the backup (<c>--add-user-data</c>).</summary>
     public JsonElement? UserData { get; init; }
 
+    /// <summary>
+    /// Take a full backup even when <see cref="PgArchiveOptions.DeltaMaxSteps"/> allows an incremental one (<c>--full</c>).
+    /// Otherwise the base is chosen by WAL-G's delta rules, as for a local delta; on PostgreSQL 17+ with <c>summarize_wal</c>
+    /// on, the backup is then BASE_BACKUP's INCREMENTAL against the base's stored backup manifest, kept as a WAL-G delta.
+    /// </summary>
+    public bool Full { get; init; }
+
+    /// <summary>Build the incremental backup on this backup (<c>--delta-from-name</c>).</summary>
+    public string? DeltaFromName { get; init; }
+
+    /// <summary>Build the incremental backup on the one backup whose user data equals this JSON (<c>--delta-from-user-data</c>).</summary>
+    public JsonElement? DeltaFromUserData { get; init; }
+
     /// <summary>Cap on how fast the server sends, in kilobytes per second (BASE_BACKUP's <c>MAX_RATE</c>: 32 to 1048576); null for no cap.</summary>
     public int? MaxRateKilobytesPerSecond { get; init; }
 

@@ -43,16 +43,25 @@ internal sealed class BaseBackupStream
     public byte[]? Manifest { get; private set; }
 
     /// <summary>
-    /// Starts the backup: <c>BASE_BACKUP (LABEL, CHECKPOINT 'fast', WAL false, MANIFEST 'yes', TABLESPACE_MAP, MAX_RATE)</c>;
-    /// returns once the server sent where it starts and which tablespaces it holds.
+    /// Starts the backup: <c>BASE_BACKUP (LABEL, CHECKPOINT 'fast', WAL false, MANIFEST 'yes', TABLESPACE_MAP, MAX_RATE, INCREMENTAL)</c>;
+    /// returns once the server sent where it starts and which tablespaces it holds. With <paramref name="priorManifest"/>
+    /// (PostgreSQL 17+), that backup's manifest is sent first with <c>UPLOAD_MANIFEST</c> and the backup is incremental
+    /// on it: changed relation files come as <c>INCREMENTAL.&lt;name&gt;</c> members (converted by <c>PostgresIncrementalFile</c>).
     /// </summary>
-    public static async Task<BaseBackupStream> StartAsync(PgWireConnection connection, string label, int? maxRateKilobytes, CancellationToken cancellationToken)
+    public static async Task<BaseBackupStream> StartAsync(PgWireConnection connection, string label, int? maxRateKilobytes, byte[]? priorManifest,
+        CancellationToken cancellationToken)
     {
         var options = new StringBuilder()
             .Append("LABEL '").Append(label.Replace("'", "''", StringComparison.Ordinal)).Append("', CHECKPOINT 'fast', WAL false, MANIFEST 'yes', TABLESPACE_MAP true");
         if (maxRateKilobytes is { } rate)
         {
             options.Append(CultureInfo.InvariantCulture, $", MAX_RATE {rate}");
+        }
+
+        if (priorManifest is not null)
+        {
+            await connection.CopyInAsync("UPLOAD_MANIFEST", priorManifest, cancellationToken).ConfigureAwait(false);
+            options.Append(", INCREMENTAL");
         }
 
         await connection.SendQueryAsync($"BASE_BACKUP ({options})", cancellationToken).ConfigureAwait(false);

@@ -338,7 +338,15 @@ internal sealed class PgWireConnection : IAsyncDisposable
     }
 
     /// <summary>Runs one simple query and returns the rows of every result set it produced, in order.</summary>
-    public async Task<List<byte[]?[]>> QueryAsync(string sql, CancellationToken cancellationToken)
+    public Task<List<byte[]?[]>> QueryAsync(string sql, CancellationToken cancellationToken) => QueryAsync(sql, null, cancellationToken);
+
+    /// <summary>
+    /// Runs a command that answers with CopyInResponse (<c>UPLOAD_MANIFEST</c>): sends <paramref name="data"/> as CopyData
+    /// messages of at most 64 KiB and CopyDone, and waits for ReadyForQuery; a server error is thrown in one line.
+    /// </summary>
+    public Task CopyInAsync(string sql, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) => QueryAsync(sql, data, cancellationToken);
+
+    private async Task<List<byte[]?[]>> QueryAsync(string sql, ReadOnlyMemory<byte>? copyIn, CancellationToken cancellationToken)
     {
         await SendQueryAsync(sql, cancellationToken).ConfigureAwait(false);
         var rows = new List<byte[]?[]>();
@@ -354,6 +362,14 @@ internal sealed class PgWireConnection : IAsyncDisposable
                     break;
                 case 'D':
                     rows.Add(ReadDataRow(message.Payload.Span));
+                    break;
+                case 'G' when copyIn is { } data:
+                    for (var offset = 0; offset < data.Length; offset += 1 << 16)
+                    {
+                        await SendCopyDataAsync(data.Slice(offset, Math.Min(1 << 16, data.Length - offset)), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await SendCopyDoneAsync(cancellationToken).ConfigureAwait(false);
                     break;
                 case 'E':
                     error ??= Error(message.Payload.Span, $"{Head(sql)} on PostgreSQL at {Endpoint}");
