@@ -44,6 +44,12 @@ internal static class CommandRunner
             await Console.Error.WriteLineAsync("pgarchive: error: " + ex.Message).ConfigureAwait(false);
             return ExitCodes.Failure;
         }
+        catch (InvalidDataException ex)
+        {
+            // Stored bytes a decryptor or decompressor refuses (another key, corruption): its message says which check failed.
+            await Console.Error.WriteLineAsync("pgarchive: error: " + ex.Message.ReplaceLineEndings(" ")).ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Local file trouble (disk full, permissions): the OS's message says what and where.
