@@ -20,7 +20,8 @@ internal static class CommandRunner
             var settings = WalgSettings.Load(parseResult.GetValue(global.Config), parseResult.GetValue(global.EnvDirectory));
             if (parseResult.GetValue(global.Turbo))
             {
-                settings = settings.With("WALG_UPLOAD_DISK_CONCURRENCY", "4"); // WAL-G's GetMaxUploadDiskConcurrency under --turbo
+                // WAL-G under --turbo: no rate limits, and GetMaxUploadDiskConcurrency's 4 readers.
+                settings = settings.With("WALG_UPLOAD_DISK_CONCURRENCY", "4").With("WALG_DISK_RATE_LIMIT", "").With("WALG_NETWORK_RATE_LIMIT", "");
             }
 
             var services = CliHost.Build(settings, LogLevelFrom(settings, defaultLevel));
