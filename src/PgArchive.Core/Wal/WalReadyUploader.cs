@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using PgArchive.Backups;
+using PgArchive.IO;
 
 namespace PgArchive.Wal;
 
