@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using PgArchive.Backups;
 using PgArchive.Cli.Configuration;
+using PgArchive.PostgresTypes;
 using PgArchive.Wal;
 
 namespace PgArchive.Cli.Commands;

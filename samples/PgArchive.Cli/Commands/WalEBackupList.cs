@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using PgArchive.Backups;
 using PgArchive.Backups.WalE;
+using PgArchive.PostgresTypes;
 using PgArchive.Wal;
 
 namespace PgArchive.Cli.Commands;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgArchive.Backups;
 using PgArchive.Diagnostics;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Wal;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using PgArchive.Backups;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 
 namespace PgArchive.Wal;

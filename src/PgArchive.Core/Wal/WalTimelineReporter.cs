@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using PgArchive.Backups;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 
 namespace PgArchive.Wal;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PgArchive.Backups;
 using PgArchive.Postgres;
+using PgArchive.PostgresTypes;
 using PgArchive.Retention;
 
 namespace PgArchive.Wal;
