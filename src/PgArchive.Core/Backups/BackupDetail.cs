@@ -31,6 +31,27 @@ public sealed record BackupDetail(BackupInfo Info, BackupSentinel Sentinel, Back
     /// <summary>Where the backup becomes consistent.</summary>
     public Lsn FinishLsn => new(Sentinel.FinishLsn);
 
+    /// <summary>
+    /// The WAL segment size of the cluster the backups came from: the size for which a backup's start LSN falls
+    /// in the segment its name says. <paramref name="fallback"/> when no backup tells.
+    /// </summary>
+    public static long InferSegmentSize(IEnumerable<BackupDetail> backups, long fallback = WalSegment.DefaultSegmentSize)
+    {
+        ArgumentNullException.ThrowIfNull(backups);
+        foreach (var backup in backups)
+        {
+            for (var size = 1L << 20; size <= 1L << 30; size <<= 1)
+            {
+                if (WalSegment.Containing(backup.StartLsn, backup.Timeline, size).FileName == backup.Info.WalFileName)
+                {
+                    return size;
+                }
+            }
+        }
+
+        return fallback;
+    }
+
     /// <summary>metadata.json built from a sentinel, for backups that have none.</summary>
     public static BackupMetadata MetadataFrom(BackupSentinel sentinel)
     {
