@@ -6,10 +6,10 @@ using PgArchive.Backups.Delta;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
 using PgArchive.Postgres;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Streaming;
 using PgArchive.Streaming.Protocol;
-using PgArchive.Wal;
 
 namespace PgArchive.Backups;
 

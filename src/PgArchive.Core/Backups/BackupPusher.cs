@@ -11,8 +11,8 @@ using PgArchive.Compression;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
 using PgArchive.Postgres;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
-using PgArchive.Wal;
 
 namespace PgArchive.Backups;
 

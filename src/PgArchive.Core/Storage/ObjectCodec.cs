@@ -40,7 +40,7 @@ public sealed class ObjectCodec(CompressorRegistry compressors, IEncryptor encry
     {
         ArgumentNullException.ThrowIfNull(stored);
         ArgumentNullException.ThrowIfNull(decompressor);
-        return new IO.EndDrainingReadStream(decompressor.CreateDecompressionStream(encryptor.CreateDecryptionStream(stored)), stored);
+        return new EndDrainingReadStream(decompressor.CreateDecompressionStream(encryptor.CreateDecryptionStream(stored)), stored);
     }
 
     /// <summary>Opens and decodes a stored object, choosing the decompressor from its key's extension.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Streaming.Protocol;
 

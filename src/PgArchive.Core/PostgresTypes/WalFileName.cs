@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace PgArchive.Wal;
+namespace PgArchive.PostgresTypes;
 
 /// <summary>What kind of file PostgreSQL hands to archive_command or asks of restore_command.</summary>
 public enum WalFileKind

@@ -1,6 +1,6 @@
-using PgArchive.Storage;
+using PgArchive.IO;
 
-namespace PgArchive.IO;
+namespace PgArchive.Storage;
 
 /// <summary>
 /// Reads decoded content and makes the checks of the stored bytes it was decoded from (a recorded checksum, archive

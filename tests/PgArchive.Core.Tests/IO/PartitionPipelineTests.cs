@@ -1,4 +1,6 @@
-namespace PgArchive.Backups;
+using PgArchive.Backups;
+
+namespace PgArchive.IO;
 
 /// <summary>The partition pipeline behind parallel backup-push and backup-fetch: bounded, ordered, fail-fast.</summary>
 public sealed class PartitionPipelineTests

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
-namespace PgArchive.Wal;
+namespace PgArchive.PostgresTypes;
 
 /// <summary>A PostgreSQL log sequence number: a byte position in the WAL, written <c>16/B374D848</c>.</summary>
 public readonly record struct Lsn(ulong Value) : IComparable<Lsn>

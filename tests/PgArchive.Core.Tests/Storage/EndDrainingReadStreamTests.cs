@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
-using PgArchive.Storage;
+using PgArchive.IO;
 
-namespace PgArchive.IO;
+namespace PgArchive.Storage;
 
 /// <summary>
 /// The decoded-content stage of <see cref="ObjectCodec.Decode"/>: a decoder that stops before the stored bytes end

@@ -2,9 +2,11 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using PgArchive.Backups;
 using PgArchive.Postgres;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
+using PgArchive.Wal;
 
-namespace PgArchive.Wal;
+namespace PgArchive.Verification;
 
 /// <summary>What wal-verify checks and against which current segment.</summary>
 public sealed class WalVerifyRequest
@@ -68,7 +70,7 @@ public sealed class WalVerifier
         }
 
         var backups = (await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false)).Backups;
-        var segmentSize = server is { SegmentSize: > 0 } ? server.SegmentSize : WalArchiveInventory.InferSegmentSize(backups); // 0: given without one
+        var segmentSize = server is { SegmentSize: > 0 } ? server.SegmentSize : BackupDetail.InferSegmentSize(backups); // 0: given without one
         var wal = await WalArchiveInventory.LoadAsync(_store, _codec, segmentSize, cancellationToken).ConfigureAwait(false);
         var report = Verify(request, server, wal, backups);
         report.ServerError = serverError;

@@ -1,4 +1,4 @@
-namespace PgArchive.Backups;
+namespace PgArchive.IO;
 
 /// <summary>
 /// Runs the work of numbered partitions (tar + compress + upload, or download + decompress + extract) with at

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
-namespace PgArchive.Wal;
+namespace PgArchive.PostgresTypes;
 
 /// <summary>
 /// A WAL segment: a timeline and a segment number, named as PostgreSQL names its files

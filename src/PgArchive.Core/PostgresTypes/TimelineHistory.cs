@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace PgArchive.Wal;
+namespace PgArchive.PostgresTypes;
 
 /// <summary>One line of a timeline history file: the parent timeline was followed up to <paramref name="SwitchLsn"/>.</summary>
 /// <param name="ParentTimeline">An ancestor timeline.</param>

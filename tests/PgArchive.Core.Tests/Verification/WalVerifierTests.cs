@@ -2,9 +2,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PgArchive.Backups;
 using PgArchive.Postgres;
+using PgArchive.PostgresTypes;
 using PgArchive.Retention;
 
-namespace PgArchive.Wal;
+namespace PgArchive.Verification;
 
 public sealed class WalVerifierTests : IDisposable
 {
@@ -87,7 +88,7 @@ public sealed class WalVerifierTests : IDisposable
             Timeline = new WalTimelineCheck { Status = WalCheckStatus.Ok, Details = new WalTimelineCheckDetails { CurrentTimelineId = 2, HighestStorageTimelineId = 2 } },
         };
 
-        var node = JsonNode.Parse(JsonSerializer.Serialize(report, Backups.PgArchiveJsonContext.Default.WalVerifyReport))!;
+        var node = JsonNode.Parse(JsonSerializer.Serialize(report, VerificationJsonContext.Default.WalVerifyReport))!;
 
         Assert.Equal("FAILURE", node["integrity"]!["status"]!.GetValue<string>());
         Assert.Equal("MISSING_LOST", node["integrity"]!["details"]![0]!["status"]!.GetValue<string>());
@@ -118,7 +119,7 @@ public sealed class WalVerifierTests : IDisposable
         Assert.Equal(["000000020000000000000006", "000000020000000000000007"], two.MissingSegments);
         Assert.Equal([b1, b2], two.Backups!.Select(b => b.BackupName));
 
-        var json = JsonNode.Parse(JsonSerializer.Serialize(timelines, Backups.PgArchiveJsonContext.Default.ListTimelineInfo))!;
+        var json = JsonNode.Parse(JsonSerializer.Serialize(timelines, VerificationJsonContext.Default.ListTimelineInfo))!;
         Assert.Equal("000000020000000000000009", json[1]!["end_segment"]!.GetValue<string>());
         Assert.Equal(b2, json[1]!["backups"]![1]!["backup_name"]!.GetValue<string>());
         Assert.True(json[1]!["backups"]![1]!.AsObject().ContainsKey("is_permanent"));

@@ -1,8 +1,10 @@
 using System.Text.Json.Serialization;
 using PgArchive.Backups;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
+using PgArchive.Wal;
 
-namespace PgArchive.Wal;
+namespace PgArchive.Verification;
 
 /// <summary>
 /// wal-show: the timelines in the archive, each with its segment range, the segments missing inside it, its
@@ -19,7 +21,7 @@ public sealed class WalTimelineReporter(IObjectStore store, ObjectCodec codec, B
     {
         // Backups that cannot be read are left out (the catalog logs each): the timelines are reported all the same.
         var backups = includeBackups ? (await _catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false)).Backups : [];
-        var wal = await WalArchiveInventory.LoadAsync(_store, _codec, WalArchiveInventory.InferSegmentSize(backups), cancellationToken).ConfigureAwait(false);
+        var wal = await WalArchiveInventory.LoadAsync(_store, _codec, BackupDetail.InferSegmentSize(backups), cancellationToken).ConfigureAwait(false);
         return Report(wal, backups, includeBackups);
     }
 

@@ -1,4 +1,4 @@
-namespace PgArchive.Wal;
+namespace PgArchive.PostgresTypes;
 
 public sealed class WalNamingTests
 {
