@@ -30,19 +30,13 @@ public sealed class PgArchiveHealthCheckOptionsValidatorTests : OptionsValidator
     }
 
     [Fact]
-    public void Misspelt_setting_in_the_section_fails_at_start_naming_it()
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["HealthCheck:MaxBackupAg"] = "1.00:00:00",
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddPgArchive().UseInMemory();
-        services.AddHealthChecks().AddPgArchive(configuration.GetSection("HealthCheck"));
-        using var provider = services.BuildServiceProvider();
-
-        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
-
-        Assert.Equal("'ErrorOnUnknownConfiguration' was set on the provided BinderOptions, but the following properties were not found on the instance of PgArchive.HealthChecks.PgArchiveHealthCheckOptions: 'MaxBackupAg'", ex.Message);
-    }
+    public void Misspelt_setting_in_the_section_fails_at_start_naming_it() =>
+        ConfigurationAssert.MisspeltKeyFailsAtStart<PgArchiveHealthCheckOptions>(
+            new Dictionary<string, string?> { ["HealthCheck:MaxBackupAg"] = "1.00:00:00" },
+            (services, configuration) =>
+            {
+                services.AddPgArchive().UseInMemory();
+                services.AddHealthChecks().AddPgArchive(configuration.GetSection("HealthCheck"));
+            },
+            "MaxBackupAg");
 }

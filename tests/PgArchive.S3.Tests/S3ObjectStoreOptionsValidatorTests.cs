@@ -45,19 +45,9 @@ public sealed class S3ObjectStoreOptionsValidatorTests : OptionsValidatorContrac
     }
 
     [Fact]
-    public void Misspelt_setting_in_the_section_fails_at_start_naming_it()
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["S3:Bucket"] = "bucket",
-            ["S3:PartSiz"] = "5242880",
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddPgArchive().UseS3(configuration.GetSection("S3"));
-        using var provider = services.BuildServiceProvider();
-
-        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
-
-        Assert.Equal("'ErrorOnUnknownConfiguration' was set on the provided BinderOptions, but the following properties were not found on the instance of PgArchive.Storage.S3ObjectStoreOptions: 'PartSiz'", ex.Message);
-    }
+    public void Misspelt_setting_in_the_section_fails_at_start_naming_it() =>
+        ConfigurationAssert.MisspeltKeyFailsAtStart<S3ObjectStoreOptions>(
+            new Dictionary<string, string?> { ["S3:Bucket"] = "bucket", ["S3:PartSiz"] = "5242880" },
+            (services, configuration) => services.AddPgArchive().UseS3(configuration.GetSection("S3")),
+            "PartSiz");
 }

@@ -48,22 +48,9 @@ public sealed class SwiftObjectStoreOptionsValidatorTests : OptionsValidatorCont
     }
 
     [Fact]
-    public void Misspelt_setting_in_the_section_fails_at_start_naming_it()
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Swift:AuthUrl"] = "http://127.0.0.1:5000/v3",
-            ["Swift:Username"] = "user",
-            ["Swift:Password"] = "secret",
-            ["Swift:Container"] = "container",
-            ["Swift:SegmentSiz"] = "1048576",
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddPgArchive().UseSwift(configuration.GetSection("Swift"));
-        using var provider = services.BuildServiceProvider();
-
-        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
-
-        Assert.Equal("'ErrorOnUnknownConfiguration' was set on the provided BinderOptions, but the following properties were not found on the instance of PgArchive.Storage.SwiftObjectStoreOptions: 'SegmentSiz'", ex.Message);
-    }
+    public void Misspelt_setting_in_the_section_fails_at_start_naming_it() =>
+        ConfigurationAssert.MisspeltKeyFailsAtStart<SwiftObjectStoreOptions>(
+            new Dictionary<string, string?> { ["Swift:Container"] = "container", ["Swift:SegmentSiz"] = "1048576" },
+            (services, configuration) => services.AddPgArchive().UseSwift(configuration.GetSection("Swift")),
+            "SegmentSiz");
 }

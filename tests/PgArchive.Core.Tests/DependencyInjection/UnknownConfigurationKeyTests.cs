@@ -1,41 +1,39 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
+using PgArchive.Compression;
+using PgArchive.Encryption;
+using PgArchive.Streaming;
+using PgArchive.Testing;
 
 namespace PgArchive.DependencyInjection;
 
-/// <summary>Every overload that binds an <see cref="IConfiguration"/> refuses a key its options do not have, at start, naming it.</summary>
+/// <summary>Every Core overload that binds an <see cref="IConfiguration"/> refuses a key its options do not have, at start, naming it.</summary>
 public sealed class UnknownConfigurationKeyTests
 {
-    public static TheoryData<string, string, string> Spots => new()
-    {
-        { "AddPgArchive: Zstd", "PgArchive:Zstd:Levle", "PgArchive.Compression.ZstdCompressorOptions: 'Levle'" },
-        { "AddPgArchive: Brotli", "PgArchive:Brotli:Qualty", "PgArchive.Compression.BrotliCompressorOptions: 'Qualty'" },
-        { "AddPgArchive: Lzma", "PgArchive:Lzma:FastByte", "PgArchive.Compression.LzmaCompressorOptions: 'FastByte'" },
-        { "UseLibsodiumEncryption", "PgArchive:Libsodium:Kee", "PgArchive.Encryption.LibsodiumEncryptorOptions: 'Kee'" },
-        { "UsePgpEncryption", "PgArchive:Pgp:KeyPth", "PgArchive.Encryption.PgpEncryptorOptions: 'KeyPth'" },
-        { "AddWalReceiver", "PgArchive:WalReceiver:SlotNmae", "PgArchive.Streaming.WalReceiverOptions: 'SlotNmae'" },
-    };
+    private static void Fails<TOptions>(string key, Func<IPgArchiveBuilder, IConfigurationSection, IPgArchiveBuilder> use) =>
+        ConfigurationAssert.MisspeltKeyFailsAtStart<TOptions>(
+            new Dictionary<string, string?> { ["PgArchive:" + key] = "1" },
+            (services, configuration) => use(services.AddPgArchive(configuration.GetSection("PgArchive")).UseInMemory(), configuration.GetSection("PgArchive")),
+            key[(key.IndexOf(':', StringComparison.Ordinal) + 1)..]);
 
-    [Theory]
-    [MemberData(nameof(Spots))]
-    public void Misspelt_key_fails_at_start_naming_it(string spot, string key, string named)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = "1" }).Build();
-        var section = configuration.GetSection("PgArchive");
-        var services = new ServiceCollection();
-        var builder = services.AddPgArchive(section).UseInMemory();
-        _ = spot switch
-        {
-            "UseLibsodiumEncryption" => builder.UseLibsodiumEncryption(section.GetSection("Libsodium")),
-            "UsePgpEncryption" => builder.UsePgpEncryption(section.GetSection("Pgp")),
-            "AddWalReceiver" => builder.AddWalReceiver(section.GetSection("WalReceiver")),
-            _ => builder,
-        };
-        using var provider = services.BuildServiceProvider();
+    [Fact]
+    public void AddPgArchive_refuses_a_misspelt_zstd_key() => Fails<ZstdCompressorOptions>("Zstd:Levle", (b, _) => b);
 
-        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+    [Fact]
+    public void AddPgArchive_refuses_a_misspelt_brotli_key() => Fails<BrotliCompressorOptions>("Brotli:Qualty", (b, _) => b);
 
-        Assert.Equal($"'ErrorOnUnknownConfiguration' was set on the provided BinderOptions, but the following properties were not found on the instance of {named}", ex.Message);
-    }
+    [Fact]
+    public void AddPgArchive_refuses_a_misspelt_lzma_key() => Fails<LzmaCompressorOptions>("Lzma:FastByte", (b, _) => b);
+
+    [Fact]
+    public void UseLibsodiumEncryption_refuses_a_misspelt_key() =>
+        Fails<LibsodiumEncryptorOptions>("Libsodium:Kee", (b, s) => b.UseLibsodiumEncryption(s.GetSection("Libsodium")));
+
+    [Fact]
+    public void UsePgpEncryption_refuses_a_misspelt_key() =>
+        Fails<PgpEncryptorOptions>("Pgp:KeyPth", (b, s) => b.UsePgpEncryption(s.GetSection("Pgp")));
+
+    [Fact]
+    public void AddWalReceiver_refuses_a_misspelt_key() =>
+        Fails<WalReceiverOptions>("WalReceiver:SlotNmae", (b, s) => b.AddWalReceiver(s.GetSection("WalReceiver")));
 }
