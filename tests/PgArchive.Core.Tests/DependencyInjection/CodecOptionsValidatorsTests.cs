@@ -69,6 +69,9 @@ public sealed class LibsodiumEncryptorOptionsValidatorTests : OptionsValidatorCo
         { "a key", "Libsodium encryption needs a key: set WALG_LIBSODIUM_KEY (PgArchive:Libsodium:Key) or WALG_LIBSODIUM_KEY_PATH (PgArchive:Libsodium:KeyPath)." },
         { "a legacy key of 25 bytes or more", "The libsodium key in WALG_LIBSODIUM_KEY is 24 bytes long; with WALG_LIBSODIUM_KEY_TRANSFORM=none it must be at least 25 (better: a random 32-byte key from `openssl rand -hex 32` with WALG_LIBSODIUM_KEY_TRANSFORM=hex)." },
         { "a transformed key of exactly 32 bytes", "The libsodium key in WALG_LIBSODIUM_KEY decodes to 31 bytes; it must be exactly 32 bytes." },
+        { "a key that decodes", "The libsodium key in WALG_LIBSODIUM_KEY is not valid hex (WALG_LIBSODIUM_KEY_TRANSFORM=hex)." },
+        { "a known transform", "WALG_LIBSODIUM_KEY_TRANSFORM (PgArchive:Libsodium:KeyTransform) must be none, base64 or hex, not 9." },
+        { "a readable key file", "Cannot read the libsodium key file '/nonexistent/libsodium.key' (WALG_LIBSODIUM_KEY_PATH): it does not exist." },
     };
 
     protected override IValidateOptions<LibsodiumEncryptorOptions> Validator { get; } = new LibsodiumEncryptorOptionsValidator();
@@ -82,6 +85,9 @@ public sealed class LibsodiumEncryptorOptionsValidatorTests : OptionsValidatorCo
             case "a key": options.Key = null; break;
             case "a legacy key of 25 bytes or more": options.Key = new string('k', 24); break;
             case "a transformed key of exactly 32 bytes": options.Key = Convert.ToHexString(new byte[31]); options.KeyTransform = LibsodiumKeyTransform.Hex; break;
+            case "a key that decodes": options.Key = "not hex"; options.KeyTransform = LibsodiumKeyTransform.Hex; break;
+            case "a known transform": options.KeyTransform = (LibsodiumKeyTransform)9; break;
+            case "a readable key file": options.Key = null; options.KeyPath = "/nonexistent/libsodium.key"; break;
             default: throw new ArgumentOutOfRangeException(nameof(rule), rule, null);
         }
     }
