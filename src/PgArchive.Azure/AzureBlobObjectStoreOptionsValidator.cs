@@ -14,6 +14,32 @@ internal sealed class AzureBlobObjectStoreOptionsValidator(IServiceProviderIsSer
     public ValidateOptionsResult Validate(string? name, AzureBlobObjectStoreOptions options)
     {
         var errors = new List<string>();
+        ValidateStoreSettings(options, errors);
+        if (services?.IsService(typeof(BlobContainerClient)) != true)
+        {
+            ValidateConnection(options, errors);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>
+    /// Refuses options the store cannot work with, for a store built by hand over the caller's container client
+    /// (start-up validation covers the registered one): the same rules, not a second statement of them.
+    /// </summary>
+    internal static void ThrowIfInvalidForStore(AzureBlobObjectStoreOptions options)
+    {
+        var errors = new List<string>();
+        ValidateStoreSettings(options, errors);
+        if (errors.Count > 0)
+        {
+            throw new PgArchiveConfigurationException(string.Join(" ", errors));
+        }
+    }
+
+    // Block size, concurrency, retries and timeouts: what the store and its client use, whoever built the client.
+    private static void ValidateStoreSettings(AzureBlobObjectStoreOptions options, List<string> errors)
+    {
         if (options.BlockSize is < AzureBlobObjectStoreOptions.MinBlockSize or > AzureBlobObjectStoreOptions.MaxBlockSize)
         {
             errors.Add("AzureBlob:BlockSize (AZURE_BUFFER_SIZE) must be between 1 MiB and 256 MiB.");
@@ -48,13 +74,6 @@ internal sealed class AzureBlobObjectStoreOptionsValidator(IServiceProviderIsSer
         {
             errors.Add("AzureBlob:TryTimeout (AZURE_TRY_TIMEOUT) must be between 1 second and 1 day.");
         }
-
-        if (services?.IsService(typeof(BlobContainerClient)) != true)
-        {
-            ValidateConnection(options, errors);
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
     // Container, endpoint and credentials: settings for a client the store builds itself.

@@ -12,6 +12,37 @@ internal sealed class GcsObjectStoreOptionsValidator : IValidateOptions<GcsObjec
     public ValidateOptionsResult Validate(string? name, GcsObjectStoreOptions options)
     {
         var errors = new List<string>();
+        ValidateStoreSettings(options, errors);
+        if (!string.IsNullOrWhiteSpace(options.EmulatorHost) && (options.Endpoint is not null || !string.IsNullOrWhiteSpace(options.CredentialsPath)))
+        {
+            errors.Add("Gcs:EmulatorHost (STORAGE_EMULATOR_HOST) excludes Gcs:Endpoint and Gcs:CredentialsPath: the emulator takes no credentials.");
+        }
+
+        if (options.Endpoint is { } uri && (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)))
+        {
+            errors.Add("Gcs:Endpoint must be an absolute http(s) URI such as https://storage.googleapis.com.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>
+    /// Refuses options the store cannot work with, for a store built by hand over the caller's client (start-up
+    /// validation covers the registered one): the same rules, not a second statement of them.
+    /// </summary>
+    internal static void ThrowIfInvalidForStore(GcsObjectStoreOptions options)
+    {
+        var errors = new List<string>();
+        ValidateStoreSettings(options, errors);
+        if (errors.Count > 0)
+        {
+            throw new PgArchiveConfigurationException(string.Join(" ", errors));
+        }
+    }
+
+    // Bucket, chunking, retries and timeouts: what the store uses whoever built its client.
+    private static void ValidateStoreSettings(GcsObjectStoreOptions options, List<string> errors)
+    {
         if (string.IsNullOrWhiteSpace(options.BucketName))
         {
             errors.Add("Gcs:BucketName is required: set WALG_GS_PREFIX=gs://<bucket>/<folder> (or the option).");
@@ -50,17 +81,5 @@ internal sealed class GcsObjectStoreOptionsValidator : IValidateOptions<GcsObjec
         {
             errors.Add("Gcs:RequestTimeout must be between 1 second and 1 day.");
         }
-
-        if (!string.IsNullOrWhiteSpace(options.EmulatorHost) && (options.Endpoint is not null || !string.IsNullOrWhiteSpace(options.CredentialsPath)))
-        {
-            errors.Add("Gcs:EmulatorHost (STORAGE_EMULATOR_HOST) excludes Gcs:Endpoint and Gcs:CredentialsPath: the emulator takes no credentials.");
-        }
-
-        if (options.Endpoint is { } uri && (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)))
-        {
-            errors.Add("Gcs:Endpoint must be an absolute http(s) URI such as https://storage.googleapis.com.");
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

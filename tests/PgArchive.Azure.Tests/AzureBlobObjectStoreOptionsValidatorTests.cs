@@ -49,4 +49,14 @@ public sealed class AzureBlobObjectStoreOptionsValidatorTests : OptionsValidator
             default: throw new ArgumentOutOfRangeException(nameof(rule), rule, null);
         }
     }
+
+    [Fact]
+    public void Store_built_over_the_callers_client_refuses_options_that_break_a_rule()
+    {
+        var client = new Azure.Storage.Blobs.BlobContainerClient(new Uri("http://127.0.0.1:1/account/container"));
+
+        var ex = Assert.Throws<PgArchiveConfigurationException>(() => new AzureBlobObjectStore(client, new AzureBlobObjectStoreOptions { BlockSize = 1000 }));
+
+        Assert.Equal("AzureBlob:BlockSize (AZURE_BUFFER_SIZE) must be between 1 MiB and 256 MiB.", ex.Message);
+    }
 }

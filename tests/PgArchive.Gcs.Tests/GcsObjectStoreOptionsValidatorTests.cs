@@ -41,4 +41,14 @@ public sealed class GcsObjectStoreOptionsValidatorTests : OptionsValidatorContra
             default: throw new ArgumentOutOfRangeException(nameof(rule), rule, null);
         }
     }
+
+    [Fact]
+    public void Store_built_over_the_callers_client_refuses_options_that_break_a_rule()
+    {
+        using var client = Google.Cloud.Storage.V1.StorageClient.CreateUnauthenticated();
+
+        var ex = Assert.Throws<PgArchiveConfigurationException>(() => new GcsObjectStore(client, new GcsObjectStoreOptions { BucketName = "bucket", ChunkSize = 1_000_000 }));
+
+        Assert.Equal("Gcs:ChunkSize (GCS_MAX_CHUNK_SIZE) must be a multiple of 256 KiB (262144 bytes).", ex.Message);
+    }
 }
