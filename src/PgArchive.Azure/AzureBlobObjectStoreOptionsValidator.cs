@@ -1,6 +1,7 @@
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using PgArchive.DependencyInjection;
 
 namespace PgArchive.Storage;
 
@@ -13,8 +14,7 @@ internal sealed class AzureBlobObjectStoreOptionsValidator(IServiceProviderIsSer
 {
     public ValidateOptionsResult Validate(string? name, AzureBlobObjectStoreOptions options)
     {
-        var errors = new List<string>();
-        ValidateStoreSettings(options, errors);
+        var errors = StoreSettingFailures(options);
         if (services?.IsService(typeof(BlobContainerClient)) != true)
         {
             ValidateConnection(options, errors);
@@ -27,19 +27,12 @@ internal sealed class AzureBlobObjectStoreOptionsValidator(IServiceProviderIsSer
     /// Refuses options the store cannot work with, for a store built by hand over the caller's container client
     /// (start-up validation covers the registered one): the same rules, not a second statement of them.
     /// </summary>
-    internal static void ThrowIfInvalidForStore(AzureBlobObjectStoreOptions options)
-    {
-        var errors = new List<string>();
-        ValidateStoreSettings(options, errors);
-        if (errors.Count > 0)
-        {
-            throw new PgArchiveConfigurationException(string.Join(" ", errors));
-        }
-    }
+    internal static void ThrowIfInvalidForStore(AzureBlobObjectStoreOptions options) => OptionsFailures.ThrowIfAny(StoreSettingFailures(options));
 
     // Block size, concurrency, retries and timeouts: what the store and its client use, whoever built the client.
-    private static void ValidateStoreSettings(AzureBlobObjectStoreOptions options, List<string> errors)
+    private static List<string> StoreSettingFailures(AzureBlobObjectStoreOptions options)
     {
+        var errors = new List<string>();
         if (options.BlockSize is < AzureBlobObjectStoreOptions.MinBlockSize or > AzureBlobObjectStoreOptions.MaxBlockSize)
         {
             errors.Add("AzureBlob:BlockSize (AZURE_BUFFER_SIZE) must be between 1 MiB and 256 MiB.");
@@ -74,6 +67,8 @@ internal sealed class AzureBlobObjectStoreOptionsValidator(IServiceProviderIsSer
         {
             errors.Add("AzureBlob:TryTimeout (AZURE_TRY_TIMEOUT) must be between 1 second and 1 day.");
         }
+
+        return errors;
     }
 
     // Container, endpoint and credentials: settings for a client the store builds itself.

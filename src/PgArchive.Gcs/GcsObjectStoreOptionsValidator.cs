@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using PgArchive.DependencyInjection;
 
 namespace PgArchive.Storage;
 
@@ -11,8 +12,7 @@ internal sealed class GcsObjectStoreOptionsValidator : IValidateOptions<GcsObjec
 {
     public ValidateOptionsResult Validate(string? name, GcsObjectStoreOptions options)
     {
-        var errors = new List<string>();
-        ValidateStoreSettings(options, errors);
+        var errors = StoreSettingFailures(options);
         if (!string.IsNullOrWhiteSpace(options.EmulatorHost) && (options.Endpoint is not null || !string.IsNullOrWhiteSpace(options.CredentialsPath)))
         {
             errors.Add("Gcs:EmulatorHost (STORAGE_EMULATOR_HOST) excludes Gcs:Endpoint and Gcs:CredentialsPath: the emulator takes no credentials.");
@@ -27,22 +27,15 @@ internal sealed class GcsObjectStoreOptionsValidator : IValidateOptions<GcsObjec
     }
 
     /// <summary>
-    /// Refuses options the store cannot work with, for a store built by hand over the caller's client (start-up
-    /// validation covers the registered one): the same rules, not a second statement of them.
+    /// Refuses options the store cannot work with, for a store built by hand over the caller's client
+    /// (start-up validation covers the registered one): the same rules, not a second statement of them.
     /// </summary>
-    internal static void ThrowIfInvalidForStore(GcsObjectStoreOptions options)
-    {
-        var errors = new List<string>();
-        ValidateStoreSettings(options, errors);
-        if (errors.Count > 0)
-        {
-            throw new PgArchiveConfigurationException(string.Join(" ", errors));
-        }
-    }
+    internal static void ThrowIfInvalidForStore(GcsObjectStoreOptions options) => OptionsFailures.ThrowIfAny(StoreSettingFailures(options));
 
     // Bucket, chunking, retries and timeouts: what the store uses whoever built its client.
-    private static void ValidateStoreSettings(GcsObjectStoreOptions options, List<string> errors)
+    private static List<string> StoreSettingFailures(GcsObjectStoreOptions options)
     {
+        var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.BucketName))
         {
             errors.Add("Gcs:BucketName is required: set WALG_GS_PREFIX=gs://<bucket>/<folder> (or the option).");
@@ -81,5 +74,7 @@ internal sealed class GcsObjectStoreOptionsValidator : IValidateOptions<GcsObjec
         {
             errors.Add("Gcs:RequestTimeout must be between 1 second and 1 day.");
         }
+
+        return errors;
     }
 }

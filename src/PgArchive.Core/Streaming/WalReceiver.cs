@@ -121,11 +121,6 @@ public sealed class WalReceiver : BackgroundService
     }
 
     // Options built by hand (not through AddWalReceiver's start-up validation) are checked by the same rules.
-    private static void Validate(WalReceiverOptions options)
-    {
-        if (new WalReceiverOptionsValidator().Validate(null, options) is { Failed: true } result)
-        {
-            throw new PgArchiveConfigurationException(result.FailureMessage);
-        }
-    }
+    private static void Validate(WalReceiverOptions options) =>
+        OptionsFailures.ThrowIfAny(new WalReceiverOptionsValidator().Validate(null, options).Failures);
 }
