@@ -4,8 +4,8 @@ using PgArchive.Encryption;
 
 namespace PgArchive.DependencyInjection;
 
-// The compressor options are checked by hand rather than by [OptionsValidator]: the .NET 10.0.15 generator's
-// copy of RangeAttribute drops ErrorMessage, and these messages must name the setting.
+// One hand-written validator per options type, every rule once, all failures together (no DataAnnotations: the
+// .NET 10 [OptionsValidator] generator's copy of RangeAttribute ignores ErrorMessage and prefixes member names).
 
 /// <summary>Checks <see cref="ZstdCompressorOptions"/> at start-up.</summary>
 internal sealed class ZstdCompressorOptionsValidator : IValidateOptions<ZstdCompressorOptions>

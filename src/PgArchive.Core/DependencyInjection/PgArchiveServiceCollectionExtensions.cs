@@ -19,7 +19,8 @@ public static class PgArchiveServiceCollectionExtensions
     /// <summary>Registers the archive services with options bound from <paramref name="configuration"/> (e.g. the <c>PgArchive</c> section).</summary>
     /// <remarks>
     /// A setting of the section that <see cref="PgArchiveOptions"/> does not have is an error, so a misspelt one is
-    /// not silently ignored; its subsections (<c>Zstd</c>, <c>LocalFileSystem</c>, a provider's) belong to their own options.
+    /// not silently ignored; its subsections (<c>Zstd</c>, <c>LocalFileSystem</c>, a provider's) belong to their own options,
+    /// and a setting of <c>Zstd</c>, <c>Brotli</c> or <c>Lzma</c> that their options do not have is an error too.
     /// </remarks>
     public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services, IConfiguration configuration)
     {
@@ -27,9 +28,9 @@ public static class PgArchiveServiceCollectionExtensions
         var builder = services.AddPgArchive();
         services.AddOptions<PgArchiveOptions>().Configure(options => SettingsOnly(configuration).Bind(options, o => o.ErrorOnUnknownConfiguration = true));
         services.AddSingleton<IOptionsChangeTokenSource<PgArchiveOptions>>(new ConfigurationChangeTokenSource<PgArchiveOptions>(configuration));
-        services.Configure<ZstdCompressorOptions>(configuration.GetSection("Zstd"));
-        services.Configure<BrotliCompressorOptions>(configuration.GetSection("Brotli"));
-        services.Configure<LzmaCompressorOptions>(configuration.GetSection("Lzma"));
+        services.AddOptions<ZstdCompressorOptions>().Bind(configuration.GetSection("Zstd"), o => o.ErrorOnUnknownConfiguration = true);
+        services.AddOptions<BrotliCompressorOptions>().Bind(configuration.GetSection("Brotli"), o => o.ErrorOnUnknownConfiguration = true);
+        services.AddOptions<LzmaCompressorOptions>().Bind(configuration.GetSection("Lzma"), o => o.ErrorOnUnknownConfiguration = true);
         return builder;
     }
 

@@ -8,7 +8,7 @@ namespace PgArchive.Storage.Testing;
 /// What a large streamed upload and download cost: throughput, the peak of the managed heap's live objects (what the
 /// store holds) and the peak of the heap including garbage not yet collected (which depends on when the GC runs).
 /// </summary>
-internal sealed record LargeObjectFigures(long Size, TimeSpan Upload, TimeSpan Download, long PeakLiveBytes, long PeakHeapBytes, long BaselineManagedBytes)
+public sealed record LargeObjectFigures(long Size, TimeSpan Upload, TimeSpan Download, long PeakLiveBytes, long PeakHeapBytes, long BaselineManagedBytes)
 {
     public double UploadMBps => Size / 1e6 / Upload.TotalSeconds;
     public double DownloadMBps => Size / 1e6 / Download.TotalSeconds;
@@ -23,7 +23,7 @@ internal sealed record LargeObjectFigures(long Size, TimeSpan Upload, TimeSpan D
 /// <see cref="GC.GetTotalMemory(bool)"/>: every 20 ms without collecting (live objects and garbage alike), and
 /// every 200 ms after a full collection (live objects only: the buffers the store holds).
 /// </summary>
-internal static class LargeObjectRun
+public static class LargeObjectRun
 {
     public static async Task<LargeObjectFigures> RunAsync(IObjectStore store, string key, long size, CancellationToken cancellationToken)
     {

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace PgArchive.Storage.Testing;
 
 /// <summary>Loopback ports nobody listens on, so parallel agents and test runs don't collide on the recipes' defaults.</summary>
-internal static class FreePorts
+public static class FreePorts
 {
     /// <summary>The first of <paramref name="count"/> consecutive free ports.</summary>
     public static int FindBlock(int count)

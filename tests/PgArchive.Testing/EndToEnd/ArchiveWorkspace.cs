@@ -4,6 +4,7 @@ namespace PgArchive.EndToEnd;
 /// A temporary directory under /tmp that the cluster's OS user owns: the source cluster, restore targets and,
 /// for the local-filesystem backend, the archive itself. Removed on dispose.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ArchiveWorkspace : IAsyncDisposable
 {
     /// <summary>Creates the workspace.</summary>

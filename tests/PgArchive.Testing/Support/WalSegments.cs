@@ -4,7 +4,7 @@ using System.Globalization;
 namespace PgArchive.Support;
 
 /// <summary>Segment files whose first page carries the long header PostgreSQL 15 writes, for the name they get.</summary>
-internal static class WalSegments
+public static class WalSegments
 {
     public const int Size = 1 << 20; // the smallest segment size initdb allows keeps the tests light
 

@@ -4,6 +4,7 @@ namespace PgArchive.EndToEnd;
 /// The pgarchive CLI as PostgreSQL runs it: published once per test run into a directory every OS user can
 /// read (or taken from PGARCHIVE_CLI), then run as the cluster's OS user.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PgArchiveCli : IAsyncLifetime
 {
     private string? _publishDirectory;

@@ -15,6 +15,7 @@ public sealed record PitrReport(
 /// restored directory, rows verified. The archive is configured only by <c>settings</c> (environment
 /// variables, as a WAL-G user configures it).
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class PitrScenario
 {
     /// <summary>Runs the scenario; throws (with the server log) when verification fails.</summary>

@@ -12,6 +12,7 @@ namespace PgArchive.EndToEnd;
 /// first use). Starting a cluster over a restored data directory works the same way. Fails loudly when the server
 /// cannot start.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PostgresCluster : IAsyncDisposable
 {
     /// <summary>Debian's PostgreSQL, whose client tools (pgbench, psql) talk to every server version.</summary>
