@@ -37,6 +37,56 @@ internal static class CodecProbes
         Assert.True(large - small < growthBudget, $"{what} 64 MiB allocated {large:N0} bytes, 16 MiB {small:N0}: it grows with the data");
     }
 
+    /// <summary>Encodes and decodes data of each size (the async or the sync stream calls), failing on the first that comes back changed.</summary>
+    public static async Task AssertRoundTripsAsync(Func<Stream, Stream> encode, Func<Stream, Stream> decode, IEnumerable<int> sizes, bool asynchronous = true)
+    {
+        foreach (var size in sizes)
+        {
+            var data = Codecs.Data(size, seed: size);
+            var stored = await Codecs.EncodeAsync(encode, data, asynchronous);
+            Assert.True(Codecs.Same(data, await Codecs.DecodeAsync(decode, stored, asynchronous)), $"{size} bytes came back changed");
+        }
+    }
+
+    /// <summary>
+    /// Round-trips <see cref="SmallLength"/> and <see cref="StreamedLength"/> bytes and checks both directions with
+    /// <see cref="AssertBounded"/>, allowing <paramref name="churn"/> bytes allocated per byte on top (a library's known cost).
+    /// </summary>
+    public static void AssertRoundTripStreams(Func<Stream, Stream> encode, Func<Stream, Stream> decode, (string Encoding, string Decoding) what,
+        long budget, (double Encoding, double Decoding) churn = default)
+    {
+        var small = AllocatedByRoundTrip(encode, decode, SmallLength);
+        var large = AllocatedByRoundTrip(encode, decode, StreamedLength);
+
+        Check(what.Encoding, small.Encoding, large.Encoding, churn.Encoding);
+        Check(what.Decoding, small.Decoding, large.Decoding, churn.Decoding);
+
+        void Check(string direction, long smallAllocated, long largeAllocated, double perByte)
+        {
+            var extra = (long)(perByte * StreamedLength);
+            AssertBounded(direction, smallAllocated, largeAllocated, budget + extra, GrowthBudget + extra);
+        }
+    }
+
+    /// <summary>
+    /// Decodes a damaged object (<paramref name="what"/> tells how): a method that detects such damage must fail with
+    /// <see cref="InvalidDataException"/> (or <see cref="EndOfStreamException"/>, for a cut), which every caller reports as
+    /// a corrupt object; one that cannot must still come to an end, with content that is not the original.
+    /// </summary>
+    public static async Task AssertDamageHandledAsync(Func<Stream, Stream> decode, byte[] damaged, byte[] original, bool detects, string what)
+    {
+        var decoding = DecodeWithoutHangingAsync(decode, damaged);
+        if (detects)
+        {
+            var ex = await Assert.ThrowsAnyAsync<Exception>(() => decoding);
+            Assert.True(ex is InvalidDataException or EndOfStreamException, $"{what}: {ex.GetType()}: {ex.Message}");
+        }
+        else
+        {
+            Assert.False(Codecs.Same(original, await decoding), $"{what}: decoded to the original content");
+        }
+    }
+
     /// <summary>Decodes <paramref name="stored"/>, failing the test if decoding does not end (a hang) rather than waiting forever.</summary>
     public static Task<byte[]> DecodeWithoutHangingAsync(Func<Stream, Stream> decode, byte[] stored) =>
         Task.Run(() => Codecs.DecodeAsync(decode, stored), Token).WaitAsync(HangLimit, Token);

@@ -12,11 +12,9 @@ namespace PgArchive.Compression.Conformance;
 /// cancellation; and it streams, in memory that does not grow with the data. A decompressor's test class inherits
 /// this, naming its type, the Debian packages of its tool and how the tool encodes.
 /// </summary>
-public abstract class DecompressorConformanceTests<TDecompressor> : IAsyncLifetime
+public abstract class DecompressorConformanceTests<TDecompressor> : CodecConformanceBase, IAsyncLifetime
     where TDecompressor : class, IDecompressor
 {
-    private readonly List<ServiceProvider> _providers = [];
-
     /// <summary>The decompressor under test, as dependency injection creates it.</summary>
     protected TDecompressor Decompressor => field ??= Build(_ => { }).GetServices<IDecompressor>().OfType<TDecompressor>().Single();
 
@@ -35,23 +33,12 @@ public abstract class DecompressorConformanceTests<TDecompressor> : IAsyncLifeti
 
     public ValueTask DisposeAsync()
     {
-        foreach (var provider in _providers)
-        {
-            provider.Dispose();
-        }
-
+        Dispose();
         GC.SuppressFinalize(this);
         return ValueTask.CompletedTask;
     }
 
-    private ServiceProvider Build(Action<PgArchiveOptions> options)
-    {
-        var builder = new ServiceCollection().AddPgArchive(options).UseInMemory();
-        Register(builder);
-        var provider = builder.Services.BuildServiceProvider();
-        _providers.Add(provider);
-        return provider;
-    }
+    private ServiceProvider Build(Action<PgArchiveOptions> options) => Build(options, Register);
 
     private Stream Decode(Stream source) => Decompressor.CreateDecompressionStream(source);
 
