@@ -62,20 +62,3 @@ internal sealed class LibsodiumEncryptorOptionsValidator : IValidateOptions<Libs
         }
     }
 }
-
-/// <summary>Reads the OpenPGP key (and unlocks it when a passphrase is given) at start-up, naming the setting on failure.</summary>
-internal sealed class PgpEncryptorOptionsValidator(TimeProvider? timeProvider = null) : IValidateOptions<PgpEncryptorOptions>
-{
-    public ValidateOptionsResult Validate(string? name, PgpEncryptorOptions options)
-    {
-        try
-        {
-            PgpKeyring.Load(options, timeProvider ?? TimeProvider.System);
-            return ValidateOptionsResult.Success;
-        }
-        catch (PgArchiveConfigurationException ex)
-        {
-            return ValidateOptionsResult.Fail(ex.Message);
-        }
-    }
-}

@@ -49,7 +49,7 @@ public sealed class PgpEncryptor : IEncryptor
     }
 
     /// <summary>Names the public key(s) new objects are encrypted to, by fingerprint (public information).</summary>
-    internal string KeyIdentity => "pgp:" + string.Join(',', _keys.EncryptionKeys.Select(k => Convert.ToHexStringLower(k.GetFingerprint())).Order(StringComparer.Ordinal));
+    public string KeyIdentity => "pgp:" + string.Join(',', _keys.EncryptionKeys.Select(k => Convert.ToHexStringLower(k.GetFingerprint())).Order(StringComparer.Ordinal));
 
     /// <inheritdoc />
     /// <exception cref="PgArchiveConfigurationException">The key holds no key that can encrypt.</exception>
