@@ -1,6 +1,21 @@
 // Fails (exit 1) when the folders of src/PgArchive.Core depend on each other in a cycle.
 // A folder depends on another when one of its files names a type declared there (or imports its namespace).
 // Usage: dotnet fsi scripts/core-layers.fsx        (prints the graph, then every cycle with the references behind it)
+//
+// The layering it keeps (each folder may use the ones below it, never one above; test.sh runs this first):
+//   DependencyInjection                                     registers everything
+//   Verification, Retention, Drill                          read WAL and backups together (wal-show/verify, delete, drills)
+//   Backups                                                 push, fetch, catalog, deltas
+//   Streaming                                               WAL receiving, the base-backup stream
+//   Wal                                                     archive_command, restore_command, prefetch
+//   Postgres                                                the server session and probe
+//   Storage                                                 stores, retry and authentication layers, ObjectCodec
+//   Authentication                                          its key may derive from the libsodium key
+//   Encryption, Compression                                 codecs
+//   IO, Diagnostics, PostgresTypes, (root)                  no other folder: Diagnostics names no Storage/Backups/Wal
+//                                                           type (an exception states its own error.kind), and
+//                                                           Lsn, WalSegment, WalFileName, TimelineHistory sit in
+//                                                           PostgresTypes so that Postgres and Wal both can use them
 open System
 open System.IO
 open System.Text.RegularExpressions

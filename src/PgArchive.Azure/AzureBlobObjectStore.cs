@@ -55,11 +55,12 @@ public sealed class AzureBlobObjectStore : IObjectStore, ISelfRetryingObjectStor
         _logger = logger ?? NullLogger<AzureBlobObjectStore>.Instance;
         ArgumentNullException.ThrowIfNull(container);
         options ??= new AzureBlobObjectStoreOptions();
+        AzureBlobObjectStoreOptionsValidator.ThrowIfInvalidForStore(options);
         _container = container;
         _root = NormalizePrefix(options.Prefix);
-        _blockSize = Math.Clamp(options.BlockSize, AzureBlobObjectStoreOptions.MinBlockSize, AzureBlobObjectStoreOptions.MaxBlockSize);
-        _maxConcurrency = Math.Max(1, options.MaxConcurrency);
-        _deleteConcurrency = Math.Max(1, options.DeleteConcurrency);
+        _blockSize = options.BlockSize;
+        _maxConcurrency = options.MaxConcurrency;
+        _deleteConcurrency = options.DeleteConcurrency;
         _buffers = ArrayPool<byte>.Create(_blockSize, _maxConcurrency + 1);
     }
 

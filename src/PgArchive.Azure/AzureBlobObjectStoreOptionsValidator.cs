@@ -1,6 +1,7 @@
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using PgArchive.DependencyInjection;
 
 namespace PgArchive.Storage;
 
@@ -12,6 +13,24 @@ namespace PgArchive.Storage;
 internal sealed class AzureBlobObjectStoreOptionsValidator(IServiceProviderIsService? services = null) : IValidateOptions<AzureBlobObjectStoreOptions>
 {
     public ValidateOptionsResult Validate(string? name, AzureBlobObjectStoreOptions options)
+    {
+        var errors = StoreSettingFailures(options);
+        if (services?.IsService(typeof(BlobContainerClient)) != true)
+        {
+            ValidateConnection(options, errors);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>
+    /// Refuses options the store cannot work with, for a store built by hand over the caller's container client
+    /// (start-up validation covers the registered one): the same rules, not a second statement of them.
+    /// </summary>
+    internal static void ThrowIfInvalidForStore(AzureBlobObjectStoreOptions options) => OptionsFailures.ThrowIfAny(StoreSettingFailures(options));
+
+    // Block size, concurrency, retries and timeouts: what the store and its client use, whoever built the client.
+    private static List<string> StoreSettingFailures(AzureBlobObjectStoreOptions options)
     {
         var errors = new List<string>();
         if (options.BlockSize is < AzureBlobObjectStoreOptions.MinBlockSize or > AzureBlobObjectStoreOptions.MaxBlockSize)
@@ -49,12 +68,7 @@ internal sealed class AzureBlobObjectStoreOptionsValidator(IServiceProviderIsSer
             errors.Add("AzureBlob:TryTimeout (AZURE_TRY_TIMEOUT) must be between 1 second and 1 day.");
         }
 
-        if (services?.IsService(typeof(BlobContainerClient)) != true)
-        {
-            ValidateConnection(options, errors);
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return errors;
     }
 
     // Container, endpoint and credentials: settings for a client the store builds itself.

@@ -79,22 +79,17 @@ public sealed class GcsObjectStore : IObjectStore, ISelfRetryingObjectStore
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
-        if (string.IsNullOrWhiteSpace(options.BucketName))
-        {
-            throw new PgArchiveConfigurationException("Gcs:BucketName is required: set WALG_GS_PREFIX=gs://<bucket>/<folder> (or the option).");
-        }
-
+        GcsObjectStoreOptionsValidator.ThrowIfInvalidForStore(options);
         _client = client;
         _bucket = options.BucketName;
         _root = NormalizePrefix(options.Prefix);
-        var chunk = Math.Clamp(options.ChunkSize, GcsObjectStoreOptions.ChunkGranularity, 256 << 20);
-        _chunkSize = chunk / GcsObjectStoreOptions.ChunkGranularity * GcsObjectStoreOptions.ChunkGranularity;
-        _deleteConcurrency = Math.Max(1, options.DeleteConcurrency);
-        var delay = options.RetryDelay > TimeSpan.Zero ? options.RetryDelay : TimeSpan.FromMilliseconds(1);
-        _maxRetries = Math.Max(0, options.MaxRetries);
+        _chunkSize = options.ChunkSize;
+        _deleteConcurrency = options.DeleteConcurrency;
+        var delay = options.RetryDelay;
+        _maxRetries = options.MaxRetries;
         _retryDelay = delay;
         _logger = logger ?? NullLogger<GcsObjectStore>.Instance;
-        var maxDelay = options.MaxRetryDelay >= delay ? options.MaxRetryDelay : delay;
+        var maxDelay = options.MaxRetryDelay;
         _retry = options.MaxRetries == 0
             ? RetryOptions.Never
             : new RetryOptions(new RetryTiming(delay, maxDelay, 2.0), RetryPredicate.RetriableIdempotentErrors);

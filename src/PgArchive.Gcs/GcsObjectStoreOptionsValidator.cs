@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using PgArchive.DependencyInjection;
 
 namespace PgArchive.Storage;
 
@@ -10,6 +11,29 @@ namespace PgArchive.Storage;
 internal sealed class GcsObjectStoreOptionsValidator : IValidateOptions<GcsObjectStoreOptions>
 {
     public ValidateOptionsResult Validate(string? name, GcsObjectStoreOptions options)
+    {
+        var errors = StoreSettingFailures(options);
+        if (!string.IsNullOrWhiteSpace(options.EmulatorHost) && (options.Endpoint is not null || !string.IsNullOrWhiteSpace(options.CredentialsPath)))
+        {
+            errors.Add("Gcs:EmulatorHost (STORAGE_EMULATOR_HOST) excludes Gcs:Endpoint and Gcs:CredentialsPath: the emulator takes no credentials.");
+        }
+
+        if (options.Endpoint is { } uri && (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)))
+        {
+            errors.Add("Gcs:Endpoint must be an absolute http(s) URI such as https://storage.googleapis.com.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>
+    /// Refuses options the store cannot work with, for a store built by hand over the caller's client
+    /// (start-up validation covers the registered one): the same rules, not a second statement of them.
+    /// </summary>
+    internal static void ThrowIfInvalidForStore(GcsObjectStoreOptions options) => OptionsFailures.ThrowIfAny(StoreSettingFailures(options));
+
+    // Bucket, chunking, retries and timeouts: what the store uses whoever built its client.
+    private static List<string> StoreSettingFailures(GcsObjectStoreOptions options)
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.BucketName))
@@ -51,16 +75,6 @@ internal sealed class GcsObjectStoreOptionsValidator : IValidateOptions<GcsObjec
             errors.Add("Gcs:RequestTimeout must be between 1 second and 1 day.");
         }
 
-        if (!string.IsNullOrWhiteSpace(options.EmulatorHost) && (options.Endpoint is not null || !string.IsNullOrWhiteSpace(options.CredentialsPath)))
-        {
-            errors.Add("Gcs:EmulatorHost (STORAGE_EMULATOR_HOST) excludes Gcs:Endpoint and Gcs:CredentialsPath: the emulator takes no credentials.");
-        }
-
-        if (options.Endpoint is { } uri && (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)))
-        {
-            errors.Add("Gcs:Endpoint must be an absolute http(s) URI such as https://storage.googleapis.com.");
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return errors;
     }
 }

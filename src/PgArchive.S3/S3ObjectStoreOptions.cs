@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace PgArchive.Storage;
 
 /// <summary>
@@ -12,7 +10,6 @@ public sealed class S3ObjectStoreOptions
     public const int DefaultPartSize = 20 << 20;
 
     /// <summary>The bucket (the host part of <c>WALG_S3_PREFIX=s3://bucket/path</c>).</summary>
-    [Required(ErrorMessage = "S3:Bucket is required: the bucket of WALG_S3_PREFIX=s3://bucket/path.")]
     public string Bucket { get; set; } = "";
 
     /// <summary>The path inside the bucket under which the archive lives (the path of <c>WALG_S3_PREFIX</c>); empty for the bucket's root.</summary>
@@ -66,21 +63,18 @@ public sealed class S3ObjectStoreOptions
     /// Objects can have at most 10,000 parts, so the largest object is 10,000 × <see cref="PartSize"/>.
     /// <value>Default 20 MiB.</value>
     /// </summary>
-    [Range(5 << 20, int.MaxValue, ErrorMessage = "S3:PartSize (S3_MAX_PART_SIZE) must be between 5 MiB and 2 GiB.")]
     public int PartSize { get; set; } = DefaultPartSize;
 
     /// <summary>
     /// How many parts of one upload are in memory at once (filling one, uploading the others). Two keep the upload
     /// going while the next part fills; each more costs <see cref="PartSize"/> per partition in flight. <value>Default 2.</value>
     /// </summary>
-    [Range(1, 64, ErrorMessage = "S3:MaxConcurrentParts must be between 1 and 64.")]
     public int MaxConcurrentParts { get; set; } = 2;
 
     /// <summary>
     /// Retries of a failed request (throttling, 5xx, connection reset) by the SDK's standard retry mode, with
     /// exponential backoff and jitter (<c>S3_MAX_RETRIES</c>). <value>Default 5.</value>
     /// </summary>
-    [Range(0, 50, ErrorMessage = "S3:MaxRetries (S3_MAX_RETRIES) must be between 0 and 50.")]
     public int MaxRetries { get; set; } = 5;
 
     /// <summary>Timeout of one HTTP request. <value>Default: the SDK's (100 s).</value></summary>

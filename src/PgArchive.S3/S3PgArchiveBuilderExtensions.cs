@@ -56,7 +56,6 @@ public static class S3PgArchiveBuilderExtensions
         var services = builder.Services;
         services.AddOptions<S3ObjectStoreOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<S3ObjectStoreOptions>, S3ObjectStoreOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<S3ObjectStoreOptions>, S3ObjectStoreOptionsRules>());
         services.TryAddSingleton(sp => new S3ObjectStore(
             sp.GetRequiredService<IOptions<S3ObjectStoreOptions>>(),
             sp.GetService<IAmazonS3>(),

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace PgArchive.Storage;
 
 /// <summary>
@@ -15,22 +13,18 @@ public sealed class SwiftObjectStoreOptions
     /// The authentication endpoint (<c>OS_AUTH_URL</c>, <c>SWIFT_AUTHURL</c>): Keystone v3
     /// (<c>https://keystone:5000/v3</c>), Keystone v2 (<c>.../v2.0</c>) or Swift's v1 auth (<c>http://proxy:8080/auth/v1.0</c>).
     /// </summary>
-    [Required(ErrorMessage = "Swift:AuthUrl (OS_AUTH_URL or SWIFT_AUTHURL) is required: the Keystone or Swift auth endpoint.")]
     public string AuthUrl { get; set; } = "";
 
     /// <summary>
     /// 1 (tempauth/swauth), 2 (Keystone v2) or 3 (Keystone v3) (<c>OS_AUTH_VERSION</c>, <c>SWIFT_AUTH_VERSION</c>).
     /// <value>Default 0: from the URL (<c>/v3</c> → 3, <c>/v2.0</c> → 2, otherwise 1).</value>
     /// </summary>
-    [Range(0, 3, ErrorMessage = "Swift:AuthVersion (OS_AUTH_VERSION) must be 1, 2 or 3 (0 = from the URL).")]
     public int AuthVersion { get; set; }
 
     /// <summary>The user (<c>OS_USERNAME</c>, <c>SWIFT_USER</c>); for v1 auth <c>account:user</c>.</summary>
-    [Required(ErrorMessage = "Swift:Username (OS_USERNAME or SWIFT_USER) is required.")]
     public string Username { get; set; } = "";
 
     /// <summary>The password, or v1 key (<c>OS_PASSWORD</c>, <c>SWIFT_PASSWORD</c>). Never logged nor put in a message.</summary>
-    [Required(ErrorMessage = "Swift:Password (OS_PASSWORD or SWIFT_PASSWORD) is required.")]
     public string Password { get; set; } = "";
 
     /// <summary>The project (tenant) name to scope the token to (<c>OS_PROJECT_NAME</c>, <c>OS_TENANT_NAME</c>, <c>SWIFT_TENANT</c>).</summary>
@@ -59,7 +53,6 @@ public sealed class SwiftObjectStoreOptions
     public string? StorageUrl { get; set; }
 
     /// <summary>The container (the host part of <c>WALG_SWIFT_PREFIX=swift://container/path</c>).</summary>
-    [Required(ErrorMessage = "Swift:Container is required: the container of WALG_SWIFT_PREFIX=swift://container/path.")]
     public string Container { get; set; } = "";
 
     /// <summary>The path inside the container under which the archive lives; empty for the container's root.</summary>
@@ -73,15 +66,12 @@ public sealed class SwiftObjectStoreOptions
     /// Swift's default limit). An upload holds at most <see cref="SegmentSize"/> × <see cref="MaxConcurrentSegments"/>
     /// bytes in memory. <value>Default 20 MiB.</value>
     /// </summary>
-    [Range(1 << 20, int.MaxValue, ErrorMessage = "Swift:SegmentSize must be between 1 MiB and 2 GiB.")]
     public int SegmentSize { get; set; } = DefaultSegmentSize;
 
     /// <summary>How many segments of one upload are in memory at once (filling one, uploading the others). <value>Default 3.</value></summary>
-    [Range(1, 64, ErrorMessage = "Swift:MaxConcurrentSegments must be between 1 and 64.")]
     public int MaxConcurrentSegments { get; set; } = 3;
 
     /// <summary>Retries of a request that failed with 408, 429, 498, 5xx or a connection error, with exponential backoff and jitter. <value>Default 5.</value></summary>
-    [Range(0, 50, ErrorMessage = "Swift:MaxRetries must be between 0 and 50.")]
     public int MaxRetries { get; set; } = 5;
 
     /// <summary>The first retry's median delay; later ones grow exponentially. <value>Default 500 ms.</value></summary>

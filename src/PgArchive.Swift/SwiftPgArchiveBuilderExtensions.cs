@@ -58,7 +58,6 @@ public static class SwiftPgArchiveBuilderExtensions
         var services = builder.Services;
         services.AddOptions<SwiftObjectStoreOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwiftObjectStoreOptions>, SwiftObjectStoreOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwiftObjectStoreOptions>, SwiftObjectStoreOptionsRules>());
         services.TryAddSingleton(create);
         services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<SwiftObjectStore>()));
         return builder;

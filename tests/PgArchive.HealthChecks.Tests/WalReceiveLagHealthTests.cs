@@ -1,9 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Time.Testing;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Streaming;
-using PgArchive.Wal;
 
 namespace PgArchive.HealthChecks;
 

@@ -34,6 +34,40 @@ public sealed class PackagesTests(LocalFeed feed)
     }
 
     [Fact]
+    public void Every_package_readme_lists_exactly_the_packages_it_depends_on()
+    {
+        foreach (var project in Directory.GetDirectories(Path.Combine(feed.RepositoryRoot, "src")).Select(Path.GetFileName))
+        {
+            var dependencies = Dependencies(project!);
+            var readme = File.ReadAllText(Path.Combine(feed.RepositoryRoot, "src", project!, "README.md"));
+            var section = readme.IndexOf("## Dependencies", StringComparison.Ordinal);
+            Assert.True(section >= 0, $"{project}'s README has no Dependencies section");
+            // the first list of the section: one line per dependency, its id(s) in backquotes before any colon
+            var listed = readme[section..].Split('\n').SkipWhile(l => !l.StartsWith("- ", StringComparison.Ordinal)).TakeWhile(l => l.StartsWith("- ", StringComparison.Ordinal))
+                .SelectMany(l => System.Text.RegularExpressions.Regex.Matches(l.Split(':')[0], "`([A-Za-z0-9.]+)`").Select(m => m.Groups[1].Value))
+                .ToHashSet(StringComparer.Ordinal);
+
+            Assert.True(dependencies.SetEquals(listed),
+                $"{project}: the package depends on [{string.Join(", ", dependencies.Order())}], its README lists [{string.Join(", ", listed.Order())}]");
+        }
+    }
+
+    [Fact]
+    public void Core_does_not_bring_in_BouncyCastle_and_OpenPgp_does()
+    {
+        Assert.DoesNotContain("BouncyCastle.Cryptography", Dependencies("PgArchive.Core"));
+        Assert.Contains("BouncyCastle.Cryptography", Dependencies("PgArchive.OpenPgp"));
+    }
+
+    private HashSet<string> Dependencies(string project)
+    {
+        using var zip = ZipFile.OpenRead(Path.Combine(feed.Directory, $"{project}.{feed.Version}.nupkg"));
+        var nuspec = XDocument.Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+        var ns = nuspec.Root!.GetDefaultNamespace();
+        return nuspec.Descendants(ns + "dependency").Select(d => d.Attribute("id")!.Value).ToHashSet(StringComparer.Ordinal);
+    }
+
+    [Fact]
     public async Task A_fresh_project_referencing_Core_from_the_feed_round_trips_wal_through_the_in_memory_store()
     {
         var consumer = Directory.CreateTempSubdirectory("pgarchive-consumer-").FullName;

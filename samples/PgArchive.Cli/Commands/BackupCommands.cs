@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using PgArchive.Backups;
 using PgArchive.Cli.Configuration;
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Cli.Commands;
 

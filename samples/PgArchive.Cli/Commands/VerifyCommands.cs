@@ -5,7 +5,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using PgArchive.Backups;
 using PgArchive.Cli.Configuration;
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
+using PgArchive.Verification;
 
 namespace PgArchive.Cli.Commands;
 
@@ -27,7 +28,7 @@ internal static class VerifyCommands
                 var timelines = await services.Get<WalTimelineReporter>().ReportAsync(includeBackups, ct).ConfigureAwait(false);
                 if (parseResult.GetValue(detailed))
                 {
-                    await Console.Out.WriteLineAsync(JsonSerializer.Serialize(timelines.ToList(), PgArchiveJsonContext.Default.ListTimelineInfo)).ConfigureAwait(false);
+                    await Console.Out.WriteLineAsync(JsonSerializer.Serialize(timelines.ToList(), VerificationJsonContext.Default.ListTimelineInfo)).ConfigureAwait(false);
                     return ExitCodes.Success;
                 }
 
@@ -86,7 +87,7 @@ internal static class VerifyCommands
                 }
 
                 await Console.Out.WriteAsync(parseResult.GetValue(json)
-                    ? JsonSerializer.Serialize(report, PgArchiveJsonContext.Default.WalVerifyReport) + "\n"
+                    ? JsonSerializer.Serialize(report, VerificationJsonContext.Default.WalVerifyReport) + "\n"
                     : Plain(report)).ConfigureAwait(false);
                 return report.HasFailure ? ExitCodes.Failure : ExitCodes.Success;
             }, cancellationToken));

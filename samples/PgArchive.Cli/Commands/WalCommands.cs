@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using PgArchive.Cli.Configuration;
+using PgArchive.PostgresTypes;
 using PgArchive.Wal;
 
 namespace PgArchive.Cli.Commands;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using PgArchive.Backups;
 using PgArchive.Backups.WalE;
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Cli.Commands;
 
@@ -36,7 +36,7 @@ internal static class WalEBackupList
         }
 
         var details = (await catalog.ListDetailedAsync(cancellationToken).ConfigureAwait(false)).Backups; // the catalog warns of each it cannot read
-        var segmentSize = WalArchiveInventory.InferSegmentSize(details);
+        var segmentSize = BackupDetail.InferSegmentSize(details);
         foreach (var backup in details)
         {
             var size = WalEBackup.IsWalEName(backup.Name) ? WalEBackup.SegmentSize : segmentSize;

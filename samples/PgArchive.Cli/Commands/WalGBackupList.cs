@@ -99,8 +99,8 @@ internal static class WalGBackupList
                 new("hostname", "Hostname", metadata.Hostname),
                 new("data_dir", "Datadir", metadata.DataDir),
                 new("pg_version", "PG version", metadata.PgVersion.ToString(CultureInfo.InvariantCulture)),
-                new("start_lsn", "Start LSN", new Wal.Lsn(metadata.StartLsn).ToString()),
-                new("finish_lsn", "Finish LSN", new Wal.Lsn(metadata.FinishLsn).ToString()),
+                new("start_lsn", "Start LSN", new PostgresTypes.Lsn(metadata.StartLsn).ToString()),
+                new("finish_lsn", "Finish LSN", new PostgresTypes.Lsn(metadata.FinishLsn).ToString()),
                 new("is_permanent", "Permanent", metadata.IsPermanent ? "true" : "false"),
             ];
         }

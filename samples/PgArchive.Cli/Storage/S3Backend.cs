@@ -35,9 +35,10 @@ internal sealed class S3Backend : IStorageBackend
                 _ => throw new PgArchiveConfigurationException($"S3_CONDITIONAL_WRITES must be auto, if-none-match or check-then-put, not '{text}'."),
             },
         };
-        if (partSize is < (5 << 20) or > int.MaxValue)
+        // S3:PartSize's rules are checked at start-up; here only what its int cannot hold.
+        if (partSize > int.MaxValue)
         {
-            throw new PgArchiveConfigurationException($"S3_MAX_PART_SIZE must be between 5242880 (5 MiB) and {int.MaxValue}, not {partSize}.");
+            throw new PgArchiveConfigurationException($"S3:PartSize (S3_MAX_PART_SIZE) must be between 5 MiB (5242880) and 2 GiB; it is {partSize}.");
         }
 
         builder.UseS3(o =>

@@ -27,9 +27,10 @@ internal sealed class SwiftBackend : IStorageBackend
             _ => throw new PgArchiveConfigurationException($"OS_AUTH_VERSION / SWIFT_AUTH_VERSION must be 1, 2 or 3, not '{version}'."),
         };
         var segmentSize = settings.GetInt64("SWIFT_SEGMENT_SIZE");
-        if (segmentSize is < (1 << 20) or > int.MaxValue)
+        // Swift:SegmentSize's rules are checked at start-up; here only what its int cannot hold.
+        if (segmentSize > int.MaxValue)
         {
-            throw new PgArchiveConfigurationException($"SWIFT_SEGMENT_SIZE must be between 1048576 (1 MiB) and {int.MaxValue}, not {segmentSize}.");
+            throw new PgArchiveConfigurationException($"Swift:SegmentSize (SWIFT_SEGMENT_SIZE) must be between 1 MiB (1048576) and 2 GiB; it is {segmentSize}.");
         }
 
         builder.UseSwift(o =>

@@ -12,7 +12,7 @@ public sealed partial class BackupCatalog
     private async Task<BackupSentinel> ReadWalESentinelAsync(string backupName, string key, CancellationToken cancellationToken)
     {
         var info = await _store.GetInfoAsync(key, cancellationToken).ConfigureAwait(false);
-        var walE = info is null ? null : await StoredJson.ReadAsync(_store, key, PgArchiveJsonContext.Default.WalESentinel, StoredJson.Sentinel, null, cancellationToken).ConfigureAwait(false);
+        var walE = info is null ? null : await StoredJson.ReadAsync(_store, key, PgArchiveJsonContext.Default.WalESentinel, BackupJsonKinds.Sentinel, null, cancellationToken).ConfigureAwait(false);
         if (info is null || walE is null)
         {
             throw new BackupNotFoundException($"Backup '{backupName}' has no sentinel: it is incomplete or was deleted.");

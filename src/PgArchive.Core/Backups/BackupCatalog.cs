@@ -71,7 +71,7 @@ public sealed partial class BackupCatalog(IObjectStore store, ILogger<BackupCata
             return await ReadWalESentinelAsync(backupName, key, cancellationToken).ConfigureAwait(false);
         }
 
-        return await StoredJson.ReadAsync(_store, key, PgArchiveJsonContext.Default.BackupSentinel, StoredJson.Sentinel, s => s.Defect(), cancellationToken)
+        return await StoredJson.ReadAsync(_store, key, PgArchiveJsonContext.Default.BackupSentinel, BackupJsonKinds.Sentinel, s => s.Defect(), cancellationToken)
                 .ConfigureAwait(false)
             ?? throw new BackupNotFoundException($"Backup '{backupName}' has no sentinel: it is incomplete or was deleted.");
     }
@@ -79,12 +79,12 @@ public sealed partial class BackupCatalog(IObjectStore store, ILogger<BackupCata
     /// <summary>Reads a backup's metadata.json, or null when it has none.</summary>
     /// <exception cref="ObjectCorruptException">It is not one (too large, not JSON, a field of the wrong type).</exception>
     public Task<BackupMetadata?> ReadMetadataAsync(string backupName, CancellationToken cancellationToken = default) =>
-        StoredJson.ReadAsync(_store, ArchiveLayout.MetadataKey(backupName), PgArchiveJsonContext.Default.BackupMetadata, StoredJson.Metadata, null, cancellationToken);
+        StoredJson.ReadAsync(_store, ArchiveLayout.MetadataKey(backupName), PgArchiveJsonContext.Default.BackupMetadata, BackupJsonKinds.Metadata, null, cancellationToken);
 
     /// <summary>Reads a backup's files_metadata.json, or null when it has none.</summary>
     /// <exception cref="ObjectCorruptException">It is not one (too large, not JSON, a field missing or of the wrong type).</exception>
     public Task<FilesMetadata?> ReadFilesMetadataAsync(string backupName, CancellationToken cancellationToken = default) =>
-        StoredJson.ReadAsync(_store, ArchiveLayout.FilesMetadataKey(backupName), PgArchiveJsonContext.Default.FilesMetadata, StoredJson.FilesMetadata,
+        StoredJson.ReadAsync(_store, ArchiveLayout.FilesMetadataKey(backupName), PgArchiveJsonContext.Default.FilesMetadata, BackupJsonKinds.FilesMetadata,
             f => f.Defect(), cancellationToken);
 
     /// <summary>

@@ -1,6 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Backups;
 
@@ -31,6 +30,27 @@ public sealed record BackupDetail(BackupInfo Info, BackupSentinel Sentinel, Back
     /// <summary>Where the backup becomes consistent.</summary>
     public Lsn FinishLsn => new(Sentinel.FinishLsn);
 
+    /// <summary>
+    /// The WAL segment size of the cluster the backups came from: the size for which a backup's start LSN falls
+    /// in the segment its name says. <paramref name="fallback"/> when no backup tells.
+    /// </summary>
+    public static long InferSegmentSize(IEnumerable<BackupDetail> backups, long fallback = WalSegment.DefaultSegmentSize)
+    {
+        ArgumentNullException.ThrowIfNull(backups);
+        foreach (var backup in backups)
+        {
+            for (var size = 1L << 20; size <= 1L << 30; size <<= 1)
+            {
+                if (WalSegment.Containing(backup.StartLsn, backup.Timeline, size).FileName == backup.Info.WalFileName)
+                {
+                    return size;
+                }
+            }
+        }
+
+        return fallback;
+    }
+
     /// <summary>metadata.json built from a sentinel, for backups that have none.</summary>
     public static BackupMetadata MetadataFrom(BackupSentinel sentinel)
     {
@@ -54,96 +74,46 @@ public sealed record BackupDetail(BackupInfo Info, BackupSentinel Sentinel, Back
     }
 
     /// <summary>This backup as one row of <c>backup-list --detail --json</c>.</summary>
-    public BackupDetailEntry ToEntry() => new()
+    public BackupDetailEntry ToEntry() => new(Metadata)
     {
         BackupName = Name,
         Time = Info.LastModified,
         WalFileName = Info.WalFileName,
-        StartTime = Metadata.StartTime,
-        FinishTime = Metadata.FinishTime,
-        DateFmt = Metadata.DateFmt,
-        Hostname = Metadata.Hostname,
-        DataDir = Metadata.DataDir,
-        PgVersion = Metadata.PgVersion,
-        StartLsn = Metadata.StartLsn,
-        FinishLsn = Metadata.FinishLsn,
-        IsPermanent = Metadata.IsPermanent,
-        SystemIdentifier = Metadata.SystemIdentifier,
-        UncompressedSize = Metadata.UncompressedSize,
-        CompressedSize = Metadata.CompressedSize,
-        UserData = Metadata.UserData,
     };
 }
 
-/// <summary>One row of <c>backup-list --detail --json</c>: WAL-G's listing fields and its metadata.json fields.</summary>
-public sealed class BackupDetailEntry
+/// <summary>
+/// One row of <c>backup-list --detail --json</c>: WAL-G's listing fields, then its metadata.json fields (those of
+/// <see cref="BackupMetadata"/>, in the same order).
+/// </summary>
+public sealed class BackupDetailEntry : BackupMetadata
 {
+    /// <summary>Creates an empty row.</summary>
+    public BackupDetailEntry()
+    {
+    }
+
+    internal BackupDetailEntry(BackupMetadata metadata) : base(metadata)
+    {
+    }
+
     /// <summary>The backup's name.</summary>
     [JsonPropertyName("backup_name")]
+    [JsonPropertyOrder(-4)]
     public string BackupName { get; set; } = "";
 
     /// <summary>Modification time of the sentinel.</summary>
     [JsonPropertyName("time")]
+    [JsonPropertyOrder(-3)]
     public DateTimeOffset Time { get; set; }
 
     /// <summary>The WAL segment of the start LSN.</summary>
     [JsonPropertyName("wal_file_name")]
+    [JsonPropertyOrder(-2)]
     public string WalFileName { get; set; } = "";
 
     /// <summary>The storage's name: <c>default</c>.</summary>
     [JsonPropertyName("storage_name")]
+    [JsonPropertyOrder(-1)]
     public string StorageName { get; set; } = "default";
-
-    /// <summary>When the backup started.</summary>
-    [JsonPropertyName("start_time")]
-    public DateTimeOffset StartTime { get; set; }
-
-    /// <summary>When the backup finished.</summary>
-    [JsonPropertyName("finish_time")]
-    public DateTimeOffset FinishTime { get; set; }
-
-    /// <summary>WAL-G's date format string.</summary>
-    [JsonPropertyName("date_fmt")]
-    public string DateFmt { get; set; } = BackupMetadata.WalGDateFormat;
-
-    /// <summary>Where the backup was taken.</summary>
-    [JsonPropertyName("hostname")]
-    public string Hostname { get; set; } = "";
-
-    /// <summary>The data directory backed up.</summary>
-    [JsonPropertyName("data_dir")]
-    public string DataDir { get; set; } = "";
-
-    /// <summary><c>server_version_num</c>.</summary>
-    [JsonPropertyName("pg_version")]
-    public int PgVersion { get; set; }
-
-    /// <summary>Start LSN (a number, as WAL-G writes it).</summary>
-    [JsonPropertyName("start_lsn")]
-    public ulong StartLsn { get; set; }
-
-    /// <summary>Stop LSN.</summary>
-    [JsonPropertyName("finish_lsn")]
-    public ulong FinishLsn { get; set; }
-
-    /// <summary>Never deleted by retention when true.</summary>
-    [JsonPropertyName("is_permanent")]
-    public bool IsPermanent { get; set; }
-
-    /// <summary>The cluster's system identifier.</summary>
-    [JsonPropertyName("system_identifier")]
-    public ulong? SystemIdentifier { get; set; }
-
-    /// <summary>Bytes of tar before compression.</summary>
-    [JsonPropertyName("uncompressed_size")]
-    public long UncompressedSize { get; set; }
-
-    /// <summary>Bytes stored.</summary>
-    [JsonPropertyName("compressed_size")]
-    public long CompressedSize { get; set; }
-
-    /// <summary>Free-form data given by the user; absent when none.</summary>
-    [JsonPropertyName("user_data")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public JsonElement? UserData { get; set; }
 }

@@ -116,7 +116,7 @@ public sealed class BackupFetcher
         Log.FetchStarted(_logger, backup.Name, target);
         if (chain.Steps.Count > 1)
         {
-            Log.DeltaChain(_logger, backup.Name, string.Join(" → ", chain.Steps.Select(s => s.BackupName)));
+            Log.DeltaChainRestoring(_logger, backup.Name, string.Join(" → ", chain.Steps.Select(s => s.BackupName)));
         }
 
         var targetStep = steps.Single(s => s.Step.BackupName == backup.Name);

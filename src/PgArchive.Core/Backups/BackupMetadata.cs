@@ -2,11 +2,38 @@ using System.Text.Json.Serialization;
 
 namespace PgArchive.Backups;
 
-/// <summary><c>basebackups_005/&lt;backup&gt;/metadata.json</c>, with WAL-G's snake_case names.</summary>
-public sealed class BackupMetadata
+/// <summary>
+/// <c>basebackups_005/&lt;backup&gt;/metadata.json</c>, with WAL-G's snake_case names. <see cref="BackupDetailEntry"/>
+/// adds the listing fields to it, as WAL-G's backup detail embeds its metadata.
+/// </summary>
+public class BackupMetadata
 {
     /// <summary>The date format WAL-G records.</summary>
     public const string WalGDateFormat = "%Y-%m-%dT%H:%M:%S.%fZ";
+
+    /// <summary>Creates metadata with every field at its default.</summary>
+    public BackupMetadata()
+    {
+    }
+
+    /// <summary>Creates a copy of <paramref name="source"/>'s fields.</summary>
+    private protected BackupMetadata(BackupMetadata source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        StartTime = source.StartTime;
+        FinishTime = source.FinishTime;
+        DateFmt = source.DateFmt;
+        Hostname = source.Hostname;
+        DataDir = source.DataDir;
+        PgVersion = source.PgVersion;
+        StartLsn = source.StartLsn;
+        FinishLsn = source.FinishLsn;
+        IsPermanent = source.IsPermanent;
+        SystemIdentifier = source.SystemIdentifier;
+        UncompressedSize = source.UncompressedSize;
+        CompressedSize = source.CompressedSize;
+        UserData = source.UserData;
+    }
 
     /// <summary>When the backup started.</summary>
     [JsonPropertyName("start_time")]

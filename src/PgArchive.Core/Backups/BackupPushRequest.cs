@@ -76,7 +76,7 @@ public sealed class BackupPushRequest
 /// <param name="UncompressedBytes">Tar bytes before compression.</param>
 /// <param name="CompressedBytes">Bytes stored.</param>
 /// <param name="Partitions">Tar partitions stored (part_NNN only).</param>
-public sealed record BackupPushResult(string BackupName, Wal.Lsn StartLsn, Wal.Lsn FinishLsn, int Files, long UncompressedBytes, long CompressedBytes, int Partitions)
+public sealed record BackupPushResult(string BackupName, PostgresTypes.Lsn StartLsn, PostgresTypes.Lsn FinishLsn, int Files, long UncompressedBytes, long CompressedBytes, int Partitions)
 {
     /// <summary>True when data-page checksums were verified (the cluster has them and verification is on).</summary>
     public bool PageChecksumsVerified { get; init; }

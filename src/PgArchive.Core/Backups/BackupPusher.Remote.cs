@@ -6,10 +6,10 @@ using PgArchive.Backups.Delta;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
 using PgArchive.Postgres;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Streaming;
 using PgArchive.Streaming.Protocol;
-using PgArchive.Wal;
 
 namespace PgArchive.Backups;
 
@@ -78,7 +78,7 @@ public sealed partial class BackupPusher
                 StartTime = startTime,
                 PgVersion = client.ServerVersionNum,
                 DataDir = dataDirectory,
-                CodecIdentity = CodecIdentity(compressor) ?? "",
+                CodecIdentity = CodecIdentity(compressor),
             }, _time, _logger, cancellationToken).ConfigureAwait(false);
             await using var claimScope = claim.ConfigureAwait(false);
             Log.BackupStarted(_logger, name, backup.StartLsn.ToString(), backup.Timeline);

@@ -28,7 +28,7 @@ public sealed partial class BackupPusher
 
         if (record.CodecIdentity.Length == 0)
         {
-            Log.ResumeNotPossible(_logger, "the configured encryption cannot be told apart from another key");
+            Log.ResumeNotPossible(_logger, "the interrupted backup's record does not name the key it was encrypted with");
             return null;
         }
 
@@ -117,9 +117,8 @@ public sealed partial class BackupPusher
         }
     }
 
-    /// <summary>Compression method and encryption identity of what this pusher writes; null when the encryption cannot be named.</summary>
-    private string? CodecIdentity(ICompressor compressor) =>
-        _codec.EncryptionIdentity is { } encryption ? "compression:" + compressor.FileExtension + ";encryption:" + encryption : null;
+    /// <summary>Compression method and encryption identity of what this pusher writes.</summary>
+    private string CodecIdentity(ICompressor compressor) => "compression:" + compressor.FileExtension + ";encryption:" + _codec.EncryptionIdentity;
 
     /// <summary>
     /// Keeps the progress record of the backup being written: its header (<c>pgarchive_progress.json</c>) is the claim,

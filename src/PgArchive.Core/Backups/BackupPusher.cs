@@ -11,8 +11,8 @@ using PgArchive.Compression;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
 using PgArchive.Postgres;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
-using PgArchive.Wal;
 
 namespace PgArchive.Backups;
 
@@ -90,7 +90,7 @@ public sealed partial class BackupPusher
                 StartTime = startTime,
                 PgVersion = session.Server.VersionNum,
                 DataDir = dataDirectory,
-                CodecIdentity = CodecIdentity(compressor) ?? "",
+                CodecIdentity = CodecIdentity(compressor),
                 PageChecksumsVerified = verifyPages && session.Server.DataChecksums,
             }, _time, _logger, cancellationToken).ConfigureAwait(false);
             await using var claimScope = claim.ConfigureAwait(false);

@@ -288,7 +288,7 @@ internal static class BackupResume
     internal static Task<T?> ReadJsonAsync<T>(IObjectStore store, string key, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo,
         CancellationToken cancellationToken)
         where T : class =>
-        StoredJson.ReadAsync(store, key, typeInfo, StoredJson.Progress, null, cancellationToken);
+        StoredJson.ReadAsync(store, key, typeInfo, BackupJsonKinds.Progress, null, cancellationToken);
 
     private static async Task<BackupProgress?> ReadAsync(IObjectStore store, string backupName, CancellationToken cancellationToken)
     {

@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 namespace PgArchive.Backups;
 
 /// <summary>
-/// Source-generated JSON for everything PgArchive stores and prints: trimming- and AOT-safe. Every time goes through
+/// Source-generated JSON for everything PgArchive stores and prints (the reports of wal-show and wal-verify have
+/// <c>VerificationJsonContext</c>, with the same options): trimming- and AOT-safe. Every time goes through
 /// <see cref="WalGTimeJsonConverter"/> (WAL-G's form). A JSON null where a property is not nullable, or a missing
 /// constructor parameter, is refused naming the property, rather than read as a null that fails later.
 /// </summary>
@@ -17,6 +18,4 @@ namespace PgArchive.Backups;
 [JsonSerializable(typeof(BackupProgressPartition))]
 [JsonSerializable(typeof(List<BackupListEntry>))]
 [JsonSerializable(typeof(List<BackupDetailEntry>))]
-[JsonSerializable(typeof(List<PgArchive.Wal.TimelineInfo>))]
-[JsonSerializable(typeof(PgArchive.Wal.WalVerifyReport))]
 internal sealed partial class PgArchiveJsonContext : JsonSerializerContext;

@@ -22,7 +22,7 @@ public sealed class RecoveryOptions
     public string? TargetTime { get; init; }
 
     /// <summary><c>recovery_target_lsn</c>.</summary>
-    public Wal.Lsn? TargetLsn { get; init; }
+    public PostgresTypes.Lsn? TargetLsn { get; init; }
 
     /// <summary><c>recovery_target_name</c>, a restore point made with <c>pg_create_restore_point</c>.</summary>
     public string? TargetName { get; init; }

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace PgArchive.Compression;
 
 /// <summary>Settings of <see cref="BrotliCompressor"/>, bindable from configuration (section <c>PgArchive:Brotli</c>).</summary>
@@ -12,6 +10,5 @@ public sealed class BrotliCompressorOptions
     /// The brotli quality, 0 (fastest) to 11 (smallest, and very slow).
     /// <value>Default 3, as WAL-G.</value>
     /// </summary>
-    [Range(0, 11, ErrorMessage = "PgArchive:Brotli:Quality (PGARCHIVE_BROTLI_QUALITY) must be between 0 and 11.")]
     public int Quality { get; set; } = DefaultQuality;
 }

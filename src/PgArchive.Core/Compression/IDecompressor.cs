@@ -13,6 +13,10 @@ public interface IDecompressor
     /// <summary>The file extension objects of this method carry, without the dot (<c>lz4</c>); empty for no compression.</summary>
     string FileExtension { get; }
 
-    /// <summary>A read-only stream of the decompressed content of <paramref name="source"/>.</summary>
+    /// <summary>
+    /// A read-only stream of the decompressed content of <paramref name="source"/>. Damaged input (cut, altered,
+    /// trailing bytes) that the format can detect fails with <see cref="InvalidDataException"/> (a cut may also be an
+    /// <see cref="EndOfStreamException"/>), which callers report as a corrupt object; async reads pass their cancellation token on to <paramref name="source"/>.
+    /// </summary>
     Stream CreateDecompressionStream(Stream source, bool leaveOpen = false);
 }

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace PgArchive.Compression;
 
 /// <summary>Settings of <see cref="LzmaCompressor"/>, bindable from configuration (section <c>PgArchive:Lzma</c>).</summary>
@@ -16,13 +14,11 @@ public sealed class LzmaCompressorOptions
     /// cost of memory on both sides (a reader needs this much too).
     /// <value>Default 8 MiB, as WAL-G.</value>
     /// </summary>
-    [Range(64 << 10, 256 << 20, ErrorMessage = "PgArchive:Lzma:DictionarySize (PGARCHIVE_LZMA_DICTIONARY_SIZE) must be between 65536 (64 KiB) and 268435456 (256 MiB).")]
     public int DictionarySize { get; set; } = DefaultDictionarySize;
 
     /// <summary>
     /// The encoder's "fast bytes" (longest match it looks for), 5 to 273: higher compresses a little better, slower.
     /// <value>Default 32.</value>
     /// </summary>
-    [Range(5, 273, ErrorMessage = "PgArchive:Lzma:FastBytes (PGARCHIVE_LZMA_FAST_BYTES) must be between 5 and 273.")]
     public int FastBytes { get; set; } = DefaultFastBytes;
 }

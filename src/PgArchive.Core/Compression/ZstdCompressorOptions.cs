@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 
 namespace PgArchive.Compression;
@@ -14,7 +13,6 @@ public sealed class ZstdCompressorOptions
     /// compress and up to 128 MiB to decompress.
     /// <value>Default 3.</value>
     /// </summary>
-    [Range(1, 22, ErrorMessage = "PgArchive:Zstd:Level (WALG_ZSTD_LEVEL) must be between 1 and 22, or one of fastest, default, better, best.")]
     public int Level { get; set; } = DefaultLevel;
 
     /// <summary>

@@ -4,8 +4,8 @@ using PgArchive.Encryption;
 
 namespace PgArchive.DependencyInjection;
 
-// The compressor options are checked by hand rather than by [OptionsValidator]: the .NET 10.0.15 generator's
-// copy of RangeAttribute drops ErrorMessage, and these messages must name the setting.
+// One hand-written validator per options type, every rule once, all failures together (no DataAnnotations: the
+// .NET 10 [OptionsValidator] generator's copy of RangeAttribute ignores ErrorMessage and prefixes member names).
 
 /// <summary>Checks <see cref="ZstdCompressorOptions"/> at start-up.</summary>
 internal sealed class ZstdCompressorOptionsValidator : IValidateOptions<ZstdCompressorOptions>
@@ -54,23 +54,6 @@ internal sealed class LibsodiumEncryptorOptionsValidator : IValidateOptions<Libs
         {
             var key = LibsodiumKey.Load(options);
             Array.Clear(key);
-            return ValidateOptionsResult.Success;
-        }
-        catch (PgArchiveConfigurationException ex)
-        {
-            return ValidateOptionsResult.Fail(ex.Message);
-        }
-    }
-}
-
-/// <summary>Reads the OpenPGP key (and unlocks it when a passphrase is given) at start-up, naming the setting on failure.</summary>
-internal sealed class PgpEncryptorOptionsValidator(TimeProvider? timeProvider = null) : IValidateOptions<PgpEncryptorOptions>
-{
-    public ValidateOptionsResult Validate(string? name, PgpEncryptorOptions options)
-    {
-        try
-        {
-            PgpKeyring.Load(options, timeProvider ?? TimeProvider.System);
             return ValidateOptionsResult.Success;
         }
         catch (PgArchiveConfigurationException ex)

@@ -33,30 +33,4 @@ public static class EncryptionPgArchiveBuilderExtensions
             sp => new LibsodiumEncryptor(sp.GetRequiredService<IOptions<LibsodiumEncryptorOptions>>())));
         return builder;
     }
-
-    /// <summary>
-    /// Encrypts with OpenPGP as WAL-G and WAL-E do (<c>WALG_PGP_KEY</c> / <c>WALG_PGP_KEY_PATH</c>,
-    /// <c>WALG_PGP_KEY_PASSPHRASE</c>), with options configured elsewhere. Replaces any other encryption.
-    /// </summary>
-    public static IPgArchiveBuilder UsePgpEncryption(this IPgArchiveBuilder builder) => builder.UsePgpEncryption(static _ => { });
-
-    /// <summary>Encrypts with OpenPGP as WAL-G does, with options bound from <paramref name="configuration"/> (e.g. <c>PgArchive:Pgp</c>).</summary>
-    public static IPgArchiveBuilder UsePgpEncryption(this IPgArchiveBuilder builder, IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        return builder.UsePgpEncryption(o => configuration.Bind(o, b => b.ErrorOnUnknownConfiguration = true));
-    }
-
-    /// <summary>Encrypts with OpenPGP as WAL-G does, with options set by <paramref name="configure"/>.</summary>
-    public static IPgArchiveBuilder UsePgpEncryption(this IPgArchiveBuilder builder, Action<PgpEncryptorOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<PgpEncryptorOptions>().Configure(configure).ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgpEncryptorOptions>, PgpEncryptorOptionsValidator>(
-            sp => new PgpEncryptorOptionsValidator(sp.GetService<TimeProvider>())));
-        builder.Services.Replace(ServiceDescriptor.Singleton<IEncryptor>(
-            sp => new PgpEncryptor(sp.GetRequiredService<IOptions<PgpEncryptorOptions>>(), sp.GetService<TimeProvider>())));
-        return builder;
-    }
 }

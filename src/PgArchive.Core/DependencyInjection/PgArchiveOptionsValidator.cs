@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using PgArchive.Storage;
 
 namespace PgArchive.DependencyInjection;
 
@@ -34,6 +33,16 @@ internal sealed class PgArchiveOptionsValidator : IValidateOptions<PgArchiveOpti
             failures.Add($"PgArchive:DownloadConcurrency (WALG_DOWNLOAD_CONCURRENCY) must be at least 1, not {options.DownloadConcurrency}.");
         }
 
+        if (options.StoreRetries < 0)
+        {
+            failures.Add($"PgArchive:StoreRetries (PGARCHIVE_STORE_RETRIES) must be at least 0, not {options.StoreRetries}.");
+        }
+
+        if (options.StoreRetryDelay < TimeSpan.Zero)
+        {
+            failures.Add($"PgArchive:StoreRetryDelay (PGARCHIVE_STORE_RETRY_DELAY) must not be negative, not {options.StoreRetryDelay}.");
+        }
+
         if (options.DiskRateLimit is < 1)
         {
             failures.Add($"PgArchive:DiskRateLimit (WALG_DISK_RATE_LIMIT) must be at least 1 byte per second when set, not {options.DiskRateLimit}.");
@@ -46,13 +55,4 @@ internal sealed class PgArchiveOptionsValidator : IValidateOptions<PgArchiveOpti
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
-}
-
-/// <summary>Checks <see cref="LocalFileSystemObjectStoreOptions"/> at start-up.</summary>
-internal sealed class LocalFileSystemObjectStoreOptionsValidator : IValidateOptions<LocalFileSystemObjectStoreOptions>
-{
-    public ValidateOptionsResult Validate(string? name, LocalFileSystemObjectStoreOptions options) =>
-        string.IsNullOrWhiteSpace(options.RootPath)
-            ? ValidateOptionsResult.Fail("LocalFileSystem:RootPath (WALG_FILE_PREFIX) is required: the directory that holds the archive.")
-            : ValidateOptionsResult.Success;
 }

@@ -8,6 +8,7 @@ using PgArchive.DependencyInjection;
 using PgArchive.Encryption;
 using PgArchive.Retention;
 using PgArchive.Storage;
+using PgArchive.Verification;
 using PgArchive.Wal;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -18,7 +19,9 @@ public static class PgArchiveServiceCollectionExtensions
     /// <summary>Registers the archive services with options bound from <paramref name="configuration"/> (e.g. the <c>PgArchive</c> section).</summary>
     /// <remarks>
     /// A setting of the section that <see cref="PgArchiveOptions"/> does not have is an error, so a misspelt one is
-    /// not silently ignored; its subsections (<c>Zstd</c>, <c>LocalFileSystem</c>, a provider's) belong to their own options.
+    /// not silently ignored; its subsections (<c>Zstd</c>, <c>LocalFileSystem</c>, a provider's) belong to their own options:
+    /// a compressor's subsection is bound by its registration (<see cref="CompressionPgArchiveBuilderExtensions"/>), where
+    /// a setting its options do not have is an error too.
     /// </remarks>
     public static IPgArchiveBuilder AddPgArchive(this IServiceCollection services, IConfiguration configuration)
     {
@@ -26,9 +29,7 @@ public static class PgArchiveServiceCollectionExtensions
         var builder = services.AddPgArchive();
         services.AddOptions<PgArchiveOptions>().Configure(options => SettingsOnly(configuration).Bind(options, o => o.ErrorOnUnknownConfiguration = true));
         services.AddSingleton<IOptionsChangeTokenSource<PgArchiveOptions>>(new ConfigurationChangeTokenSource<PgArchiveOptions>(configuration));
-        services.Configure<ZstdCompressorOptions>(configuration.GetSection("Zstd"));
-        services.Configure<BrotliCompressorOptions>(configuration.GetSection("Brotli"));
-        services.Configure<LzmaCompressorOptions>(configuration.GetSection("Lzma"));
+        services.TryAddSingleton(new PgArchiveConfigurationSection(configuration));
         return builder;
     }
 
@@ -47,19 +48,14 @@ public static class PgArchiveServiceCollectionExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgArchiveOptions>, PgArchiveOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, Lz4Compressor>());
-        services.AddOptions<ZstdCompressorOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ZstdCompressorOptions>, ZstdCompressorOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, ZstdCompressor>(sp => new ZstdCompressor(sp.GetRequiredService<IOptions<ZstdCompressorOptions>>())));
-        services.AddOptions<BrotliCompressorOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrotliCompressorOptions>, BrotliCompressorOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, BrotliCompressor>(sp => new BrotliCompressor(sp.GetRequiredService<IOptions<BrotliCompressorOptions>>())));
-        services.AddOptions<LzmaCompressorOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LzmaCompressorOptions>, LzmaCompressorOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, LzmaCompressor>(sp => new LzmaCompressor(sp.GetRequiredService<IOptions<LzmaCompressorOptions>>())));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICompressor, NoCompressor>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IDecompressor, LzopDecompressor>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IDecompressor, GzipDecompressor>());
+        var builder = new PgArchiveBuilder(services)
+            .AddCompressor<Lz4Compressor>()
+            .AddCompressor<ZstdCompressor, ZstdCompressorOptions, ZstdCompressorOptionsValidator>("Zstd")
+            .AddCompressor<BrotliCompressor, BrotliCompressorOptions, BrotliCompressorOptionsValidator>("Brotli")
+            .AddCompressor<LzmaCompressor, LzmaCompressorOptions, LzmaCompressorOptionsValidator>("Lzma")
+            .AddCompressor<NoCompressor>()
+            .AddDecompressor<LzopDecompressor>()
+            .AddDecompressor<GzipDecompressor>();
         services.TryAddSingleton<IEncryptor, NoEncryptor>();
         services.TryAddSingleton<CompressorRegistry>();
         services.TryAddSingleton<ObjectCodec>();
@@ -81,7 +77,7 @@ public static class PgArchiveServiceCollectionExtensions
         AddOverRetryingStore<WalTimelineReporter>(services);
         AddOverRetryingStore<WalVerifier>(services);
         services.TryAddSingleton<PgArchive.Drill.RestoreDrill>();
-        return new PgArchiveBuilder(services);
+        return builder;
     }
 
     internal static void AddOverRetryingStore<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] T>(IServiceCollection services) where T : class =>

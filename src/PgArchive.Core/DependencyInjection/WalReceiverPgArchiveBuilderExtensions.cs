@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using PgArchive.DependencyInjection;
 using PgArchive.Streaming;
 
@@ -14,21 +16,22 @@ public static class WalReceiverPgArchiveBuilderExtensions
     public static IPgArchiveBuilder AddWalReceiver(this IPgArchiveBuilder builder, Action<WalReceiverOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<WalReceiverOptions>();
+        var options = builder.Services.AddOptions<WalReceiverOptions>().ValidateOnStart();
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WalReceiverOptions>, WalReceiverOptionsValidator>());
         PgArchiveServiceCollectionExtensions.AddOverRetryingStore<WalReceiver>(builder.Services);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WalReceiver>());
         return builder;
     }
 
-    /// <summary>Registers <see cref="WalReceiver"/> with options bound from <paramref name="configuration"/> (e.g. <c>PgArchive:WalReceiver</c>).</summary>
+    /// <summary>Registers <see cref="WalReceiver"/> with options bound from <paramref name="configuration"/> (e.g. <c>PgArchive:WalReceiver</c>); unknown keys are an error.</summary>
     public static IPgArchiveBuilder AddWalReceiver(this IPgArchiveBuilder builder, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return builder.AddWalReceiver(o => configuration.Bind(o));
+        return builder.AddWalReceiver(o => configuration.Bind(o, b => b.ErrorOnUnknownConfiguration = true));
     }
 }

@@ -80,8 +80,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Backup {BackupName} cannot be restored: {Problem}")]
     public static partial void BackupChainBroken(ILogger logger, string backupName, string problem);
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Backup {BackupName} is a delta: restoring the chain {Chain}")]
-    public static partial void DeltaChain(ILogger logger, string backupName, string chain);
+    [LoggerMessage(EventId = 3101, EventName = "DeltaChain", Level = LogLevel.Information, Message = "Backup {BackupName} is a delta: restoring the chain {Chain}")]
+    public static partial void DeltaChainRestoring(ILogger logger, string backupName, string chain);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Restoring backup {BackupName} into {TargetDirectory}")]
     public static partial void FetchStarted(ILogger logger, string backupName, string targetDirectory);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using PgArchive.Storage;
 
 namespace PgArchive.Diagnostics;
 
@@ -79,10 +78,9 @@ public static class PgArchiveTelemetry
     {
         var kind = exception switch
         {
-            ObjectStoreException store => "store." + store.Kind.ToString().ToLowerInvariant(),
+            ITelemetryErrorKind known => known.ErrorKind,
             OperationCanceledException => "cancelled",
             PgArchiveConfigurationException => "configuration",
-            Wal.WalFileNotFoundException => "not_found",
             _ => exception.GetType().Name,
         };
         if (kind != "not_found")

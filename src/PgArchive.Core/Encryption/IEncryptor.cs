@@ -6,6 +6,15 @@ namespace PgArchive.Encryption;
 /// </summary>
 public interface IEncryptor
 {
+    /// <summary>
+    /// Names the key objects are encrypted with, for checks that must not mix keys (backup-push --resume reuses only
+    /// what the key in use now wrote). The contract: the same key always gives the same identity, across processes and
+    /// versions; different keys give different identities; the identity never reveals the key (a fingerprint of a
+    /// public key, or a domain-separated hash of a secret one); it starts with the method (<c>libsodium:</c>,
+    /// <c>pgp:</c>); no encryption is <c>none</c>.
+    /// </summary>
+    string KeyIdentity { get; }
+
     /// <summary>A write-only stream that encrypts into <paramref name="destination"/>; disposing it seals the end.</summary>
     Stream CreateEncryptionStream(Stream destination, bool leaveOpen = false);
 

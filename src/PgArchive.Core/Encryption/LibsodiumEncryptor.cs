@@ -54,7 +54,7 @@ public sealed class LibsodiumEncryptor : IEncryptor
     /// Names the key without revealing it (a domain-separated SHA-256 of it, truncated): two encryptors with the
     /// same identity write objects the same key decrypts.
     /// </summary>
-    internal string KeyIdentity => "libsodium:" + Convert.ToHexStringLower(
+    public string KeyIdentity => "libsodium:" + Convert.ToHexStringLower(
         System.Security.Cryptography.SHA256.HashData([.. "pgarchive key identity\0"u8, .. _key]).AsSpan(0, 16));
 
     /// <inheritdoc />

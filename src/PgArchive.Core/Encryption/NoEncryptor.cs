@@ -6,6 +6,9 @@ namespace PgArchive.Encryption;
 public sealed class NoEncryptor : IEncryptor
 {
     /// <inheritdoc />
+    public string KeyIdentity => "none";
+
+    /// <inheritdoc />
     public Stream CreateEncryptionStream(Stream destination, bool leaveOpen = false) => PassThroughStream.Wrap(destination, leaveOpen);
 
     /// <inheritdoc />

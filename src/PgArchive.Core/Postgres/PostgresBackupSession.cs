@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using Npgsql;
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Postgres;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using Npgsql;
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Postgres;
 

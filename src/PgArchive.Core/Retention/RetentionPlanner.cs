@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgArchive.Backups;
 using PgArchive.Diagnostics;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Wal;
 
@@ -63,7 +64,7 @@ public sealed partial class RetentionPlanner
             backupObjects.Add(info);
         }
 
-        var wal = await WalArchiveInventory.LoadAsync(_store, _codec, WalArchiveInventory.InferSegmentSize(listing.Backups), cancellationToken).ConfigureAwait(false);
+        var wal = await WalArchiveInventory.LoadAsync(_store, _codec, BackupDetail.InferSegmentSize(listing.Backups), cancellationToken).ConfigureAwait(false);
         var beingWritten = await BeingWrittenAsync(backupObjects, listing, cancellationToken).ConfigureAwait(false);
         return Plan(request, listing, backupObjects, wal, beingWritten);
     }

@@ -12,17 +12,8 @@ public sealed class ObjectCodec(CompressorRegistry compressors, IEncryptor encry
     /// <summary>The compressors, to pick the one an object needs.</summary>
     public CompressorRegistry Compressors { get; } = compressors ?? throw new ArgumentNullException(nameof(compressors));
 
-    /// <summary>
-    /// Names how objects are encrypted (method and key identity, never the key), or null for an encryptor PgArchive
-    /// does not know, whose keys it cannot tell apart.
-    /// </summary>
-    internal string? EncryptionIdentity => encryptor switch
-    {
-        Encryption.NoEncryptor => "none",
-        Encryption.LibsodiumEncryptor libsodium => libsodium.KeyIdentity,
-        Encryption.PgpEncryptor pgp => pgp.KeyIdentity,
-        _ => null,
-    };
+    /// <summary>Names how objects are encrypted (method and key identity, never the key): <see cref="IEncryptor.KeyIdentity"/>.</summary>
+    internal string EncryptionIdentity => encryptor.KeyIdentity;
 
     /// <summary>A stream that encodes what is written to it into <paramref name="sink"/>, which it leaves open.</summary>
     public Stream Encode(Stream sink, ICompressor compressor)
@@ -40,7 +31,7 @@ public sealed class ObjectCodec(CompressorRegistry compressors, IEncryptor encry
     {
         ArgumentNullException.ThrowIfNull(stored);
         ArgumentNullException.ThrowIfNull(decompressor);
-        return new IO.EndDrainingReadStream(decompressor.CreateDecompressionStream(encryptor.CreateDecryptionStream(stored)), stored);
+        return new EndDrainingReadStream(decompressor.CreateDecompressionStream(encryptor.CreateDecryptionStream(stored)), stored);
     }
 
     /// <summary>Opens and decodes a stored object, choosing the decompressor from its key's extension.</summary>

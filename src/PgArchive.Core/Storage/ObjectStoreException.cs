@@ -1,7 +1,9 @@
+using PgArchive.Diagnostics;
+
 namespace PgArchive.Storage;
 
 /// <summary>An object store operation failed. The backend's own exception, if any, is the inner exception.</summary>
-public sealed class ObjectStoreException : PgArchiveException
+public sealed class ObjectStoreException : PgArchiveException, ITelemetryErrorKind
 {
     /// <summary>Creates the exception.</summary>
     public ObjectStoreException(ObjectStoreErrorKind kind, string? key, string message, Exception? innerException = null)
@@ -28,6 +30,8 @@ public sealed class ObjectStoreException : PgArchiveException
 
     /// <summary>Whether retrying the same operation later may succeed.</summary>
     public bool IsTransient => Kind is ObjectStoreErrorKind.Throttled or ObjectStoreErrorKind.Unavailable;
+
+    string ITelemetryErrorKind.ErrorKind => "store." + Kind.ToString().ToLowerInvariant();
 
     /// <summary>The object <paramref name="key"/> does not exist.</summary>
     public static ObjectStoreException NotFound(string key, Exception? inner = null) =>

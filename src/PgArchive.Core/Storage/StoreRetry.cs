@@ -31,7 +31,7 @@ internal static class StoreRetry
                 UseJitter = true,
                 OnRetry = args =>
                 {
-                    Log.StoreRetry(logger, args.AttemptNumber + 1, options.StoreRetries, args.RetryDelay.TotalSeconds, args.Outcome.Exception?.Message ?? "");
+                    Log.StoreRetrying(logger, args.AttemptNumber + 1, options.StoreRetries, args.RetryDelay.TotalSeconds, args.Outcome.Exception?.Message ?? "");
                     return default;
                 },
             });

@@ -7,28 +7,16 @@ namespace PgArchive.Storage;
 
 /// <summary>
 /// Reads one JSON object of the archive (a sentinel, a metadata.json, a files_metadata.json, a progress record of
-/// backup-push): the one way they are read. Each kind has a size limit and no single value may pass
-/// <see cref="MaxValueBytes"/>, so an object someone made huge costs a bounded amount of memory (the parser buffers a
-/// value whole); anything that is not the object expected (too large, not JSON, a field of the wrong type, a null
-/// where a value is needed, a value the kind refuses) fails as <see cref="ObjectCorruptException"/> naming the key and
-/// the field.
+/// backup-push): the one way they are read. Each kind (a <see cref="StoredJsonKind"/>, declared by its reader) has a
+/// size limit and no single value may pass <see cref="MaxValueBytes"/>, so an object someone made huge costs a bounded
+/// amount of memory (the parser buffers a value whole); anything that is not the object expected (too large, not JSON,
+/// a field of the wrong type, a null where a value is needed, a value the kind refuses) fails as
+/// <see cref="ObjectCorruptException"/> naming the key and the field.
 /// </summary>
 internal static class StoredJson
 {
     /// <summary>The longest single JSON value (a string, a number) of any object: the parser holds one whole.</summary>
     public const int MaxValueBytes = 1 << 20;
-
-    /// <summary>The most a backup sentinel may hold. WAL-G's are a few kilobytes; old ones embedded the file list.</summary>
-    public static readonly StoredJsonKind Sentinel = new("a backup sentinel", 64L << 20);
-
-    /// <summary>The most a backup's metadata.json may hold (WAL-G's are a few hundred bytes).</summary>
-    public static readonly StoredJsonKind Metadata = new("metadata.json", 64L << 20);
-
-    /// <summary>The most a backup's files_metadata.json may hold: it grows with the number of files (about 250 bytes each).</summary>
-    public static readonly StoredJsonKind FilesMetadata = new("files_metadata.json", 4L << 30);
-
-    /// <summary>The most a progress record of an interrupted backup-push may hold (one partition's files).</summary>
-    public static readonly StoredJsonKind Progress = new("a backup-push progress record", 64L << 20);
 
     /// <summary>
     /// The object under <paramref name="key"/>, or null when there is none. <paramref name="defect"/> names what is wrong

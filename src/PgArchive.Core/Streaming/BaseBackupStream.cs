@@ -2,8 +2,8 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using PgArchive.IO;
+using PgArchive.PostgresTypes;
 using PgArchive.Streaming.Protocol;
-using PgArchive.Wal;
 
 namespace PgArchive.Streaming;
 

@@ -1,4 +1,4 @@
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Streaming;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Wal;
 

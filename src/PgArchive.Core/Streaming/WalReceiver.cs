@@ -2,9 +2,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using PgArchive.DependencyInjection;
 using PgArchive.Diagnostics;
 using PgArchive.Storage;
-using PgArchive.Streaming.Protocol;
 using PgArchive.Wal;
 
 namespace PgArchive.Streaming;
@@ -120,18 +120,7 @@ public sealed class WalReceiver : BackgroundService
         }
     }
 
-    private static void Validate(WalReceiverOptions options)
-    {
-        if (options.SlotName is { Length: > 0 } slot)
-        {
-            ReplicationClient.ValidateSlotName(slot);
-        }
-
-        if (options.FlushInterval < TimeSpan.Zero || options.StatusInterval <= TimeSpan.Zero || options.ReceiveTimeout <= TimeSpan.Zero ||
-            options.ReconnectDelay < TimeSpan.Zero || options.FlushBytes < 0)
-        {
-            throw new PgArchiveConfigurationException(
-                "WalReceiver options: FlushInterval, FlushBytes and ReconnectDelay must not be negative; StatusInterval and ReceiveTimeout must be positive.");
-        }
-    }
+    // Options built by hand (not through AddWalReceiver's start-up validation) are checked by the same rules.
+    private static void Validate(WalReceiverOptions options) =>
+        OptionsFailures.ThrowIfAny(new WalReceiverOptionsValidator().Validate(null, options).Failures);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 
 namespace PgArchive.Wal;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using PgArchive.Backups;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 
 namespace PgArchive.Wal;
@@ -131,26 +131,5 @@ public sealed class WalArchiveInventory
         }
 
         return new WalObject(info, fileName, segment is null && kind != WalFileKind.TimelineHistory ? null : kind, segment);
-    }
-
-    /// <summary>
-    /// The WAL segment size of the cluster the backups came from: the size for which a backup's start LSN falls
-    /// in the segment its name says. <paramref name="fallback"/> when no backup tells.
-    /// </summary>
-    public static long InferSegmentSize(IEnumerable<BackupDetail> backups, long fallback = WalSegment.DefaultSegmentSize)
-    {
-        ArgumentNullException.ThrowIfNull(backups);
-        foreach (var backup in backups)
-        {
-            for (var size = 1L << 20; size <= 1L << 30; size <<= 1)
-            {
-                if (WalSegment.Containing(backup.StartLsn, backup.Timeline, size).FileName == backup.Info.WalFileName)
-                {
-                    return size;
-                }
-            }
-        }
-
-        return fallback;
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgArchive.Diagnostics;
 using PgArchive.IO;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 
 namespace PgArchive.Wal;

@@ -1,7 +1,9 @@
+using PgArchive.Diagnostics;
+
 namespace PgArchive.Wal;
 
 /// <summary>The archive holds no WAL file of the name asked for (wal-fetch exits 74, as WAL-G does).</summary>
-public sealed class WalFileNotFoundException : PgArchiveException
+public sealed class WalFileNotFoundException : PgArchiveException, ITelemetryErrorKind
 {
     /// <summary>Creates the exception for <paramref name="walFileName"/>.</summary>
     public WalFileNotFoundException(string walFileName)
@@ -15,4 +17,6 @@ public sealed class WalFileNotFoundException : PgArchiveException
 
     /// <summary>The file name asked for.</summary>
     public string WalFileName { get; }
+
+    string ITelemetryErrorKind.ErrorKind => "not_found";
 }

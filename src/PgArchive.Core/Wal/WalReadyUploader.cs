@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using PgArchive.Backups;
+using PgArchive.IO;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Wal;
 

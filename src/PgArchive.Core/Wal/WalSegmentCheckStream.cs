@@ -1,4 +1,5 @@
 using PgArchive.IO;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 
 namespace PgArchive.Wal;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Hashing;
 using PgArchive.IO;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Wal;
 

@@ -8,6 +8,7 @@ using PgArchive.DependencyInjection;
 using PgArchive.Encryption;
 using PgArchive.Retention;
 using PgArchive.Storage;
+using PgArchive.Verification;
 using PgArchive.Wal;
 
 namespace PgArchive.Authentication;

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using PgArchive.Retention;
 using PgArchive.Storage;
-using PgArchive.Wal;
+using PgArchive.Verification;
 using static PgArchive.Retention.SyntheticArchive;
 
 namespace PgArchive.Backups;

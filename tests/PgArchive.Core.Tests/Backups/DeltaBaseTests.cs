@@ -1,8 +1,8 @@
 using System.Text.Json;
 using PgArchive.Backups.Delta;
+using PgArchive.PostgresTypes;
 using PgArchive.Retention;
 using PgArchive.Storage;
-using PgArchive.Wal;
 
 namespace PgArchive.Backups;
 

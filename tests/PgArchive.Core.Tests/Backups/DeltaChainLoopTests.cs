@@ -94,7 +94,7 @@ public sealed class DeltaChainLoopTests : IDisposable
         var planner = _archive.Get<RetentionPlanner>();
 
         var plan = await planner.PlanAsync(RetentionRequest.Garbage(), Bounded());
-        var timelines = await _archive.Get<PgArchive.Wal.WalTimelineReporter>().ReportAsync(cancellationToken: Bounded());
+        var timelines = await _archive.Get<PgArchive.Verification.WalTimelineReporter>().ReportAsync(cancellationToken: Bounded());
 
         Assert.Empty(plan.BackupsToDelete);
         Assert.Contains(plan.Notes, n => n.Contains($"delta chain of {_delta} loops", StringComparison.Ordinal));

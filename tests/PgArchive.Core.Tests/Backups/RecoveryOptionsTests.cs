@@ -31,7 +31,7 @@ public sealed class RecoveryOptionsTests
     [Fact]
     public void Settings_list_restore_command_and_target()
     {
-        var settings = new RecoveryOptions { RestoreCommand = "cmd", TargetLsn = Wal.Lsn.Parse("0/3000028"), TargetAction = "promote" }.Settings().ToList();
+        var settings = new RecoveryOptions { RestoreCommand = "cmd", TargetLsn = PostgresTypes.Lsn.Parse("0/3000028"), TargetAction = "promote" }.Settings().ToList();
         Assert.Equal([("restore_command", "cmd"), ("recovery_target_lsn", "0/3000028"), ("recovery_target_action", "promote")], settings);
     }
 
@@ -80,7 +80,7 @@ public sealed class RecoveryOptionsTests
         var options = new RecoveryOptions
         {
             RestoreCommand = "x", Standby = true,
-            TargetTime = target == "time" ? "2026-11-25 02:00:00+00" : null, TargetLsn = target == "lsn" ? Wal.Lsn.Parse("0/3000028") : null,
+            TargetTime = target == "time" ? "2026-11-25 02:00:00+00" : null, TargetLsn = target == "lsn" ? PostgresTypes.Lsn.Parse("0/3000028") : null,
             TargetName = target == "name" ? "p" : null, TargetAction = target == "action" ? "promote" : null,
         };
 

@@ -66,4 +66,86 @@ public sealed class SentinelJsonTests
         Assert.True(node["is_permanent"]!.GetValue<bool>());
         Assert.True(node.ContainsKey("finish_lsn") && node.ContainsKey("date_fmt") && node.ContainsKey("uncompressed_size"));
     }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private const string DetailRowJson = """
+        [
+          {
+            "backup_name": "base_000000010000000000000002",
+            "time": "2026-12-07T08:05:01Z",
+            "wal_file_name": "000000010000000000000002",
+            "storage_name": "default",
+            "start_time": "2026-12-07T08:00:01.123456Z",
+            "finish_time": "2026-12-07T08:05:00Z",
+            "date_fmt": "%Y-%m-%dT%H:%M:%S.%fZ",
+            "hostname": "db1",
+            "data_dir": "/var/lib/postgresql/15/main",
+            "pg_version": 150010,
+            "start_lsn": 33554472,
+            "finish_lsn": 33554688,
+            "is_permanent": true,
+            "system_identifier": 7300000000000000001,
+            "uncompressed_size": 123456789,
+            "compressed_size": 2345678,
+            "user_data": {
+              "team": "db",
+              "n": [
+                1,
+                2
+              ]
+            }
+          }
+        ]
+        """;
+
+    private static BackupDetail DetailWithEveryField()
+    {
+        var sentinel = new BackupSentinel { Lsn = 0x2000028, FinishLsn = 0x2000100 };
+        var metadata = new BackupMetadata
+        {
+            StartTime = new DateTimeOffset(2026, 12, 7, 8, 0, 1, TimeSpan.Zero).AddTicks(1234560),
+            FinishTime = new DateTimeOffset(2026, 12, 7, 8, 5, 0, TimeSpan.Zero),
+            Hostname = "db1",
+            DataDir = "/var/lib/postgresql/15/main",
+            PgVersion = 150010,
+            StartLsn = 0x2000028,
+            FinishLsn = 0x2000100,
+            IsPermanent = true,
+            SystemIdentifier = 7300000000000000001,
+            UncompressedSize = 123456789,
+            CompressedSize = 2345678,
+            UserData = JsonElement.Parse("""{"team":"db","n":[1,2]}"""),
+        };
+        return new BackupDetail(new BackupInfo("base_000000010000000000000002", new DateTimeOffset(2026, 12, 7, 8, 5, 1, TimeSpan.Zero), "000000010000000000000002"),
+            sentinel, metadata);
+    }
+
+    [Fact]
+    public void A_backup_list_detail_row_is_the_listing_fields_then_metadata_json_fields_and_reads_back_the_same()
+    {
+        var entry = DetailWithEveryField().ToEntry();
+
+        var json = JsonSerializer.Serialize(new List<BackupDetailEntry> { entry }, PgArchiveJsonContext.Default.ListBackupDetailEntry);
+
+        Assert.Equal(DetailRowJson, json, ignoreLineEndingDifferences: true);
+        var read = JsonSerializer.Deserialize(json, PgArchiveJsonContext.Default.ListBackupDetailEntry)!;
+        Assert.Equal(json, JsonSerializer.Serialize(read, PgArchiveJsonContext.Default.ListBackupDetailEntry));
+    }
+
+    [Fact]
+    public void Metadata_json_is_the_detail_row_without_its_listing_fields_and_reads_back_the_same()
+    {
+        var expected = JsonNode.Parse(DetailRowJson)![0]!.AsObject();
+        foreach (var listing in new[] { "backup_name", "time", "wal_file_name", "storage_name" })
+        {
+            Assert.True(expected.Remove(listing));
+        }
+
+        var json = JsonSerializer.Serialize(DetailWithEveryField().Metadata, PgArchiveJsonContext.Default.BackupMetadata);
+
+        Assert.Equal(expected.ToJsonString(Indented), json, ignoreLineEndingDifferences: true);
+        var read = JsonSerializer.Deserialize(json, PgArchiveJsonContext.Default.BackupMetadata)!;
+        Assert.Equal(json, JsonSerializer.Serialize(read, PgArchiveJsonContext.Default.BackupMetadata));
+    }
 }

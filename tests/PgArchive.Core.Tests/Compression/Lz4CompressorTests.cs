@@ -7,29 +7,6 @@ public sealed class Lz4CompressorTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(65_536)]
-    [InlineData(3_000_001)]
-    public async Task Round_trip_returns_the_input(int length)
-    {
-        var data = new byte[length];
-        RandomNumberGenerator.Fill(data.AsSpan(0, length / 2)); // half random, half zeros: both paths of the codec
-        var compressor = new Lz4Compressor();
-        using var stored = new MemoryStream();
-        await using (var compress = compressor.CreateCompressionStream(stored, leaveOpen: true))
-        {
-            await compress.WriteAsync(data, Token);
-        }
-
-        stored.Position = 0;
-        await using var decompress = compressor.CreateDecompressionStream(stored);
-        using var result = new MemoryStream();
-        await decompress.CopyToAsync(result, Token);
-        Assert.Equal(data, result.ToArray());
-    }
-
     [Fact]
     public async Task Output_is_an_lz4_frame_with_the_frame_magic()
     {
@@ -44,21 +21,6 @@ public sealed class Lz4CompressorTests
         await using var independent = LZ4Stream.Decode(stored); // the library's own frame decoder, no settings of ours
         using var reader = new StreamReader(independent);
         Assert.Equal("hello, wal", await reader.ReadToEndAsync(Token));
-    }
-
-    [Fact]
-    public async Task Corrupt_input_fails_to_decompress()
-    {
-        using var stored = new MemoryStream();
-        await using (var compress = new Lz4Compressor().CreateCompressionStream(stored, leaveOpen: true))
-        {
-            await compress.WriteAsync(RandomNumberGenerator.GetBytes(100_000), Token);
-        }
-
-        var bytes = stored.ToArray();
-        bytes[bytes.Length / 2] ^= 0xFF;
-        await using var decompress = new Lz4Compressor().CreateDecompressionStream(new MemoryStream(bytes));
-        await Assert.ThrowsAnyAsync<Exception>(() => decompress.CopyToAsync(Stream.Null, Token));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using PgArchive.Compression;
 using PgArchive.Encryption;
 using PgArchive.Storage;
+using PgArchive.Support;
 
 namespace PgArchive.DependencyInjection;
 
@@ -29,7 +30,7 @@ public sealed class CodecRegistrationTests
 
         Assert.Equal(method, registry.Default.Method);
         Assert.Equal(extension, registry.Default.FileExtension);
-        Assert.Equal(7, registry.ProbeOrder.Count()); // and WAL-E's .lzo and .gz, read only
+        Assert.Equal(Codecs.Registered.Select(c => c.Method).Order(), registry.ProbeOrder.Select(c => c.Method).Order()); // and WAL-E's .lzo and .gz, read only
         Assert.Same(registry.Default, provider.GetRequiredService<ObjectCodec>().CompressorFor("wal_005/000000010000000000000001" + (extension.Length > 0 ? "." + extension : "")));
     }
 
@@ -42,7 +43,21 @@ public sealed class CodecRegistrationTests
             s.AddPgArchive();
         });
 
-        Assert.Equal(5, provider.GetServices<ICompressor>().Count());
+        Assert.Equal(Codecs.Registered.OfType<ICompressor>().Select(c => c.Method), provider.GetServices<ICompressor>().Select(c => c.Method));
+        Assert.Equal(Codecs.Registered.Count, provider.GetServices<ICompressor>().Count() + provider.GetServices<IDecompressor>().Count());
+    }
+
+    [Fact]
+    public void Compression_levels_bind_from_the_pgarchive_section_and_a_misspelt_one_is_an_error()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["PgArchive:Zstd:Level"] = "19", ["PgArchive:Brotli:Qualty"] = "9" })
+            .Build();
+        using var provider = Build(s => s.AddPgArchive(configuration.GetSection("PgArchive")).UseInMemory());
+
+        Assert.Equal(19, provider.GetRequiredService<IOptions<ZstdCompressorOptions>>().Value.Level);
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<BrotliCompressorOptions>>().Value);
+        Assert.Contains("'Qualty'", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -4,8 +4,8 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using PgArchive.Backups;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
-using PgArchive.Wal;
 
 namespace PgArchive.Retention;
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using PgArchive.IO;
 using PgArchive.Storage.Conformance;
@@ -66,19 +65,6 @@ public sealed class RateLimitedObjectStoreTests
         var retrying = provider.GetRequiredService<RetryingObjectStore>();
         Assert.Equal(limited, retrying.Inner is RateLimitedObjectStore);
         Assert.Same(provider.GetRequiredService<InMemoryObjectStore>(), retrying.Inner is RateLimitedObjectStore r ? r.Inner : retrying.Inner);
-    }
-
-    [Theory]
-    [InlineData(0L, null, "PgArchive:DiskRateLimit (WALG_DISK_RATE_LIMIT) must be at least 1 byte per second when set, not 0.")]
-    [InlineData(-1L, null, "PgArchive:DiskRateLimit (WALG_DISK_RATE_LIMIT) must be at least 1 byte per second when set, not -1.")]
-    [InlineData(null, 0L, "PgArchive:NetworkRateLimit (WALG_NETWORK_RATE_LIMIT) must be at least 1 byte per second when set, not 0.")]
-    public void A_rate_below_one_byte_per_second_fails_at_start_naming_the_setting(long? disk, long? network, string message)
-    {
-        var services = new ServiceCollection();
-        services.AddPgArchive(o => (o.DiskRateLimit, o.NetworkRateLimit) = (disk, network)).UseInMemory();
-        using var provider = services.BuildServiceProvider();
-        var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PgArchiveOptions>>().Value);
-        Assert.Equal([message], failure.Failures);
     }
 
     private sealed class SelfRetryingStore : IObjectStore, ISelfRetryingObjectStore

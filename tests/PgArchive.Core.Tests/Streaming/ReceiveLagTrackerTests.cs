@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Streaming;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Wal;
 

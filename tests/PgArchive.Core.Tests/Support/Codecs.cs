@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
 using PgArchive.Compression;
 using PgArchive.Encryption;
 
@@ -9,16 +10,18 @@ internal static class Codecs
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    /// <summary>Every compressor PgArchive ships, by method name.</summary>
-    public static ICompressor Compressor(string method) => method switch
+    /// <summary>The compressors and read-only decompressors <c>AddPgArchive</c> registers, as a service provider sees them.</summary>
+    public static IReadOnlyList<IDecompressor> Registered { get; } = BuiltIn();
+
+    /// <summary>A registered compressor, by method name.</summary>
+    public static ICompressor Compressor(string method) =>
+        Registered.OfType<ICompressor>().SingleOrDefault(c => c.Method == method) ?? throw new ArgumentOutOfRangeException(nameof(method), method, null);
+
+    private static IReadOnlyList<IDecompressor> BuiltIn()
     {
-        "lz4" => new Lz4Compressor(),
-        "zstd" => new ZstdCompressor(),
-        "brotli" => new BrotliCompressor(),
-        "lzma" => new LzmaCompressor(),
-        "none" => new NoCompressor(),
-        _ => throw new ArgumentOutOfRangeException(nameof(method), method, null),
-    };
+        using var provider = new ServiceCollection().AddPgArchive().UseInMemory().Services.BuildServiceProvider();
+        return [.. provider.GetServices<ICompressor>(), .. provider.GetServices<IDecompressor>()];
+    }
 
     /// <summary>Data that exercises a codec's both paths: the first half random, the rest a repeating page-like pattern.</summary>
     public static byte[] Data(int length, int seed = 1)
@@ -38,27 +41,29 @@ internal static class Codecs
 
     public static byte[] RandomKey() => RandomNumberGenerator.GetBytes(32);
 
-    public static async Task<byte[]> CompressAsync(ICompressor compressor, byte[] data, bool asynchronous = true)
+    public static Task<byte[]> CompressAsync(ICompressor compressor, byte[] data, bool asynchronous = true) =>
+        EncodeAsync(sink => compressor.CreateCompressionStream(sink, leaveOpen: true), data, asynchronous);
+
+    public static Task<byte[]> DecompressAsync(IDecompressor compressor, byte[] stored, bool asynchronous = true) =>
+        DecodeAsync(source => compressor.CreateDecompressionStream(source), stored, asynchronous);
+
+    public static Task<byte[]> EncryptAsync(IEncryptor encryptor, byte[] data, bool asynchronous = true) =>
+        EncodeAsync(sink => encryptor.CreateEncryptionStream(sink, leaveOpen: true), data, asynchronous);
+
+    public static Task<byte[]> DecryptAsync(IEncryptor encryptor, byte[] stored, bool asynchronous = true) =>
+        DecodeAsync(source => encryptor.CreateDecryptionStream(source), stored, asynchronous);
+
+    /// <summary>What <paramref name="encode"/> (a stream writing into the sink it is given, leaving it open) stores for <paramref name="data"/>.</summary>
+    public static async Task<byte[]> EncodeAsync(Func<Stream, Stream> encode, byte[] data, bool asynchronous = true)
     {
         using var stored = new MemoryStream();
-        var stream = compressor.CreateCompressionStream(stored, leaveOpen: true);
-        await WriteAsync(stream, data, asynchronous);
+        await WriteAsync(encode(stored), data, asynchronous);
         return stored.ToArray();
     }
 
-    public static async Task<byte[]> DecompressAsync(IDecompressor compressor, byte[] stored, bool asynchronous = true) =>
-        await ReadAllAsync(compressor.CreateDecompressionStream(new UnseekableMemory(stored)), asynchronous);
-
-    public static async Task<byte[]> EncryptAsync(IEncryptor encryptor, byte[] data, bool asynchronous = true)
-    {
-        using var stored = new MemoryStream();
-        var stream = encryptor.CreateEncryptionStream(stored, leaveOpen: true);
-        await WriteAsync(stream, data, asynchronous);
-        return stored.ToArray();
-    }
-
-    public static async Task<byte[]> DecryptAsync(IEncryptor encryptor, byte[] stored, bool asynchronous = true) =>
-        await ReadAllAsync(encryptor.CreateDecryptionStream(new UnseekableMemory(stored)), asynchronous);
+    /// <summary>What <paramref name="decode"/> (a stream reading the source it is given) reads out of <paramref name="stored"/>, handed out as a store would.</summary>
+    public static async Task<byte[]> DecodeAsync(Func<Stream, Stream> decode, byte[] stored, bool asynchronous = true) =>
+        await ReadAllAsync(decode(new UnseekableMemory(stored)), asynchronous);
 
     /// <summary>Writes in uneven pieces (1, 7, 8192, ...), so chunking does not depend on the caller's buffer size; then disposes the stream.</summary>
     public static async Task WriteAsync(Stream stream, byte[] data, bool asynchronous)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 
 namespace PgArchive.Wal;

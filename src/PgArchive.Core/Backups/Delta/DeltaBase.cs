@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgArchive.Diagnostics;
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Backups.Delta;
 
@@ -171,7 +171,7 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
             {
                 var fields = line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
                 if (fields.Length >= 2 && uint.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) &&
-                    parent == baseTimeline && PgArchive.Wal.Lsn.TryParse(fields[1], out var switchPoint))
+                    parent == baseTimeline && PgArchive.PostgresTypes.Lsn.TryParse(fields[1], out var switchPoint))
                 {
                     if (Sentinel.Lsn < switchPoint.Value)
                     {

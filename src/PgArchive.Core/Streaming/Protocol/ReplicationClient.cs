@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using PgArchive.Wal;
+using PgArchive.PostgresTypes;
 
 namespace PgArchive.Streaming.Protocol;
 
@@ -140,12 +140,15 @@ internal sealed partial class ReplicationClient : IAsyncDisposable
     /// <summary>Slot names are what PostgreSQL allows: lower-case letters, digits and underscores, at most 63.</summary>
     public static void ValidateSlotName(string name)
     {
-        if (!SlotNamePattern().IsMatch(name))
+        if (!IsValidSlotName(name))
         {
             throw new PgArchiveConfigurationException(
                 $"Replication slot name '{name}' is not valid: use lower-case letters, digits and underscores, at most 63 characters.");
         }
     }
+
+    /// <summary>Whether <paramref name="name"/> is a slot name PostgreSQL allows.</summary>
+    public static bool IsValidSlotName(string name) => SlotNamePattern().IsMatch(name);
 
     private byte[]?[] Single(List<byte[]?[]> rows, string command) =>
         rows.Count == 1 ? rows[0] : throw Connection.Protocol(string.Create(CultureInfo.InvariantCulture, $"{command} returned {rows.Count} rows"));
