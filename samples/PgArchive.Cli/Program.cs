@@ -26,6 +26,7 @@ internal static class Program
         root.Subcommands.Add(VerifyCommands.WalShow(global));
         root.Subcommands.Add(VerifyCommands.WalVerify(global));
         root.Subcommands.Add(DrillCommands.RestoreDrill(global));
+        root.Subcommands.Add(StorageToolsCommands.Create(global));
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {

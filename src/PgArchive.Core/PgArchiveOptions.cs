@@ -59,6 +59,19 @@ public sealed class PgArchiveOptions
     public int UploadDiskConcurrency { get; set; } = 1;
 
     /// <summary>
+    /// Bytes per second backup-push reads from the data directory, all its readers together (<c>WALG_DISK_RATE_LIMIT</c>,
+    /// WAL-E's <c>--cluster-read-rate-limit</c>), so a backup does not starve the server it backs up. Page scans of a
+    /// delta count too. <value>Default null: no limit.</value>
+    /// </summary>
+    public long? DiskRateLimit { get; set; }
+
+    /// <summary>
+    /// Bytes per second sent to and read from the store, every command and worker of the process together
+    /// (<c>WALG_NETWORK_RATE_LIMIT</c>): the content of backup and WAL uploads and downloads. <value>Default null: no limit.</value>
+    /// </summary>
+    public long? NetworkRateLimit { get; set; }
+
+    /// <summary>
     /// How many tar partitions backup-fetch downloads, decompresses and extracts at once (<c>WALG_DOWNLOAD_CONCURRENCY</c>).
     /// <value>Default min(10, processors), as WAL-G.</value>
     /// </summary>

@@ -20,7 +20,8 @@ internal static class CommandRunner
             var settings = WalgSettings.Load(parseResult.GetValue(global.Config), parseResult.GetValue(global.EnvDirectory));
             if (parseResult.GetValue(global.Turbo))
             {
-                settings = settings.With("WALG_UPLOAD_DISK_CONCURRENCY", "4"); // WAL-G's GetMaxUploadDiskConcurrency under --turbo
+                // WAL-G under --turbo: no rate limits, and GetMaxUploadDiskConcurrency's 4 readers.
+                settings = settings.With("WALG_UPLOAD_DISK_CONCURRENCY", "4").With("WALG_DISK_RATE_LIMIT", "").With("WALG_NETWORK_RATE_LIMIT", "");
             }
 
             var services = CliHost.Build(settings, LogLevelFrom(settings, defaultLevel));
@@ -42,6 +43,12 @@ internal static class CommandRunner
         catch (PgArchiveException ex)
         {
             await Console.Error.WriteLineAsync("pgarchive: error: " + ex.Message).ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        catch (InvalidDataException ex)
+        {
+            // Stored bytes a decryptor or decompressor refuses (another key, corruption): its message says which check failed.
+            await Console.Error.WriteLineAsync("pgarchive: error: " + ex.Message.ReplaceLineEndings(" ")).ConfigureAwait(false);
             return ExitCodes.Failure;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -19,7 +19,7 @@ internal sealed class GlobalOptions
 
     public Option<bool> Turbo { get; } = new("--turbo")
     {
-        Description = "WAL-G's: ignore throttling. pgarchive has no rate limits to lift; as WAL-G, backup-push reads 4 files from disk at once, whatever WALG_UPLOAD_DISK_CONCURRENCY says.",
+        Description = "WAL-G's: ignore throttling. WALG_DISK_RATE_LIMIT and WALG_NETWORK_RATE_LIMIT are lifted and, as WAL-G, backup-push reads 4 files from disk at once, whatever WALG_UPLOAD_DISK_CONCURRENCY says.",
         Recursive = true,
     };
 }

@@ -55,6 +55,8 @@ internal static class ArchiveSettingsMapper
         options.UploadConcurrency = PositiveInt(settings, "WALG_UPLOAD_CONCURRENCY") ?? options.UploadConcurrency;
         options.UploadDiskConcurrency = PositiveInt(settings, "WALG_UPLOAD_DISK_CONCURRENCY") ?? options.UploadDiskConcurrency;
         options.DownloadConcurrency = PositiveInt(settings, "WALG_DOWNLOAD_CONCURRENCY") ?? options.DownloadConcurrency;
+        options.DiskRateLimit = Rate(settings, "WALG_DISK_RATE_LIMIT") ?? options.DiskRateLimit;
+        options.NetworkRateLimit = Rate(settings, "WALG_NETWORK_RATE_LIMIT") ?? options.NetworkRateLimit;
 
         if (GetInt32(settings, "PGARCHIVE_STORE_RETRIES") is { } retries)
         {
@@ -75,6 +77,13 @@ internal static class ArchiveSettingsMapper
     /// segments already marked .ready, uploaded ahead. WALG_UPLOAD_CONCURRENCY=1 pushes only the requested file.
     /// </summary>
     public static int WalUploadConcurrency(WalgSettings settings) => PositiveInt(settings, "WALG_UPLOAD_CONCURRENCY") ?? 16;
+
+    private static long? Rate(WalgSettings settings, string name) =>
+        settings.GetInt64(name) switch
+        {
+            < 1 and var value => throw new PgArchiveConfigurationException($"{name} must be a rate in bytes per second, 1 or more, not {value}; leave it unset for no limit."),
+            var value => value,
+        };
 
     private static int? PositiveInt(WalgSettings settings, string name) =>
         settings.GetInt64(name) switch

@@ -38,6 +38,19 @@ internal static class GoTime
     public static string LogLine(string prefix, string message) =>
         prefix + DateTime.Now.ToString("yyyy'/'MM'/'dd HH:mm:ss.ffffff ", CultureInfo.InvariantCulture) + message;
 
+    /// <summary>
+    /// Go's <c>time.Time.String</c>, as WAL-G's storage listings print times: <c>2026-12-07 08:13:44.5 +0000 UTC</c>,
+    /// the fraction without trailing zeros, the zone as the offset (<c>UTC</c> for zero; a fixed zone read from RFC 3339
+    /// is named by its offset again).
+    /// </summary>
+    public static string String(DateTimeOffset value)
+    {
+        var ticks = value.Ticks % TimeSpan.TicksPerSecond;
+        var fraction = ticks == 0 ? "" : "." + (ticks * 100).ToString("D9", CultureInfo.InvariantCulture).TrimEnd('0');
+        var offset = (value.Offset < TimeSpan.Zero ? "-" : "+") + value.Offset.Duration().ToString("hhmm", CultureInfo.InvariantCulture);
+        return value.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + fraction + " " + offset + " " + (value.Offset == TimeSpan.Zero ? "UTC" : offset);
+    }
+
     private static string Offset(DateTimeOffset value, string separator, string utc)
     {
         if (value.Offset == TimeSpan.Zero)

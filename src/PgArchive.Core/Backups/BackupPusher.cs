@@ -129,7 +129,9 @@ public sealed partial class BackupPusher
             var firstNumber = 1 + (resumed?.Partitions ?? 0);
             using (var diskGate = new SemaphoreSlim(_options.UploadDiskConcurrency, _options.UploadDiskConcurrency))
             {
+                var diskLimiter = _options.DiskRateLimit is { } diskRate ? new ByteRateLimiter(diskRate, _time) : null;
                 totals.DiskGate = diskGate;
+                totals.DiskLimiter = diskLimiter;
                 var uploaded = await PartitionPipeline.RunAsync(partitions.Count, workers, async (i, ct) =>
                 {
                     var tarName = string.Create(CultureInfo.InvariantCulture, $"part_{i + firstNumber:D3}.tar");
@@ -150,6 +152,7 @@ public sealed partial class BackupPusher
                 }
 
                 totals.DiskGate = null;
+                totals.DiskLimiter = null;
             }
 
             var pgControl = new DataDirectoryEntry(PgControlPath, Path.Combine(dataDirectory, "global", "pg_control"), false, 0);
@@ -330,9 +333,9 @@ public sealed partial class BackupPusher
                 // Taken before the read: a change made while the file is read must not look like "unchanged since" to the next delta.
                 var modified = entry.IsDirectory ? default : ModifiedBeforeRead(entry.FullPath);
                 var incremented = totals.Delta is { } delta && DeltaFiles.WasInBase(delta, entry)
-                    ? await IncrementTarEntry.WriteAsync(writer, entry, delta.Lsn, ct).ConfigureAwait(false)
+                    ? await IncrementTarEntry.WriteAsync(writer, entry, delta.Lsn, totals.DiskLimiter, ct).ConfigureAwait(false)
                     : null;
-                var written = incremented?.Written ?? await TarEntries.WriteAsync(writer, entry, totals.Pages, ct, totals.DiskGate).ConfigureAwait(false);
+                var written = incremented?.Written ?? await TarEntries.WriteAsync(writer, entry, totals.Pages, ct, totals.DiskGate, totals.DiskLimiter).ConfigureAwait(false);
                 if (written is null)
                 {
                     Log.FileVanished(_logger, entry.TarPath);
@@ -596,6 +599,7 @@ public sealed partial class BackupPusher
         public int SkippedFiles;
         public IProgress<TransferProgress>? Progress;
         public SemaphoreSlim? DiskGate;
+        public ByteRateLimiter? DiskLimiter;
         public SharedProgress Shared = new();
         public bool StoreAllCorruptBlocks;
 
@@ -633,7 +637,7 @@ public sealed partial class BackupPusher
         /// <summary>Counters of one partition; what is shared (progress, page verifier, disk gate) stays shared.</summary>
         public Totals ForPartition() => new()
         {
-            ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, Shared = Shared, Delta = Delta,
+            ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, DiskLimiter = DiskLimiter, Shared = Shared, Delta = Delta,
             StoreAllCorruptBlocks = StoreAllCorruptBlocks,
         };
 

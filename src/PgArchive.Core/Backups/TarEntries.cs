@@ -10,10 +10,11 @@ internal static class TarEntries
     /// <summary>
     /// Writes one entry; returns null when a file vanished before it could be opened. A file's bytes are hashed
     /// (XXH128) and, when <paramref name="pages"/> is given, their page checksums verified as they stream in.
-    /// When <paramref name="diskGate"/> is given, every read of the file takes one of its slots.
+    /// When <paramref name="diskGate"/> is given, every read of the file takes one of its slots; when
+    /// <paramref name="diskLimiter"/> is given, the reads keep to its rate (shared with every other reader of the backup).
     /// </summary>
     public static async Task<WrittenEntry?> WriteAsync(TarWriter writer, DataDirectoryEntry entry, PageChecksumVerifier? pages, CancellationToken cancellationToken,
-        SemaphoreSlim? diskGate = null)
+        SemaphoreSlim? diskGate = null, ByteRateLimiter? diskLimiter = null)
     {
         if (entry.IsDirectory)
         {
@@ -41,7 +42,7 @@ internal static class TarEntries
 
         var pageCheck = pages?.Begin(entry.TarPath, entry.FullPath);
         var length = file.Length;
-        var source = diskGate is null ? (Stream)file : new GatedReadStream(file, diskGate);
+        var source = RateLimitedReadStream.Over(diskGate is null ? file : new GatedReadStream(file, diskGate), diskLimiter);
         var content = new InspectingReadStream(new FixedLengthReadStream(source, length), pageCheck);
         await using (content.ConfigureAwait(false))
         {

@@ -43,6 +43,16 @@ internal sealed class PgArchiveOptionsValidator : IValidateOptions<PgArchiveOpti
             failures.Add($"PgArchive:StoreRetryDelay (PGARCHIVE_STORE_RETRY_DELAY) must not be negative, not {options.StoreRetryDelay}.");
         }
 
+        if (options.DiskRateLimit is < 1)
+        {
+            failures.Add($"PgArchive:DiskRateLimit (WALG_DISK_RATE_LIMIT) must be at least 1 byte per second when set, not {options.DiskRateLimit}.");
+        }
+
+        if (options.NetworkRateLimit is < 1)
+        {
+            failures.Add($"PgArchive:NetworkRateLimit (WALG_NETWORK_RATE_LIMIT) must be at least 1 byte per second when set, not {options.NetworkRateLimit}.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

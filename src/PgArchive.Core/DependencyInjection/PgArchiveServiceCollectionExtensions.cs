@@ -61,8 +61,10 @@ public static class PgArchiveServiceCollectionExtensions
         services.TryAddSingleton<ObjectCodec>();
         // Every service reaches the configured store through the retry layer (PgArchiveOptions.StoreRetries), and through
         // archive authentication in front of it when UseArchiveAuthentication turned it on.
+        // WALG_NETWORK_RATE_LIMIT holds the content every command sends and receives to one budget, under the retry layer.
+        services.TryAddSingleton(sp => new NetworkRateLimit(sp.GetRequiredService<IOptions<PgArchiveOptions>>(), sp.GetService<TimeProvider>()));
         services.TryAddSingleton(sp => new RetryingObjectStore(
-            sp.GetRequiredService<IObjectStore>(), sp.GetRequiredService<IOptions<PgArchiveOptions>>(), sp.GetService<TimeProvider>(),
+            sp.GetRequiredService<NetworkRateLimit>().Over(sp.GetRequiredService<IObjectStore>()), sp.GetRequiredService<IOptions<PgArchiveOptions>>(), sp.GetService<TimeProvider>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<RetryingObjectStore>>()));
         AddOverRetryingStore<WalArchiver>(services);
         services.TryAddSingleton<WalReadyUploader>();

@@ -12,18 +12,30 @@ internal abstract class ReadOnlyWrapperStream(Stream inner, bool leaveOpen = fal
     public override int Read(Span<byte> buffer)
     {
         var read = Inner.Read(buffer);
-        Observe(buffer[..read]);
+        if (read > 0 || !buffer.IsEmpty)
+        {
+            Observe(buffer[..read]);
+        }
+
         return read;
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var read = await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        Observe(buffer.Span[..read]);
+        if (read > 0 || !buffer.IsEmpty)
+        {
+            Observe(buffer.Span[..read]);
+        }
+
         return read;
     }
 
-    /// <summary>Sees the bytes just read; an empty span means the inner stream ended. May throw to fail the read.</summary>
+    /// <summary>
+    /// Sees the bytes just read; an empty span means the inner stream ended. A read into an empty buffer (which a tar
+    /// entry's stream passes on once the entry is read) returns 0 without meaning the end, and is not observed. May
+    /// throw to fail the read.
+    /// </summary>
     protected virtual void Observe(ReadOnlySpan<byte> bytes)
     {
     }

@@ -9,7 +9,11 @@ namespace PgArchive.Storage;
 internal static class StoreRetry
 {
     /// <summary>Whether PgArchive retries calls to <paramref name="store"/> (not when the store, under any retry layer, retries itself).</summary>
-    public static bool Applies(IObjectStore store) => (store is RetryingObjectStore r ? r.Inner : store) is not ISelfRetryingObjectStore;
+    public static bool Applies(IObjectStore store)
+    {
+        var inner = store is RetryingObjectStore retrying ? retrying.Inner : store;
+        return (inner is RateLimitedObjectStore limited ? limited.Inner : inner) is not ISelfRetryingObjectStore;
+    }
 
     public static ResiliencePipeline Build(PgArchiveOptions options, TimeProvider time, ILogger logger, IObjectStore? store = null)
     {

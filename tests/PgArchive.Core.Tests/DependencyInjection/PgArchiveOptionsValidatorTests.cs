@@ -14,6 +14,8 @@ public sealed class PgArchiveOptionsValidatorTests : OptionsValidatorContract<Pg
         { "DownloadConcurrency", "PgArchive:DownloadConcurrency (WALG_DOWNLOAD_CONCURRENCY) must be at least 1, not 0." },
         { "StoreRetries", "PgArchive:StoreRetries (PGARCHIVE_STORE_RETRIES) must be at least 0, not -1." },
         { "StoreRetryDelay", "PgArchive:StoreRetryDelay (PGARCHIVE_STORE_RETRY_DELAY) must not be negative, not -00:00:01." },
+        { "DiskRateLimit", "PgArchive:DiskRateLimit (WALG_DISK_RATE_LIMIT) must be at least 1 byte per second when set, not 0." },
+        { "NetworkRateLimit", "PgArchive:NetworkRateLimit (WALG_NETWORK_RATE_LIMIT) must be at least 1 byte per second when set, not -1." },
     };
 
     protected override IValidateOptions<PgArchiveOptions> Validator { get; } = new PgArchiveOptionsValidator();
@@ -31,6 +33,8 @@ public sealed class PgArchiveOptionsValidatorTests : OptionsValidatorContract<Pg
             case "DownloadConcurrency": options.DownloadConcurrency = 0; break;
             case "StoreRetries": options.StoreRetries = -1; break;
             case "StoreRetryDelay": options.StoreRetryDelay = TimeSpan.FromSeconds(-1); break;
+            case "DiskRateLimit": options.DiskRateLimit = 0; break;
+            case "NetworkRateLimit": options.NetworkRateLimit = -1; break;
             default: throw new ArgumentOutOfRangeException(nameof(rule), rule, null);
         }
     }

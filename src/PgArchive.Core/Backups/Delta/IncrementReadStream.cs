@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using PgArchive.IO;
 
 namespace PgArchive.Backups.Delta;
 
@@ -13,12 +14,14 @@ internal sealed class IncrementReadStream : Stream
     private readonly byte[] _header;
     private readonly IReadOnlyList<uint> _blocks;
     private readonly byte[] _page = new byte[PageIncrement.PageSize];
+    private readonly ByteRateLimiter? _diskLimiter;
     private long _position;
     private int _pageInBuffer = -1;
 
-    private IncrementReadStream(SafeFileHandle file, long fileSize, IReadOnlyList<uint> blocks)
+    private IncrementReadStream(SafeFileHandle file, long fileSize, IReadOnlyList<uint> blocks, ByteRateLimiter? diskLimiter)
     {
         _file = file;
+        _diskLimiter = diskLimiter;
         _blocks = blocks;
         _header = new byte[PageIncrement.FixedHeaderSize + (4 * blocks.Count)];
         PageIncrement.WriteHeader(_header, (ulong)fileSize, blocks);
@@ -31,9 +34,10 @@ internal sealed class IncrementReadStream : Stream
     /// <summary>
     /// Scans <paramref name="path"/> (its first <paramref name="fileSize"/> bytes) and returns its increment over
     /// <paramref name="baseLsn"/>, or null when a page has an invalid header (the file is then stored whole,
-    /// as WAL-G does) or the file vanished.
+    /// as WAL-G does) or the file vanished. With <paramref name="diskLimiter"/>, the scan and the pages read later keep to its rate.
     /// </summary>
-    public static async Task<IncrementReadStream?> OpenAsync(string path, long fileSize, ulong baseLsn, CancellationToken cancellationToken)
+    public static async Task<IncrementReadStream?> OpenAsync(string path, long fileSize, ulong baseLsn, CancellationToken cancellationToken,
+        ByteRateLimiter? diskLimiter = null)
     {
         SafeFileHandle file;
         try
@@ -58,8 +62,8 @@ internal sealed class IncrementReadStream : Stream
                 var from = i * perRange;
                 var to = Math.Min(fileSize, from + perRange);
                 scans[i] = ranges == 1
-                    ? ScanAsync(file, from, to, baseLsn, cancellationToken)
-                    : Task.Run(() => ScanAsync(file, from, to, baseLsn, cancellationToken), cancellationToken);
+                    ? ScanAsync(file, from, to, baseLsn, diskLimiter, cancellationToken)
+                    : Task.Run(() => ScanAsync(file, from, to, baseLsn, diskLimiter, cancellationToken), cancellationToken);
             }
 
             // All ranges finish (or fail) before the handle can be closed.
@@ -71,7 +75,7 @@ internal sealed class IncrementReadStream : Stream
             }
 
             var blocks = found.SelectMany(f => f!).ToList();
-            return new IncrementReadStream(file, fileSize, blocks);
+            return new IncrementReadStream(file, fileSize, blocks, diskLimiter);
         }
         catch
         {
@@ -84,14 +88,21 @@ internal sealed class IncrementReadStream : Stream
     internal const long ParallelScanThreshold = 64L * 1024 * 1024;
 
     /// <summary>The changed pages' block numbers in [<paramref name="from"/>, <paramref name="to"/>), in order; null when a page is invalid.</summary>
-    private static async Task<List<uint>?> ScanAsync(SafeFileHandle file, long from, long to, ulong baseLsn, CancellationToken cancellationToken)
+    private static async Task<List<uint>?> ScanAsync(SafeFileHandle file, long from, long to, ulong baseLsn, ByteRateLimiter? diskLimiter,
+        CancellationToken cancellationToken)
     {
         var blocks = new List<uint>();
-        var buffer = new byte[64 * PageIncrement.PageSize];
+        // Whole pages at a time; under a disk rate limit no more than the limiter lets through at once.
+        var buffer = new byte[Math.Min(64, (diskLimiter?.MaxChunk ?? int.MaxValue) / PageIncrement.PageSize) * PageIncrement.PageSize];
         var offset = from;
         while (offset < to)
         {
             var want = (int)Math.Min(buffer.Length, to - offset);
+            if (diskLimiter is not null)
+            {
+                await diskLimiter.TakeAsync(want, cancellationToken).ConfigureAwait(false);
+            }
+
             var read = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, want), offset, cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
@@ -175,6 +186,11 @@ internal sealed class IncrementReadStream : Stream
     {
         var filled = 0;
         var offset = (long)block * PageIncrement.PageSize;
+        if (_diskLimiter is not null)
+        {
+            await _diskLimiter.TakeAsync(_page.Length, cancellationToken).ConfigureAwait(false);
+        }
+
         while (filled < _page.Length)
         {
             var read = await RandomAccess.ReadAsync(_file, _page.AsMemory(filled), offset + filled, cancellationToken).ConfigureAwait(false);

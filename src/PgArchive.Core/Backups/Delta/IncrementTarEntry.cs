@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using PgArchive.IO;
 
 namespace PgArchive.Backups.Delta;
 
@@ -9,11 +10,12 @@ internal static class IncrementTarEntry
     /// Writes <paramref name="entry"/>'s increment over <paramref name="baseLsn"/>; returns null when the file
     /// cannot be stored as one (an invalid page, or it vanished): the caller then stores it whole.
     /// </summary>
-    public static async Task<(WrittenEntry Written, int Pages)?> WriteAsync(TarWriter writer, DataDirectoryEntry entry, ulong baseLsn, CancellationToken cancellationToken)
+    public static async Task<(WrittenEntry Written, int Pages)?> WriteAsync(TarWriter writer, DataDirectoryEntry entry, ulong baseLsn, ByteRateLimiter? diskLimiter,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(entry);
-        var increment = await IncrementReadStream.OpenAsync(entry.FullPath, entry.Size, baseLsn, cancellationToken).ConfigureAwait(false);
+        var increment = await IncrementReadStream.OpenAsync(entry.FullPath, entry.Size, baseLsn, cancellationToken, diskLimiter).ConfigureAwait(false);
         if (increment is null)
         {
             return null;
