@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using PgArchive.DependencyInjection;
 using PgArchive.Encryption;
 
@@ -23,15 +21,7 @@ public static class OpenPgpPgArchiveBuilderExtensions
     }
 
     /// <summary>Encrypts with OpenPGP as WAL-G does, with options set by <paramref name="configure"/>.</summary>
-    public static IPgArchiveBuilder UsePgpEncryption(this IPgArchiveBuilder builder, Action<PgpEncryptorOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<PgpEncryptorOptions>().Configure(configure).ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgpEncryptorOptions>, PgpEncryptorOptionsValidator>(
-            sp => new PgpEncryptorOptionsValidator(sp.GetService<TimeProvider>())));
-        builder.Services.Replace(ServiceDescriptor.Singleton<IEncryptor>(
-            sp => new PgpEncryptor(sp.GetRequiredService<IOptions<PgpEncryptorOptions>>(), sp.GetService<TimeProvider>())));
-        return builder;
-    }
+    public static IPgArchiveBuilder UsePgpEncryption(this IPgArchiveBuilder builder, Action<PgpEncryptorOptions> configure) =>
+        builder.UseEncryptor(configure, static sp => new PgpEncryptorOptionsValidator(sp.GetService<TimeProvider>()),
+            static (options, sp) => new PgpEncryptor(options, sp.GetService<TimeProvider>()));
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -23,14 +24,25 @@ public static class EncryptionPgArchiveBuilderExtensions
     }
 
     /// <summary>Encrypts with libsodium's secretstream as WAL-G does, with options set by <paramref name="configure"/>.</summary>
-    public static IPgArchiveBuilder UseLibsodiumEncryption(this IPgArchiveBuilder builder, Action<LibsodiumEncryptorOptions> configure)
+    public static IPgArchiveBuilder UseLibsodiumEncryption(this IPgArchiveBuilder builder, Action<LibsodiumEncryptorOptions> configure) =>
+        builder.UseEncryptor(configure, static _ => new LibsodiumEncryptorOptionsValidator(), static (options, _) => new LibsodiumEncryptor(options));
+
+    /// <summary>
+    /// Makes <typeparamref name="TOptions"/> (configured by <paramref name="configure"/>, checked at start by the validator
+    /// <paramref name="validator"/> makes) the encryption options and the encryptor <paramref name="encryptor"/> makes the
+    /// one everything is encrypted with, replacing any other: what each <c>Use...Encryption</c> call does.
+    /// </summary>
+    internal static IPgArchiveBuilder UseEncryptor<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, TValidator>(
+        this IPgArchiveBuilder builder, Action<TOptions> configure,
+        Func<IServiceProvider, TValidator> validator, Func<IOptions<TOptions>, IServiceProvider, IEncryptor> encryptor)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<LibsodiumEncryptorOptions>().Configure(configure).ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LibsodiumEncryptorOptions>, LibsodiumEncryptorOptionsValidator>());
-        builder.Services.Replace(ServiceDescriptor.Singleton<IEncryptor>(
-            sp => new LibsodiumEncryptor(sp.GetRequiredService<IOptions<LibsodiumEncryptorOptions>>())));
+        builder.Services.AddOptions<TOptions>().Configure(configure).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>(validator));
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp => encryptor(sp.GetRequiredService<IOptions<TOptions>>(), sp)));
         return builder;
     }
 }
