@@ -1,7 +1,6 @@
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using PgArchive.DependencyInjection;
 
 namespace PgArchive.Storage;
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using PgArchive.DependencyInjection;
 
 namespace PgArchive.Storage;
 

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using PgArchive.DependencyInjection;
 using PgArchive.Diagnostics;
 using PgArchive.Storage;
 using PgArchive.Wal;

@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Options;
-using PgArchive.Streaming;
 using PgArchive.Streaming.Protocol;
 
-namespace PgArchive.DependencyInjection;
+namespace PgArchive.Streaming;
 
 /// <summary>Checks <see cref="WalReceiverOptions"/> at start-up (and when <see cref="WalReceiver"/> starts), reporting every broken rule.</summary>
 internal sealed class WalReceiverOptionsValidator : IValidateOptions<WalReceiverOptions>

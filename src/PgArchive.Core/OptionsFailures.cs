@@ -1,4 +1,4 @@
-namespace PgArchive.DependencyInjection;
+namespace PgArchive;
 
 /// <summary>For options that reach a service without start-up validation (built by hand): the validator's rules, applied at construction.</summary>
 internal static class OptionsFailures
