@@ -43,7 +43,8 @@ internal static class CopyCommand
                 var destinationServices = CliHost.Build(destination, CommandRunner.LogLevelFrom(destination, LogLevel.Warning));
                 await using (destinationServices.ConfigureAwait(false))
                 {
-                    var copier = new ArchiveCopier(StorageToolsCommands.Store(sourceServices), StorageToolsCommands.Store(destinationServices));
+                    var copier = new ArchiveCopier(StorageToolsCommands.Store(sourceServices), StorageToolsCommands.Store(destinationServices),
+                        sourceServices.Get<ILoggerFactory>().CreateLogger<ArchiveCopier>());
                     var concurrency = sourceServices.Get<IOptions<PgArchiveOptions>>().Value.UploadConcurrency;
                     var result = await copier.CopyAsync(parseResult.GetValue(backup), parseResult.GetValue(history), concurrency, cancellationToken).ConfigureAwait(false);
                     await Console.Error.WriteLineAsync(Summary(result)).ConfigureAwait(false);

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PgArchive.Diagnostics;
 using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Wal;
@@ -14,8 +17,9 @@ namespace PgArchive.Backups;
 /// holds with the same key and size is skipped, so a copy that stopped is resumed by running it again. A backup's
 /// sentinel is stored last, once everything it needs is there: the destination lists the backup only when it is whole.
 /// </summary>
-public sealed class ArchiveCopier(IObjectStore source, IObjectStore destination)
+public sealed class ArchiveCopier(IObjectStore source, IObjectStore destination, ILogger<ArchiveCopier>? logger = null)
 {
+    private readonly ILogger _logger = logger ?? NullLogger<ArchiveCopier>.Instance;
     private readonly IObjectStore _source = source ?? throw new ArgumentNullException(nameof(source));
     private readonly IObjectStore _destination = destination ?? throw new ArgumentNullException(nameof(destination));
 
@@ -81,6 +85,7 @@ public sealed class ArchiveCopier(IObjectStore source, IObjectStore destination)
             }
         }
 
+        Log.CopyPlanned(_logger, payload.Count + sentinels.Count, sentinels.Count, string.Join(", ", backups), present.Count);
         var totals = new Totals();
         await Parallel.ForEachAsync(payload.Values, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
             (item, ct) => new ValueTask(CopyObjectAsync(item, present, totals, ct))).ConfigureAwait(false);
@@ -135,6 +140,7 @@ public sealed class ArchiveCopier(IObjectStore source, IObjectStore destination)
             }
         }
 
+        Log.ObjectCopied(_logger, key, item.Info.Size);
         Interlocked.Increment(ref totals.Copied);
         Interlocked.Add(ref totals.Bytes, item.Info.Size);
     }
