@@ -27,6 +27,7 @@ internal static class Program
         root.Subcommands.Add(VerifyCommands.WalVerify(global));
         root.Subcommands.Add(DrillCommands.RestoreDrill(global));
         root.Subcommands.Add(StorageToolsCommands.Create(global));
+        root.Subcommands.Add(CopyCommand.Create(global));
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {

@@ -13,22 +13,36 @@ namespace PgArchive.Cli.Commands;
 internal static class CommandRunner
 {
     public static async Task<int> RunAsync(ParseResult parseResult, GlobalOptions global, LogLevel defaultLevel,
-        Func<IServiceProvider, WalgSettings, CancellationToken, Task<int>> body, CancellationToken cancellationToken)
-    {
-        try
+        Func<IServiceProvider, WalgSettings, CancellationToken, Task<int>> body, CancellationToken cancellationToken) =>
+        await GuardAsync(async () =>
         {
-            var settings = WalgSettings.Load(parseResult.GetValue(global.Config), parseResult.GetValue(global.EnvDirectory));
-            if (parseResult.GetValue(global.Turbo))
-            {
-                // WAL-G under --turbo: no rate limits, and GetMaxUploadDiskConcurrency's 4 readers.
-                settings = settings.With("WALG_UPLOAD_DISK_CONCURRENCY", "4").With("WALG_DISK_RATE_LIMIT", "").With("WALG_NETWORK_RATE_LIMIT", "");
-            }
-
+            var settings = Load(parseResult, global, parseResult.GetValue(global.Config));
             var services = CliHost.Build(settings, LogLevelFrom(settings, defaultLevel));
             await using (services.ConfigureAwait(false))
             {
                 return await body(services, settings, cancellationToken).ConfigureAwait(false);
             }
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// The settings from <paramref name="configFile"/> (the --config file when it is the global option's), the environment
+    /// and --envdir, with --turbo applied.
+    /// </summary>
+    public static WalgSettings Load(ParseResult parseResult, GlobalOptions global, string? configFile)
+    {
+        var settings = WalgSettings.Load(configFile, parseResult.GetValue(global.EnvDirectory));
+        return parseResult.GetValue(global.Turbo)
+            // WAL-G under --turbo: no rate limits, and GetMaxUploadDiskConcurrency's 4 readers.
+            ? settings.With("WALG_UPLOAD_DISK_CONCURRENCY", "4").With("WALG_DISK_RATE_LIMIT", "").With("WALG_NETWORK_RATE_LIMIT", "")
+            : settings;
+    }
+
+    /// <summary>Runs <paramref name="body"/>, turning expected failures into one line on stderr and their exit code.</summary>
+    public static async Task<int> GuardAsync(Func<Task<int>> body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
         }
         catch (WalFileNotFoundException ex)
         {
@@ -70,7 +84,7 @@ internal static class CommandRunner
     }
 
     /// <summary>WALG_LOG_LEVEL (NORMAL | DEVEL | ERROR, as WAL-G) or PGARCHIVE_LOG_LEVEL (a .NET level name) over the command's default.</summary>
-    private static LogLevel LogLevelFrom(WalgSettings settings, LogLevel defaultLevel)
+    public static LogLevel LogLevelFrom(WalgSettings settings, LogLevel defaultLevel)
     {
         if (settings.Get("PGARCHIVE_LOG_LEVEL") is { } level)
         {

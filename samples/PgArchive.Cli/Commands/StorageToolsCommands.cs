@@ -297,7 +297,7 @@ internal static class StorageToolsCommands
     }
 
     // The store the archive services use: through the retry layer, and archive authentication when it is on.
-    private static IObjectStore Store(IServiceProvider services) =>
+    public static IObjectStore Store(IServiceProvider services) =>
         services.GetService(typeof(AuthenticatingObjectStore)) as IObjectStore ?? services.Get<RetryingObjectStore>();
 
     private static ObjectCodec Codec(IServiceProvider services, bool encrypt) =>

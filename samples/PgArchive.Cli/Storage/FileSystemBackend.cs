@@ -11,11 +11,14 @@ internal sealed class FileSystemBackend : IStorageBackend
 
     public IReadOnlyList<string> PrefixVariables { get; } = ["WALG_FILE_PREFIX", "WALE_FILE_PREFIX"];
 
-    public void Configure(IPgArchiveBuilder builder, string prefix, WalgSettings settings)
+    public void Configure(IPgArchiveBuilder builder, string prefix, WalgSettings settings) => builder.UseLocalFileSystem(DirectoryOf(prefix));
+
+    /// <summary>The absolute directory a prefix names.</summary>
+    public static string DirectoryOf(string prefix)
     {
         // WAL-E documents file://localhost/backups/pg; file:///backups/pg and a bare path mean the same.
         var path = prefix.StartsWith("file://localhost/", StringComparison.Ordinal) ? prefix["file://localhost".Length..]
             : prefix.StartsWith("file://", StringComparison.Ordinal) ? prefix["file://".Length..] : prefix;
-        builder.UseLocalFileSystem(Path.GetFullPath(path));
+        return Path.GetFullPath(path);
     }
 }

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace PgArchive.Diagnostics;
+
+// copy: backups and their WAL from one store to another (ArchiveCopier).
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 2401, Level = LogLevel.Information, Message = "Copying {Objects} objects ({Sentinels} sentinels last) of backups {Backups}; the destination already holds {Present} objects")]
+    public static partial void CopyPlanned(ILogger logger, int objects, int sentinels, string backups, int present);
+
+    [LoggerMessage(EventId = 2402, Level = LogLevel.Debug, Message = "Copied {Key} ({Bytes} bytes)")]
+    public static partial void ObjectCopied(ILogger logger, string key, long bytes);
+}
