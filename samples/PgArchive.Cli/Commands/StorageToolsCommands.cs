@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PgArchive.Cli.Listings;
 using PgArchive.Compression;
@@ -297,8 +298,7 @@ internal static class StorageToolsCommands
     }
 
     // The store the archive services use: through the retry layer, and archive authentication when it is on.
-    public static IObjectStore Store(IServiceProvider services) =>
-        services.GetService(typeof(AuthenticatingObjectStore)) as IObjectStore ?? services.Get<RetryingObjectStore>();
+    public static IObjectStore Store(IServiceProvider services) => PgArchiveServiceCollectionExtensions.ArchiveStore(services);
 
     private static ObjectCodec Codec(IServiceProvider services, bool encrypt) =>
         encrypt ? services.Get<ObjectCodec>() : new ObjectCodec(services.Get<CompressorRegistry>(), new NoEncryptor());

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PgArchive.Storage;
@@ -40,7 +41,7 @@ internal static class WalReceiveCommand
                     ApplicationName = parseResult.GetValue(applicationName) ?? "pgarchive",
                 };
                 using var receiver = new WalReceiver(
-                    services.GetService(typeof(AuthenticatingObjectStore)) as IObjectStore ?? services.Get<RetryingObjectStore>(),
+                    PgArchiveServiceCollectionExtensions.ArchiveStore(services),
                     services.Get<ObjectCodec>(), Options.Create(options), services.Get<IOptions<PgArchiveOptions>>(),
                     services.Get<ILogger<WalReceiver>>(), services.Get<TimeProvider>());
                 await receiver.RunAsync(ct).ConfigureAwait(false);

@@ -81,8 +81,11 @@ public static class PgArchiveServiceCollectionExtensions
     }
 
     internal static void AddOverRetryingStore<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] T>(IServiceCollection services) where T : class =>
-        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<T>(sp,
-            sp.GetService<AuthenticatingObjectStore>() as IObjectStore ?? sp.GetRequiredService<RetryingObjectStore>()));
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<T>(sp, ArchiveStore(sp)));
+
+    /// <summary>The store the archive services use: through the retry layer, and archive authentication when it is on.</summary>
+    internal static IObjectStore ArchiveStore(IServiceProvider services) =>
+        services.GetService<AuthenticatingObjectStore>() as IObjectStore ?? services.GetRequiredService<RetryingObjectStore>();
 
     /// <summary>
     /// Wraps the store configured so far (call after <c>UseLocalFileSystem</c>, <c>UseS3</c>, ...) in a
