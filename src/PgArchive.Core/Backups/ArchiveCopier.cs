@@ -99,7 +99,7 @@ public sealed partial class ArchiveCopier
         }
 
         var payload = new Dictionary<string, CopyItem>(StringComparer.Ordinal);
-        var rewrites = new List<(string Backup, FilesMetadata Files)>();
+        var rewrites = new List<string>();
         var sentinels = new List<CopyItem>();
         var backups = new List<string>();
         foreach (var target in targets)
@@ -119,8 +119,9 @@ public sealed partial class ArchiveCopier
                 var rewrite = _recoding is not null && checksums is not null;
                 if (rewrite)
                 {
-                    // Its checksums describe the source's stored bytes: rewritten once the partitions are stored.
-                    rewrites.Add((name, files!));
+                    // Its checksums describe the source's stored bytes: rewritten once the partitions are stored (and read
+                    // again then, one backup at a time, rather than held: a files_metadata.json grows with the cluster's files).
+                    rewrites.Add(name);
                 }
 
                 var folder = ArchiveLayout.BackupPrefix(name);
@@ -149,8 +150,10 @@ public sealed partial class ArchiveCopier
         var totals = new Totals();
         await Parallel.ForEachAsync(payload.Values, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
             (item, ct) => new ValueTask(CopyObjectAsync(item, present, totals, ct))).ConfigureAwait(false);
-        foreach (var (name, files) in rewrites)
+        foreach (var name in rewrites)
         {
+            var files = await catalog.ReadFilesMetadataAsync(name, cancellationToken).ConfigureAwait(false)
+                ?? throw new PgArchiveException($"'{ArchiveLayout.FilesMetadataKey(name)}' was removed from the source during the copy.");
             await CopyObjectAsync(Rewritten(name, files, totals.Stored), present, totals, cancellationToken).ConfigureAwait(false);
         }
 
@@ -174,7 +177,7 @@ public sealed partial class ArchiveCopier
         {
             Files = files.Files,
             TarFileSets = files.TarFileSets,
-            TarChecksums = files.TarChecksums!.ToDictionary(t => t.Key, t => stored.GetValueOrDefault(partitions + t.Key) ?? t.Value, StringComparer.Ordinal),
+            TarChecksums = files.TarChecksums?.ToDictionary(t => t.Key, t => stored.GetValueOrDefault(partitions + t.Key) ?? t.Value, StringComparer.Ordinal),
         };
         var content = JsonSerializer.SerializeToUtf8Bytes(rewritten, PgArchiveJsonContext.Default.FilesMetadata);
         return new CopyItem(new ObjectInfo(ArchiveLayout.FilesMetadataKey(name), content.Length, DateTimeOffset.UnixEpoch), null, Encrypted: false) { Content = content };
