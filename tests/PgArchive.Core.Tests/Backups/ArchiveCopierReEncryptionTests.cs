@@ -12,9 +12,10 @@ namespace PgArchive.Backups;
 /// <summary>
 /// copy between stores encrypted with different keys: each payload (tar partitions, WAL) is decrypted with the source's
 /// key and encrypted with the destination's, files_metadata.json records the new stored bytes, the destination restores
-/// with its own key and not the source's; a rerun recognises what it stored by decrypting it; nothing there is replaced.
+/// with its own key and not the source's, whatever the two methods (libsodium, OpenPGP, none); a rerun recognises what it
+/// stored by decrypting it; nothing there is replaced.
 /// </summary>
-public sealed class ArchiveCopierReEncryptionTests : IDisposable
+public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<GpgHome>, IDisposable
 {
     private const string Backup = "base_000000010000000000000004";
     private const string Wal = "wal_005/000000010000000000000004.lz4";
@@ -22,8 +23,8 @@ public sealed class ArchiveCopierReEncryptionTests : IDisposable
     private readonly List<ServiceProvider> _providers = [];
     private readonly InMemoryObjectStore _source = new();
     private readonly InMemoryObjectStore _destination = new();
-    private readonly byte[] _sourceKey = Codecs.RandomKey();
-    private readonly byte[] _destinationKey = Codecs.RandomKey();
+    private IEncryptor _sourceKey = Libsodium();
+    private IEncryptor _destinationKey = Libsodium();
     private readonly byte[] _pgControl = Codecs.Data(8192, seed: 42);
     private readonly byte[] _relation = Codecs.Data(300_000, seed: 43);
     private readonly byte[] _segment = Codecs.Data(100_000, seed: 44);
@@ -40,21 +41,28 @@ public sealed class ArchiveCopierReEncryptionTests : IDisposable
         Directory.Delete(_root, recursive: true);
     }
 
-    private ServiceProvider Services(IObjectStore store, byte[] key)
+    private ServiceProvider Services(IObjectStore store, IEncryptor encryptor)
     {
         var services = new ServiceCollection();
         services.AddSingleton(store);
-        services.AddPgArchive(o => o.CompressionMethod = "lz4")
-            .UseLibsodiumEncryption(o => (o.Key, o.KeyTransform) = (Convert.ToHexString(key), LibsodiumKeyTransform.Hex));
+        services.AddSingleton(encryptor);
+        services.AddPgArchive(o => o.CompressionMethod = "lz4");
         var provider = services.BuildServiceProvider();
         _providers.Add(provider);
         return provider;
     }
 
-    private static LibsodiumEncryptor Encryptor(byte[] key) => new(key);
+    private static LibsodiumEncryptor Libsodium() => new(Codecs.RandomKey());
 
-    private ArchiveCopier Copier(IObjectStore? destination = null, byte[]? sourceKey = null) =>
-        new(_source, Encryptor(sourceKey ?? _sourceKey), destination ?? _destination, Encryptor(_destinationKey));
+    private IEncryptor Encryptor(string method) => method switch
+    {
+        "libsodium" => Libsodium(),
+        "pgp" => new PgpEncryptor(new PgpEncryptorOptions { Key = gpg.Curve.ArmoredSecret }),
+        _ => new NoEncryptor(),
+    };
+
+    private ArchiveCopier Copier(IObjectStore? destination = null, IEncryptor? sourceKey = null) =>
+        new(_source, sourceKey ?? _sourceKey, destination ?? _destination, _destinationKey);
 
     /// <summary>A backup as backup-push stores it (partitions encrypted with the source key, their stored sizes and XXH128 recorded) and its WAL segment.</summary>
     private async Task StoreSourceAsync()
@@ -84,14 +92,14 @@ public sealed class ArchiveCopierReEncryptionTests : IDisposable
     private static IEnumerable<string> Partitions(InMemoryObjectStore store) =>
         store.Keys.Where(k => k.StartsWith(ArchiveLayout.TarPartitionsPrefix(Backup), StringComparison.Ordinal));
 
-    private async Task<string> FetchAsync(IObjectStore store, byte[] key)
+    private async Task<string> FetchAsync(IObjectStore store, IEncryptor key)
     {
         var target = Path.Combine(_root, Guid.NewGuid().ToString("N"));
         await Services(store, key).GetRequiredService<BackupFetcher>().FetchAsync(new BackupFetchRequest { TargetDirectory = target, BackupName = Backup }, Token);
         return target;
     }
 
-    private async Task<byte[]> DecodeAsync(IObjectStore store, byte[] key, string objectKey)
+    private async Task<byte[]> DecodeAsync(IObjectStore store, IEncryptor key, string objectKey)
     {
         var decoded = await Services(store, key).GetRequiredService<ObjectCodec>().OpenDecodedAsync(store, objectKey, Token);
         await using (decoded)
@@ -102,9 +110,15 @@ public sealed class ArchiveCopierReEncryptionTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_re_encrypted_copy_restores_with_the_destination_key_and_not_with_the_source_key()
+    [Theory]
+    [InlineData("libsodium", "libsodium")]
+    [InlineData("none", "libsodium")]
+    [InlineData("libsodium", "none")]
+    [InlineData("libsodium", "pgp")]
+    [InlineData("pgp", "libsodium")]
+    public async Task A_re_encrypted_copy_restores_with_the_destination_key_and_not_with_the_source_key(string from, string to)
     {
+        (_sourceKey, _destinationKey) = (Encryptor(from), Encryptor(to));
         await StoreSourceAsync();
 
         var result = await Copier().CopyAsync(Backup, withHistory: false, concurrency: 3, Token);
@@ -117,7 +131,7 @@ public sealed class ArchiveCopierReEncryptionTests : IDisposable
         Assert.Equal(_segment, await DecodeAsync(_destination, _destinationKey, Wal));
         var withSourceKey = await Assert.ThrowsAnyAsync<PgArchiveException>(() => FetchAsync(_destination, _sourceKey));
         Assert.Contains("tar_partitions/", withSourceKey.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<InvalidDataException>(() => DecodeAsync(_destination, _sourceKey, Wal));
+        await Assert.ThrowsAnyAsync<InvalidDataException>(() => DecodeAsync(_destination, _sourceKey, Wal));
     }
 
     [Fact]
@@ -172,7 +186,7 @@ public sealed class ArchiveCopierReEncryptionTests : IDisposable
     {
         await StoreSourceAsync();
         var other = what.StartsWith("another", StringComparison.Ordinal)
-            ? await Codecs.EncryptAsync(Encryptor(_destinationKey), await Codecs.CompressAsync(Codecs.Compressor("lz4"), Codecs.Data(100_000, seed: 45)))
+            ? await Codecs.EncryptAsync(_destinationKey, await Codecs.CompressAsync(Codecs.Compressor("lz4"), Codecs.Data(100_000, seed: 45)))
             : _source.GetBytes(Wal);
         await _destination.PutAsync(Wal, new MemoryStream(other), PutMode.Overwrite, Token);
 
@@ -189,7 +203,7 @@ public sealed class ArchiveCopierReEncryptionTests : IDisposable
     {
         await StoreSourceAsync();
 
-        var ex = await Assert.ThrowsAsync<PgArchiveException>(() => Copier(sourceKey: Codecs.RandomKey()).CopyAsync(Backup, withHistory: false, concurrency: 1, Token));
+        var ex = await Assert.ThrowsAsync<PgArchiveException>(() => Copier(sourceKey: Libsodium()).CopyAsync(Backup, withHistory: false, concurrency: 1, Token));
 
         Assert.Matches("^'(wal_005|basebackups_005)/[^']+' of the source cannot be decrypted with the source's key: ", ex.Message);
         Assert.DoesNotContain(_destination.Keys, k => k.StartsWith("wal_005/", StringComparison.Ordinal) || k.Contains("/tar_partitions/", StringComparison.Ordinal));
@@ -216,8 +230,10 @@ public sealed class ArchiveCopierReEncryptionTests : IDisposable
     [Fact]
     public async Task The_same_key_on_both_sides_copies_byte_for_byte()
     {
+        var key = Codecs.RandomKey();
+        _sourceKey = new LibsodiumEncryptor(key);
         await StoreSourceAsync();
-        var copier = new ArchiveCopier(_source, Encryptor(_sourceKey), _destination, Encryptor(_sourceKey));
+        var copier = new ArchiveCopier(_source, _sourceKey, _destination, new LibsodiumEncryptor(key));
 
         var result = await copier.CopyAsync(Backup, withHistory: false, concurrency: 3, Token);
 
