@@ -29,10 +29,11 @@ namespace PgArchive.Backups;
 /// </para>
 /// <para>
 /// Re-encryption: built with the two stores' encryptors and their <see cref="IEncryptor.KeyIdentity"/> differ, the
-/// encrypted payloads (tar partitions and WAL objects) are decrypted with the source's key and encrypted with the
-/// destination's on the way, streaming, their compression left as it is; the JSON objects, which are never encrypted,
-/// are copied as they are, but for files_metadata.json, whose TarChecksums are rewritten to the size and XXH128 of the
-/// partitions as stored in the destination (measured while they are written) and stored after them. An object a
+/// encrypted payloads (tar partitions, a remote backup's backup_manifest, WAL objects) are decrypted with the source's
+/// key and encrypted with the destination's on the way, streaming, their compression left as it is; the JSON objects,
+/// which are never encrypted, are copied as they are, but for files_metadata.json, whose TarChecksums are rewritten to
+/// the size and XXH128 of the partitions as stored in the destination (measured while they are written) and stored
+/// after them. An object a
 /// re-encrypting copy finds in the destination is the same when it decrypts, with the destination's key, to the
 /// plaintext the source's decrypts to: both are read in full (the encryption is randomised, so no size or checksum can
 /// tell), which makes resuming a re-encrypting copy cost a read of what is already there.
@@ -130,9 +131,11 @@ public sealed partial class ArchiveCopier
                 {
                     var partition = info.Key.StartsWith(partitions, StringComparison.Ordinal);
                     var recorded = partition && checksums?.GetValueOrDefault(info.Key[partitions.Length..]) is { } sum ? sum : null;
+                    // Encrypted: the tar partitions and a remote backup's backup_manifest; the JSON objects (and WAL-E's extended_version.txt) never are.
+                    var encrypted = partition || info.Key.AsSpan(folder.Length).StartsWith(ArchiveLayout.BackupManifestObjectName, StringComparison.Ordinal);
                     if (!rewrite || info.Key != ArchiveLayout.FilesMetadataKey(name))
                     {
-                        payload.TryAdd(info.Key, new CopyItem(info, recorded, Encrypted: partition));
+                        payload.TryAdd(info.Key, new CopyItem(info, recorded, encrypted));
                     }
                 }
 

@@ -19,6 +19,7 @@ public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<
 {
     private const string Backup = "base_000000010000000000000004";
     private const string Wal = "wal_005/000000010000000000000004.lz4";
+    private const string Manifest = "basebackups_005/" + Backup + "/backup_manifest.lz4";
     private readonly string _root = Directory.CreateTempSubdirectory("pgarchive-copy-").FullName;
     private readonly List<ServiceProvider> _providers = [];
     private readonly InMemoryObjectStore _source = new();
@@ -28,6 +29,7 @@ public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<
     private readonly byte[] _pgControl = Codecs.Data(8192, seed: 42);
     private readonly byte[] _relation = Codecs.Data(300_000, seed: 43);
     private readonly byte[] _segment = Codecs.Data(100_000, seed: 44);
+    private readonly byte[] _manifest = Codecs.Data(20_000, seed: 46);
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -64,7 +66,10 @@ public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<
     private ArchiveCopier Copier(IObjectStore? destination = null, IEncryptor? sourceKey = null) =>
         new(_source, sourceKey ?? _sourceKey, destination ?? _destination, _destinationKey);
 
-    /// <summary>A backup as backup-push stores it (partitions encrypted with the source key, their stored sizes and XXH128 recorded) and its WAL segment.</summary>
+    /// <summary>
+    /// A backup as backup-push stores it (partitions encrypted with the source key, their stored sizes and XXH128 recorded;
+    /// the server's backup_manifest encrypted too, as a remote backup-push stores it) and its WAL segment.
+    /// </summary>
     private async Task StoreSourceAsync()
     {
         var services = Services(_source, _sourceKey);
@@ -75,13 +80,19 @@ public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<
         files.TarChecksums = keys.Values.ToDictionary(k => k[ArchiveLayout.TarPartitionsPrefix(Backup).Length..], k => Checksum(_source.GetBytes(k)), StringComparer.Ordinal);
         await _source.PutAsync(ArchiveLayout.FilesMetadataKey(Backup), new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(files, PgArchiveJsonContext.Default.FilesMetadata)),
             PutMode.Overwrite, Token);
+        await PutEncodedAsync(codec, Wal, _segment);
+        await PutEncodedAsync(codec, Manifest, _manifest);
+    }
+
+    private async Task PutEncodedAsync(ObjectCodec codec, string key, byte[] plaintext)
+    {
         using var stored = new MemoryStream();
         await using (var encode = codec.Encode(stored, codec.Compressors.Default))
         {
-            await encode.WriteAsync(_segment, Token);
+            await encode.WriteAsync(plaintext, Token);
         }
 
-        await _source.PutAsync(Wal, new MemoryStream(stored.ToArray()), PutMode.Overwrite, Token);
+        await _source.PutAsync(key, new MemoryStream(stored.ToArray()), PutMode.Overwrite, Token);
     }
 
     private static FilesMetadata ReadFiles(InMemoryObjectStore store) =>
@@ -129,6 +140,7 @@ public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<
         Assert.Equal(_relation, await File.ReadAllBytesAsync(Path.Combine(restored, "base", "1", "1259"), Token));
         Assert.Equal(_pgControl, await File.ReadAllBytesAsync(Path.Combine(restored, "global", "pg_control"), Token));
         Assert.Equal(_segment, await DecodeAsync(_destination, _destinationKey, Wal));
+        Assert.Equal(_manifest, await DecodeAsync(_destination, _destinationKey, Manifest));
         var withSourceKey = await Assert.ThrowsAnyAsync<PgArchiveException>(() => FetchAsync(_destination, _sourceKey));
         Assert.Contains("tar_partitions/", withSourceKey.Message, StringComparison.Ordinal);
         await Assert.ThrowsAnyAsync<InvalidDataException>(() => DecodeAsync(_destination, _sourceKey, Wal));
