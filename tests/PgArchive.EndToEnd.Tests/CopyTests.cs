@@ -26,7 +26,7 @@ public sealed class CopyTests(PgArchiveCli cli) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_copy_re_encrypted_from_key_A_to_key_B_restores_with_key_B_alone_to_a_restore_point_with_exact_rows()
+    public async Task A_copy_re_encrypted_from_key_A_to_key_B_restores_and_verifies_with_key_B_alone_to_a_restore_point_with_exact_rows()
     {
         var source = new Dictionary<string, string?>(_workspace.FileArchiveSettings) { ["PGARCHIVE_AUTHENTICATE"] = "true" };
         var destination = new Dictionary<string, string?> { ["WALG_FILE_PREFIX"] = _workspace.CreateDirectory("copy"), ["PGARCHIVE_AUTHENTICATE"] = "true" };
@@ -43,6 +43,11 @@ public sealed class CopyTests(PgArchiveCli cli) : IAsyncLifetime
         }, "--re-encrypt");
 
         Assert.Equal(expected, restored);
+        var noServer = new Dictionary<string, string?>(destination) { ["PGHOST"] = _workspace.PathFor("no-server"), ["PGPORT"] = "1" };
+        var latest = (await cli.RunAsync(destination, "backup-list")).EnsureSuccess("backup-list of the copy").Stdout.Trim().Split('\n')[^1].Split(' ')[0];
+        var verify = await cli.RunAsync(noServer, "wal-verify", "integrity", "--backup-name", latest);
+        Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
+        Assert.Contains("[wal-verify] integrity check status: OK", verify.Stdout, StringComparison.Ordinal);
         var withKeyA = new Dictionary<string, string?>(destination) { ["WALG_LIBSODIUM_KEY"] = keyA, ["PGARCHIVE_AUTHENTICATE"] = null };
         var refusedKeyA = await cli.RunAsync(withKeyA, "backup-fetch", _workspace.PathFor("with-key-a"), "LATEST");
         Assert.Equal(1, refusedKeyA.ExitCode);
