@@ -190,23 +190,44 @@ public sealed partial class ArchiveCopier
     /// The WAL objects an exact restore of <paramref name="backup"/> replays: its timeline's segments from its start through its
     /// finish (through the newest with <paramref name="withHistory"/>), and the history files of its timeline and those before it.
     /// </summary>
-    private static IEnumerable<ObjectInfo> WalNeeded(BackupDetail backup, IReadOnlyList<ObjectInfo> walObjects, bool withHistory)
+    /// <exception cref="PgArchiveException">A segment of that range is not in the source (as WAL-G's copy, which refuses a gap):
+    /// the destination would list a backup it cannot restore.</exception>
+    private static List<ObjectInfo> WalNeeded(BackupDetail backup, IReadOnlyList<ObjectInfo> walObjects, bool withHistory)
     {
         var segmentSize = BackupDetail.InferSegmentSize([backup]);
         var timeline = backup.Timeline;
         var start = WalSegment.Parse(backup.Info.WalFileName, segmentSize);
         var finish = WalSegment.Containing(new Lsn(Math.Max(backup.FinishLsn.Value, 1) - 1), timeline, segmentSize);
+        var needed = new List<ObjectInfo>();
+        var segments = new HashSet<WalSegment>();
         foreach (var info in walObjects)
         {
             var wal = WalArchiveInventory.Describe(info, segmentSize);
-            var needed = wal.Kind == WalFileKind.TimelineHistory
+            if (wal.Kind == WalFileKind.TimelineHistory
                 ? uint.Parse(wal.FileName.AsSpan(0, 8), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture) <= timeline
-                : wal.Segment is { } segment && segment.Timeline == timeline && segment >= start && (withHistory || segment <= finish);
-            if (needed)
+                : wal.Segment is { } segment && segment.Timeline == timeline && segment >= start && (withHistory || segment <= finish))
             {
-                yield return info;
+                needed.Add(info);
+                if (wal.Kind is WalFileKind.Segment or WalFileKind.PartialSegment)
+                {
+                    // a .partial counts: wal-fetch falls back to it when the complete segment is missing
+                    segments.Add(wal.Segment!.Value);
+                }
             }
         }
+
+        var last = withHistory && segments.Count > 0 && segments.Max() > finish ? segments.Max() : finish;
+        for (var segment = start; segment <= last; segment = segment.Next())
+        {
+            if (!segments.Contains(segment))
+            {
+                throw new PgArchiveException($"Backup {backup.Info.Name} cannot be copied: WAL segment {segment.FileName}, which " +
+                    (segment <= finish ? "its restore replays" : "lies between it and the newest segment --with-history copies") +
+                    ", is not in the source; nothing was copied.");
+            }
+        }
+
+        return needed;
     }
 
     private static async Task<List<ObjectInfo>> ListAsync(IObjectStore store, string prefix, CancellationToken cancellationToken)

@@ -167,6 +167,21 @@ public sealed class ArchiveCopierTests : IDisposable
         Assert.DoesNotContain(ArchiveLayout.SentinelKey(_delta), _destination.Inner.Keys);
     }
 
+    [Theory]
+    [InlineData(5, false)]
+    [InlineData(7, true)]
+    public async Task A_segment_missing_from_the_source_that_the_copy_needs_is_named_and_nothing_is_copied(ulong missing, bool withHistory)
+    {
+        var key = $"wal_005/{SyntheticArchive.Segment(1, missing)}.lz4";
+        await _source.Store.DeleteAsync([key], Token);
+
+        var ex = await Assert.ThrowsAsync<PgArchiveException>(() => Copier().CopyAsync(_delta, withHistory, concurrency: 2, Token));
+
+        Assert.Contains(SyntheticArchive.Segment(1, missing), ex.Message, StringComparison.Ordinal);
+        Assert.Contains(_delta, ex.Message, StringComparison.Ordinal);
+        Assert.Empty(_destination.Inner.Keys);
+    }
+
     [Fact]
     public async Task An_unknown_backup_is_refused()
     {
