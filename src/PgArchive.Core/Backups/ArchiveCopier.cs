@@ -14,10 +14,11 @@ namespace PgArchive.Backups;
 /// Copies restorable backups from one store to another, as WAL-G's <c>copy</c>: every object of a backup (its folder,
 /// metadata and tar partitions), the backups its delta chain is built on, the WAL an exact restore replays (its start
 /// segment through its finish segment, and the timeline history files up to its timeline), and with
-/// <c>withHistory</c> every later segment of its timeline archived when the copy starts. Payloads are copied byte for
-/// byte (never decompressed), streaming, several at once; a tar partition whose size and XXH128 are recorded in
-/// files_metadata.json is checked on the way and never stored when it differs. A backup's sentinel is stored last, once
-/// everything it needs is there: the destination lists the backup only when it is whole.
+/// <c>withHistory</c> every later segment of its timeline archived when the copy starts. Payloads are copied as
+/// stored (never decompressed; re-encrypted only as the remarks say), streaming, several at once; a tar partition whose
+/// size and XXH128 are recorded in files_metadata.json is checked on the way and never stored when it differs. A
+/// backup's sentinel is stored last, once everything it needs is there: the destination lists the backup only when it
+/// is whole.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -33,10 +34,9 @@ namespace PgArchive.Backups;
 /// key and encrypted with the destination's on the way, streaming, their compression left as it is; the JSON objects,
 /// which are never encrypted, are copied as they are, but for files_metadata.json, whose TarChecksums are rewritten to
 /// the size and XXH128 of the partitions as stored in the destination (measured while they are written) and stored
-/// after them. An object a
-/// re-encrypting copy finds in the destination is the same when it decrypts, with the destination's key, to the
-/// plaintext the source's decrypts to: both are read in full (the encryption is randomised, so no size or checksum can
-/// tell), which makes resuming a re-encrypting copy cost a read of what is already there.
+/// after them. An object a re-encrypting copy finds in the destination is the same when it decrypts, with the
+/// destination's key, to the plaintext the source's decrypts to: both are read in full (the encryption is randomised,
+/// so no size or checksum can tell), which makes resuming a re-encrypting copy cost a read of what is already there.
 /// </para>
 /// </remarks>
 public sealed partial class ArchiveCopier
