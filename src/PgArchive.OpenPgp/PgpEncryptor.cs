@@ -212,9 +212,9 @@ public sealed class PgpEncryptor : IEncryptor
 
                 return read;
             }
-            catch (Exception ex) when (ex is PgpException or IOException && !_input.SourceFailed)
+            catch (Exception ex) when (ex is PgpException or IOException or UnsupportedPacketVersionException && !_input.SourceFailed)
             {
-                // BouncyCastle's failures on bad data (bad packets, a cut stream); the source's own failures pass.
+                // BouncyCastle's failures on bad data (bad packets, a packet version it does not know, a cut stream); the source's own failures pass.
                 throw new InvalidDataException($"The OpenPGP message is corrupt or truncated: {ex.Message}", ex);
             }
         }

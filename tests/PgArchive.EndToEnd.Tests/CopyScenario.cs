@@ -2,9 +2,10 @@ namespace PgArchive.EndToEnd;
 
 /// <summary>
 /// copy's scenario, for any two stores: a full backup taken while pgbench writes and a delta on it, a restore point
-/// after them, <c>copy -b LATEST --with-history</c> (then a rerun that copies nothing), the source archive removed
-/// (<c>st rm</c>), and a restore from the copy alone to the restore point. Returns the rows at the restore point on
-/// the source and on the restored cluster.
+/// after them, <c>copy -b LATEST --with-history</c> with <c>copyOptions</c> (then a rerun that copies nothing), the
+/// source archive removed (<c>st rm</c>), and a restore from the copy alone to the restore point. <c>beforeCopy</c>
+/// gets the two config files once the source archive is complete. Returns the rows at the restore point on the source
+/// and on the restored cluster.
 /// </summary>
 internal static class CopyScenario
 {
@@ -18,7 +19,7 @@ internal static class CopyScenario
     private static Dictionary<string, string?> NoSettings => [];
 
     public static async Task<(string Expected, string Restored)> RunAsync(PgArchiveCli cli, ArchiveWorkspace workspace,
-        Dictionary<string, string?> source, Dictionary<string, string?> destination)
+        Dictionary<string, string?> source, Dictionary<string, string?> destination, Func<string, string, Task>? beforeCopy = null, params string[] copyOptions)
     {
         var from = ConfigFile(workspace, "from.json", source);
         var to = ConfigFile(workspace, "to.json", destination);
@@ -42,10 +43,14 @@ internal static class CopyScenario
         await cluster.ExecuteAsync("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 1000");
         await cluster.SwitchWalAndWaitForArchiveAsync();
         await cluster.StopAndDeleteAsync();
+        if (beforeCopy is not null)
+        {
+            await beforeCopy(from, to);
+        }
 
-        var copied = (await cli.RunAsync(NoSettings, "copy", "--from", from, "--to", to, "-b", "LATEST", "--with-history")).EnsureSuccess("copy -b LATEST -w");
+        var copied = (await cli.RunAsync(NoSettings, ["copy", "--from", from, "--to", to, "-b", "LATEST", "--with-history", .. copyOptions])).EnsureSuccess("copy -b LATEST -w");
         Assert.Contains($"backups {full}, {delta}.", copied.Stderr, StringComparison.Ordinal);
-        var rerun = (await cli.RunAsync(NoSettings, "copy", "-f", from, "-t", to, "-b", "LATEST", "-w")).EnsureSuccess("copy rerun");
+        var rerun = (await cli.RunAsync(NoSettings, ["copy", "-f", from, "-t", to, "-b", "LATEST", "-w", .. copyOptions])).EnsureSuccess("copy rerun");
         Assert.Contains("nothing to copy", rerun.Stderr, StringComparison.Ordinal);
         (await cli.RunAsync(source, "st", "rm", "basebackups_005")).EnsureSuccess("st rm basebackups_005 of the source");
         (await cli.RunAsync(source, "st", "rm", "wal_005")).EnsureSuccess("st rm wal_005 of the source");

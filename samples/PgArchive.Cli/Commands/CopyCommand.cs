@@ -5,12 +5,15 @@ using Microsoft.Extensions.Options;
 using PgArchive.Backups;
 using PgArchive.Cli.Configuration;
 using PgArchive.Cli.Storage;
+using PgArchive.Encryption;
 
 namespace PgArchive.Cli.Commands;
 
 /// <summary>
 /// WAL-G's <c>copy</c>: backups with the WAL their restore needs, from the store one config file names to the store
-/// another names, objects copied as stored (never decoded), resumable.
+/// another names, objects copied as stored (never decompressed), resumable. When the two configs encrypt differently,
+/// <c>--re-encrypt</c> decrypts with the source's key and encrypts with the destination's on the way; without it the
+/// copy is refused, since the destination would not be readable with its own settings.
 /// </summary>
 internal static class CopyCommand
 {
@@ -23,9 +26,13 @@ internal static class CopyCommand
         {
             Description = "Also copy every WAL segment of the backup's timeline archived after it, up to the newest one there when the copy starts.",
         };
-        var command = new Command("copy", "Copy backups, their delta chains and the WAL their restore needs to another store, byte for byte; objects already there with the same size are skipped.")
+        var reencrypt = new Option<bool>("--re-encrypt")
         {
-            from, to, backup, history,
+            Description = "When --from and --to encrypt differently (another key, another method, or none), decrypt each payload with the --from key and encrypt it with the --to one.",
+        };
+        var command = new Command("copy", "Copy backups, their delta chains and the WAL their restore needs to another store, byte for byte (re-encrypted with --re-encrypt); objects already there are never replaced.")
+        {
+            from, to, backup, history, reencrypt,
         };
         command.SetAction((parseResult, cancellationToken) => CommandRunner.GuardAsync(async () =>
         {
@@ -43,8 +50,15 @@ internal static class CopyCommand
                 var destinationServices = CliHost.Build(destination, CommandRunner.LogLevelFrom(destination, LogLevel.Warning));
                 await using (destinationServices.ConfigureAwait(false))
                 {
-                    var copier = new ArchiveCopier(StorageToolsCommands.Store(sourceServices), StorageToolsCommands.Store(destinationServices),
-                        sourceServices.Get<ILoggerFactory>().CreateLogger<ArchiveCopier>());
+                    var copier = new ArchiveCopier(StorageToolsCommands.Store(sourceServices), sourceServices.Get<IEncryptor>(),
+                        StorageToolsCommands.Store(destinationServices), destinationServices.Get<IEncryptor>(), sourceServices.Get<ILoggerFactory>().CreateLogger<ArchiveCopier>());
+                    if (copier.ReEncrypts && !parseResult.GetValue(reencrypt))
+                    {
+                        throw new PgArchiveConfigurationException(
+                            $"--from and --to encrypt differently ({Method(sourceServices.Get<IEncryptor>(), destinationServices.Get<IEncryptor>())}): a byte-for-byte copy " +
+                            "would not be readable with the --to settings; add --re-encrypt to decrypt with the --from key and encrypt with the --to one, or give both the same encryption settings.");
+                    }
+
                     var concurrency = sourceServices.Get<IOptions<PgArchiveOptions>>().Value.UploadConcurrency;
                     var result = await copier.CopyAsync(parseResult.GetValue(backup), parseResult.GetValue(history), concurrency, cancellationToken).ConfigureAwait(false);
                     await Console.Error.WriteLineAsync(Summary(result)).ConfigureAwait(false);
@@ -61,8 +75,15 @@ internal static class CopyCommand
         { Copied: 0 } => string.Create(CultureInfo.InvariantCulture,
             $"copy: nothing to copy: all {result.Skipped} objects of {string.Join(", ", result.Backups)} are already in the destination."),
         _ => string.Create(CultureInfo.InvariantCulture,
-            $"copy: {result.Copied} objects copied ({result.BytesCopied} bytes), {result.Skipped} skipped (already in the destination); backups {string.Join(", ", result.Backups)}."),
+            $"copy: {result.Copied} objects copied{(result.ReEncrypted ? ", payloads re-encrypted," : "")} ({result.BytesCopied} bytes), {result.Skipped} skipped (already in the destination); backups {string.Join(", ", result.Backups)}."),
     };
+
+    /// <summary>How two encryptors differ, by method (<c>libsodium</c>, <c>pgp</c>, <c>none</c>), never by key.</summary>
+    private static string Method(IEncryptor from, IEncryptor to)
+    {
+        static string Of(IEncryptor encryptor) => encryptor.KeyIdentity.Split(':')[0];
+        return Of(from) == Of(to) ? $"two {Of(from)} keys" : $"--from {Of(from)}, --to {Of(to)}";
+    }
 
     /// <summary>The config file of <paramref name="option"/>; a missing one is a configuration error naming the option (WalgSettings names an unreadable one).</summary>
     private static string ConfigFile(string path, string option) =>

@@ -21,8 +21,6 @@ namespace PgArchive.Backups;
 // file it lists must have arrived with its size. Nothing is spooled to disk; memory holds one upload buffer.
 public sealed partial class BackupPusher
 {
-    private const string ManifestObjectName = "backup_manifest";
-
     /// <summary>
     /// Backs up a server reached only by a replication connection (PostgreSQL 15 or later), through BASE_BACKUP; the
     /// backup restores with <see cref="BackupFetcher"/> like any other. The WAL from its start to its end must reach the
@@ -158,7 +156,7 @@ public sealed partial class BackupPusher
             return (null, null);
         }
 
-        var manifestKey = await _store.ListAsync(ArchiveLayout.BackupPrefix(deltaBase.Name) + ManifestObjectName, cancellationToken)
+        var manifestKey = await _store.ListAsync(ArchiveLayout.BackupPrefix(deltaBase.Name) + ArchiveLayout.BackupManifestObjectName, cancellationToken)
             .Select(o => o.Key).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         if (manifestKey is null)
         {
@@ -275,7 +273,7 @@ public sealed partial class BackupPusher
 
     private async Task PutManifestAsync(string name, byte[] manifest, Compression.ICompressor compressor, CancellationToken cancellationToken)
     {
-        var key = ArchiveLayout.BackupPrefix(name) + Compression.CompressorRegistry.WithExtension(ManifestObjectName, compressor);
+        var key = ArchiveLayout.BackupPrefix(name) + Compression.CompressorRegistry.WithExtension(ArchiveLayout.BackupManifestObjectName, compressor);
         await StreamingUpload.PutAsync(_store, key, PutMode.Overwrite, async (sink, ct) =>
         {
             var encoder = _codec.Encode(sink, compressor);

@@ -27,6 +27,12 @@ internal static class ArchiveLayout
     /// <summary><c>basebackups_005/&lt;backup&gt;/files_metadata.json</c>.</summary>
     public static string FilesMetadataKey(string backupName) => BackupPrefix(backupName) + "files_metadata.json";
 
+    /// <summary>
+    /// The object name (before the compression extension) of the server's backup_manifest a remote backup-push stores in a
+    /// backup's folder, compressed and encrypted like the tar partitions (the base of a later delta's INCREMENTAL).
+    /// </summary>
+    public const string BackupManifestObjectName = "backup_manifest";
+
     /// <summary>The object name of a backup's progress record, under its folder.</summary>
     public const string ProgressObjectName = "pgarchive_progress.json";
 

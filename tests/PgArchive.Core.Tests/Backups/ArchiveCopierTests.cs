@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.IO.Hashing;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using PgArchive.Authentication;
 using PgArchive.Retention;
 using PgArchive.Storage;
 
@@ -113,6 +115,71 @@ public sealed class ArchiveCopierTests : IDisposable
         Assert.Contains($"basebackups_005/{_delta}/tar_partitions/", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(ArchiveLayout.SentinelKey(_delta), _destination.Inner.Keys);
         Assert.DoesNotContain(_destination.Inner.Keys, k => k.StartsWith(ArchiveLayout.TarPartitionsPrefix(_delta), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_destination_object_of_another_size_is_named_and_left_as_it_is()
+    {
+        var key = $"wal_005/{SyntheticArchive.Segment(1, 4)}.lz4";
+        await _destination.Inner.PutAsync(key, new MemoryStream("another segment"u8.ToArray()), PutMode.Overwrite, Token);
+
+        var ex = await Assert.ThrowsAsync<PgArchiveException>(() => Copier().CopyAsync(_delta, withHistory: false, concurrency: 2, Token));
+
+        Assert.Contains($"'{key}'", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("another segment"u8.ToArray(), _destination.Inner.GetBytes(key));
+        Assert.DoesNotContain(ArchiveLayout.SentinelKey(_delta), _destination.Inner.Keys);
+    }
+
+    [Fact]
+    public async Task A_rerun_into_an_authenticated_destination_records_an_object_a_stopped_copy_stored_without_its_record()
+    {
+        var authenticated = new AuthenticatingObjectStore(_destination, new ArchiveAuthenticationKey(RandomNumberGenerator.GetBytes(32)));
+        await new ArchiveCopier(_source.Store, authenticated).CopyAsync(_delta, withHistory: false, concurrency: 2, Token);
+        var key = $"wal_005/{SyntheticArchive.Segment(1, 4)}.lz4";
+        await _destination.Inner.DeleteAsync([AuthenticatingObjectStore.SidecarKey(key)], Token);
+
+        var rerun = await new ArchiveCopier(_source.Store, authenticated).CopyAsync(_delta, withHistory: false, concurrency: 2, Token);
+
+        Assert.Equal(0, rerun.Copied);
+        var stream = await authenticated.OpenReadAsync(key, null, Token);
+        await using (stream)
+        {
+            Assert.Equal("wal", await new StreamReader(stream).ReadToEndAsync(Token));
+        }
+    }
+
+    [Fact]
+    public async Task An_authenticated_source_refuses_a_wal_segment_changed_in_the_store_and_the_copy_stores_nothing_of_it()
+    {
+        var authenticated = new AuthenticatingObjectStore(new InMemoryObjectStore(), new ArchiveAuthenticationKey(RandomNumberGenerator.GetBytes(32)));
+        foreach (var key in _source.Store.Keys)
+        {
+            await authenticated.PutAsync(key, new MemoryStream(_source.Store.GetBytes(key)), PutMode.CreateNew, Token);
+        }
+
+        var changed = $"wal_005/{SyntheticArchive.Segment(1, 5)}.lz4";
+        await authenticated.Inner.PutAsync(changed, new MemoryStream("wax"u8.ToArray()), PutMode.Overwrite, Token);
+
+        var ex = await Assert.ThrowsAsync<ObjectNotAuthenticatedException>(() => new ArchiveCopier(authenticated, _destination).CopyAsync(_delta, withHistory: false, concurrency: 1, Token));
+
+        Assert.Contains(changed, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(changed, _destination.Inner.Keys);
+        Assert.DoesNotContain(ArchiveLayout.SentinelKey(_delta), _destination.Inner.Keys);
+    }
+
+    [Theory]
+    [InlineData(5, false)]
+    [InlineData(7, true)]
+    public async Task A_segment_missing_from_the_source_that_the_copy_needs_is_named_and_nothing_is_copied(ulong missing, bool withHistory)
+    {
+        var key = $"wal_005/{SyntheticArchive.Segment(1, missing)}.lz4";
+        await _source.Store.DeleteAsync([key], Token);
+
+        var ex = await Assert.ThrowsAsync<PgArchiveException>(() => Copier().CopyAsync(_delta, withHistory, concurrency: 2, Token));
+
+        Assert.Contains(SyntheticArchive.Segment(1, missing), ex.Message, StringComparison.Ordinal);
+        Assert.Contains(_delta, ex.Message, StringComparison.Ordinal);
+        Assert.Empty(_destination.Inner.Keys);
     }
 
     [Fact]

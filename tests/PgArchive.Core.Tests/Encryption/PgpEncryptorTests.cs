@@ -140,6 +140,18 @@ public sealed class PgpEncryptorTests(GpgHome gpg) : IClassFixture<GpgHome>
     }
 
     [Fact]
+    public async Task A_key_packet_of_a_version_BouncyCastle_does_not_know_fails_as_corrupt_data()
+    {
+        // An old-format secret-subkey packet (tag 7) whose version byte is 186: what a libsodium object read with an
+        // OpenPGP key can start with. BouncyCastle throws its own UnsupportedPacketVersionException for it.
+        byte[] stored = [0x9C, 0x20, 186, .. new byte[40]];
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => Codecs.DecryptAsync(CurveSecret, stored));
+
+        Assert.StartsWith("The OpenPGP message is corrupt or truncated: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Unencrypted_object_fails_clearly()
     {
         var ex = await Assert.ThrowsAsync<InvalidDataException>(() => Codecs.DecryptAsync(CurveSecret, Codecs.Data(5000)));
