@@ -4,31 +4,33 @@
 #   (ii)  pgarchive daemon-client SOCK wal-push %p                 (against a running `pgarchive daemon SOCK`)
 #   (iii) pgbackrest archive-push --archive-async %p               (pgBackRest's asynchronous archiving)
 #
-#   bench/daemon-latency.sh [--seconds N] [--scale N] [--clients N] [--out FILE.md] [--skip-pgbackrest]
+#   bench/daemon-latency.sh [--seconds N] [--scale N] [--clients N] [--bulk-rows N] [--out FILE.md] [--skip-pgbackrest]
 #
 # Runs as root (installs pgbackrest with apt when missing, as bench/compare.sh; PostgreSQL and the tools run as OS user
 # postgres). Starts a throwaway PostgreSQL 15 (shared/recipes/start-postgres.sh) on a free port with
 # archive_timeout = 0, builds pgbench's tables (--scale, default 10), then for each variant in turn: sets archive_command,
-# lets the backlog of the previous one drain, runs `pgbench -c CLIENTS -j 2 -T SECONDS` (default 4 clients, 60 s) and
-# meanwhile counts pg_wal/archive_status/*.ready every 0.5 s. Each archive_command call runs under a tiny wrapper that
+# lets the backlog of the previous one drain, runs `pgbench -c CLIENTS -j 2 -T SECONDS` (default 4 clients, 60 s; TPC-B
+# transactions and, one time in five, an insert of --bulk-rows rows of 100 bytes, default 2000, so that WAL segments
+# fill fast enough for archive_command to be the bottleneck) and meanwhile counts pg_wal/archive_status/*.ready every 0.5 s. Each archive_command call runs under a tiny wrapper that
 # appends its wall time (microseconds) and exit status to a file; after pgbench, the backlog is drained and the time it
 # took recorded. All three archive into a local directory (lz4). Prints one table (also written as Markdown):
 # archive_command calls, failures, latency p50 / p99 / max, max .ready during the run, .ready when pgbench ended,
 # drain time, pgbench tps and WAL written. pgarchive is the build at PGARCHIVE_CLI, else published (Release) here.
 set -euo pipefail
 
-seconds=60 scale=10 clients=4 out="" skip_pgbr=0
+seconds=60 scale=10 clients=4 bulk_rows=2000 out="" skip_pgbr=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --scale) scale=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
+    --bulk-rows) bulk_rows=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --skip-pgbackrest) skip_pgbr=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-for n in "$seconds" "$scale" "$clients"; do [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "'$n' is not a positive number" >&2; exit 2; }; done
+for n in "$seconds" "$scale" "$clients" "$bulk_rows"; do [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "'$n' is not a positive number" >&2; exit 2; }; done
 [[ $(id -u) == 0 ]] || { echo "run as root (apt, and the tools run as OS user postgres)" >&2; exit 1; }
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,6 +71,9 @@ pgdir=$PGARCHIVE_PG_DIR
 psqlq() { as_pg psql -h "$pgdir" -p "$port" -U postgres -d postgres -Atqc "$1"; }
 log "pgbench -i -s $scale"
 as_pg pgbench -h "$pgdir" -p "$port" -U postgres -i -s "$scale" -q postgres >&2
+psqlq "CREATE TABLE bulk (id bigint, payload text)" >/dev/null
+echo "INSERT INTO bulk SELECT g, repeat('x', 100) FROM generate_series(1, $bulk_rows) g;" >"$work/bulk.sql"
+chmod 0644 "$work/bulk.sql"
 
 mkdir -p "$work/walg" "$work/walg-daemon" "$work/run" "$work/pgbr/repo" "$work/pgbr/log" "$work/pgbr/lock" "$work/pgbr/spool" "$work/out"
 chown -R postgres: "$work/walg" "$work/walg-daemon" "$work/run" "$work/pgbr" "$work/out"
@@ -138,7 +143,8 @@ run() {   # NAME ARCHIVE_COMMAND (without the wrapper)
   psqlq "SELECT pg_stat_reset_shared('archiver')" >/dev/null
   local before_wal; before_wal=$(psqlq "SELECT pg_current_wal_lsn()")
   log "$name: pgbench -c $clients -j 2 -T $seconds"
-  as_pg pgbench -h "$pgdir" -p "$port" -U postgres -c "$clients" -j 2 -T "$seconds" -n postgres >"$work/out/$name.pgbench" 2>&1 &
+  as_pg pgbench -h "$pgdir" -p "$port" -U postgres -c "$clients" -j 2 -T "$seconds" -n -b tpcb-like@4 -f "$work/bulk.sql@1" postgres \
+    >"$work/out/$name.pgbench" 2>&1 &
   local bench_pid=$! max_ready=0 ready
   while kill -0 "$bench_pid" 2>/dev/null; do
     ready=$(ready_count)
@@ -172,7 +178,7 @@ kill -TERM "$daemon_pid" && wait "$daemon_pid" 2>/dev/null || true
 daemon_pid=""
 
 {
-  echo "archive_command under pgbench -c $clients -j 2 -T $seconds (scale $scale), PostgreSQL 15, local-filesystem repositories, lz4; $(nproc) cores"
+  echo "archive_command under pgbench -c $clients -j 2 -T $seconds (scale $scale; TPC-B and 1 in 5 an insert of $bulk_rows rows), PostgreSQL 15, local-filesystem repositories, lz4; $(nproc) cores"
   echo
   echo "| archive_command | calls | failed | p50 ms | p99 ms | max ms | max .ready | .ready at end | drain s | tps | WAL MiB |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using Npgsql;
 
 namespace PgArchive.EndToEnd;
 
@@ -131,8 +130,9 @@ public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IA
             "wal_keep_size = 1GB\n"); // keep the .done markers of archived segments for the check below
         await source.PgbenchAsync("-i", "-s", "2", "-q");
         (await cli.RunAsync(PitrScenario.Merge(settings, source.LibpqEnvironment), "backup-push", source.DataDirectory)).EnsureSuccess("backup-push");
+        await source.ExecuteAsync("CREATE TABLE bulk (id bigint, payload text)");
         using var stop = new CancellationTokenSource();
-        var load = Task.WhenAll(PgbenchUntilAsync(source, stop.Token), BulkWriteAsync(source, stop.Token));
+        var load = Task.WhenAll(WalReceiveTests.RunPgbenchUntilAsync(source, stop.Token), WalReceiveTests.BulkWriteAsync(source, stop.Token));
         var random = new Random(Environment.GetEnvironmentVariable("PGARCHIVE_DAEMON_SEED") is { } seed ? int.Parse(seed, CultureInfo.InvariantCulture) : Environment.TickCount);
         for (var i = 0; i < kills; i++)
         {
@@ -209,45 +209,6 @@ public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IA
 
     private static Task<string> ChecksumAsync(PostgresCluster cluster) => cluster.ScalarAsync<string>(
         "SELECT (SELECT count(*) FROM pgbench_history) || '/' || (SELECT sum(abalance) FROM pgbench_accounts) || '/' || (SELECT sum(tbalance) FROM pgbench_tellers)");
-
-    private static async Task PgbenchUntilAsync(PostgresCluster source, CancellationToken stop)
-    {
-        var start = new ProcessStartInfo("/usr/lib/postgresql/15/bin/pgbench") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "-h", "127.0.0.1", "-p", source.Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-c", "2", "-T", "600", "-n", "postgres" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var pgbench = Process.Start(start)!;
-        var drain = Task.WhenAll(pgbench.StandardOutput.ReadToEndAsync(CancellationToken.None), pgbench.StandardError.ReadToEndAsync(CancellationToken.None));
-        try
-        {
-            await pgbench.WaitForExitAsync(stop);
-        }
-        catch (OperationCanceledException)
-        {
-            pgbench.Kill();
-            await pgbench.WaitForExitAsync(CancellationToken.None);
-        }
-
-        await drain;
-    }
-
-    /// <summary>About 2.5 MB of WAL per statement until stopped, so that segments fill between kills.</summary>
-    private static async Task BulkWriteAsync(PostgresCluster source, CancellationToken stop)
-    {
-        await using var connection = await source.ConnectAsync();
-        await using (var create = new NpgsqlCommand("CREATE TABLE bulk (id bigint, payload text)", connection))
-        {
-            await create.ExecuteNonQueryAsync(CancellationToken.None);
-        }
-
-        while (!stop.IsCancellationRequested)
-        {
-            await using var command = new NpgsqlCommand("INSERT INTO bulk SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g", connection);
-            await command.ExecuteNonQueryAsync(CancellationToken.None);
-        }
-    }
 
     /// <summary>
     /// WAL-G's walg-daemon-client on the wire, from its source (internal/daemon/client.go getMessage, common.go ArgsToBytes):

@@ -35,11 +35,16 @@ internal static partial class DaemonSocket
             }
         }
 
-        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".pgarchive-{Environment.ProcessId}.sock");
+        if (System.Text.Encoding.UTF8.GetByteCount(temporary) > MaxPathBytes)
+        {
+            temporary = full; // no room for the temporary name: bound in place, narrowed right after
+        }
+
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            File.Delete(temporary);
+            File.Delete(temporary); // ours from an earlier run of this process id, or the stale socket itself
             socket.Bind(new UnixDomainSocketEndPoint(temporary));
             if (!OperatingSystem.IsWindows())
             {
@@ -47,13 +52,21 @@ internal static partial class DaemonSocket
             }
 
             socket.Listen(backlog);
-            File.Move(temporary, full, overwrite: true); // rename(2): a stale socket is replaced in one step
+            if (!ReferenceEquals(temporary, full))
+            {
+                File.Move(temporary, full, overwrite: true); // rename(2): a stale socket is replaced in one step
+            }
+
             return socket;
         }
         catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException)
         {
             socket.Dispose();
-            File.Delete(temporary);
+            if (!ReferenceEquals(temporary, full))
+            {
+                File.Delete(temporary);
+            }
+
             throw new PgArchiveException($"Cannot listen on daemon socket '{full}': {ex.Message}", ex);
         }
         catch
