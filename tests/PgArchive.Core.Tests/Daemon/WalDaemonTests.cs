@@ -289,4 +289,16 @@ public sealed class WalDaemonTests : IDisposable
     [InlineData("/elsewhere/pg_wal/000000010000000000000003", "/elsewhere/pg_wal/000000010000000000000003")]
     public void ResolvePushPath_takes_a_bare_name_from_pg_wal_and_other_relative_paths_from_the_data_directory(string path, string expected) =>
         Assert.Equal(expected, WalDaemon.ResolvePushPath(path, "/srv/pg"));
+
+    [Fact]
+    public void AddWalDaemon_without_a_socket_path_fails_at_start_naming_the_setting()
+    {
+        var services = new ServiceCollection();
+        services.AddPgArchive().UseInMemory().AddWalDaemon();
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Equal(["PgArchive:WalDaemon:SocketPath must name the daemon's Unix domain socket."], ex.Failures);
+    }
 }
