@@ -301,4 +301,32 @@ public sealed class WalDaemonTests : IDisposable
 
         Assert.Equal(["PgArchive:WalDaemon:SocketPath must name the daemon's Unix domain socket."], ex.Failures);
     }
+
+    [Fact]
+    public async Task Requests_beyond_MaxConcurrentRequests_wait_for_a_slot()
+    {
+        var options = new WalDaemonOptions { SocketPath = SocketPath, DataDirectory = _directory, MaxConcurrentRequests = 1, RequestTimeout = TimeSpan.FromSeconds(10) };
+        using var daemon = new WalDaemon(_services.GetRequiredService<WalReadyUploader>(), _services.GetRequiredService<WalArchiver>(), Options.Create(options));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        var running = daemon.RunAsync(stop.Token);
+        await WaitUntilListeningAsync(); // the probe's connection ends at once and frees the slot
+        using var first = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await first.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), Token);
+        await first.SendAsync(new byte[] { 0x43 }, SocketFlags.None, Token); // a third of a check: holds the one slot
+
+        var second = ExchangeAsync([0x43, 0x00, 0x03]);
+        await Task.Delay(500, Token);
+        var servedWhileFull = second.IsCompleted;
+        await first.SendAsync(new byte[] { 0x00, 0x03 }, SocketFlags.None, Token);
+        var firstReply = new byte[1];
+        await first.ReceiveAsync(firstReply, SocketFlags.None, Token);
+        first.Shutdown(SocketShutdown.Send);
+        var secondReply = await second;
+        await stop.CancelAsync();
+        await running;
+
+        Assert.False(servedWhileFull, "a second request was served while the only slot was taken");
+        Assert.Equal((byte)'O', firstReply[0]);
+        Assert.Equal("O"u8.ToArray(), secondReply);
+    }
 }
