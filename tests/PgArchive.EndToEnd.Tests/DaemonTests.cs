@@ -107,12 +107,15 @@ public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IA
         var fetch = await WalGWire.ExchangeAsync(Socket, WalGWire.Fetch(first, "pg_wal/RECOVERYXLOG")); // ... wal-fetch %f %p
         var missing = await WalGWire.ExchangeAsync(Socket, WalGWire.Fetch("0000000100000000000000FF", "pg_wal/RECOVERYXLOG2"));
         var unknown = await WalGWire.ExchangeAsync(Socket, [(byte)'X', 0x00, 0x03]);
+        var clientMissing = await cli.RunAsync(new Dictionary<string, string?>(), "daemon-client", Socket, "wal-fetch", "0000000100000000000000FF", _workspace.PathFor("x"));
 
         Assert.Equal("O", check);
         Assert.Equal("O", push);
         Assert.Equal("O", fetch);
         Assert.Equal("N", missing);
         Assert.Equal("E", unknown);
+        Assert.Equal(74, clientMissing.ExitCode); // as wal-fetch: PostgreSQL reads it as "no such file"
+        Assert.Equal("0000000100000000000000FF is not in the archive.", clientMissing.Stderr.Trim());
         Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(source.DataDirectory, "pg_wal", first), Token),
             await File.ReadAllBytesAsync(Path.Combine(source.DataDirectory, "pg_wal", "RECOVERYXLOG"), Token));
         Assert.True(Directory.GetFiles(Path.Combine(_workspace.ArchiveDirectory, "wal_005"), first + ".*").Length == 1);
@@ -169,7 +172,7 @@ public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IA
     }
 
     [Fact]
-    public async Task A_socket_path_that_is_a_regular_file_and_a_client_without_daemon_fail_in_one_line()
+    public async Task A_socket_path_that_is_a_regular_file_and_a_client_without_an_answering_daemon_fail_in_one_line()
     {
         var file = _workspace.PathFor("not-a-socket");
         await File.WriteAllTextAsync(file, "x", Token);
@@ -187,12 +190,23 @@ public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IA
         var nobody = await cli.RunAsync(new Dictionary<string, string?>(), "daemon-client", stale, "wal-push", segment, "--connection-timeout", "2s");
         var nobodyTime = watch.Elapsed;
         var badCommand = await cli.RunAsync(new Dictionary<string, string?>(), "daemon-client", stale, "wal-fetch", "x");
+        // Something that accepts and never answers: the client gives up after --timeout.
+        var silentPath = _workspace.PathFor("silent.sock");
+        using var silent = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        silent.Bind(new UnixDomainSocketEndPoint(silentPath));
+        silent.Listen(4);
+        File.SetUnixFileMode(silentPath, (UnixFileMode)0b110_110_110);
+        watch.Restart();
+        var mute = await cli.RunAsync(new Dictionary<string, string?>(), "daemon-client", silentPath, "wal-fetch", "000000010000000000000001", "/tmp/x", "--timeout", "1s");
+        var muteTime = watch.Elapsed;
 
         WalReceiveTests.AssertOneLine(daemon, 2, $"Daemon socket path '{file}' exists and is not a socket");
         Assert.Equal("x", await File.ReadAllTextAsync(file, Token));
         WalReceiveTests.AssertOneLine(noSocket, 1, $"Daemon socket '{_workspace.PathFor("missing.sock")}' does not exist");
         WalReceiveTests.AssertOneLine(nobody, 1, $"Cannot connect to the daemon at '{stale}'");
         WalReceiveTests.AssertOneLine(badCommand, 2, "wal-fetch takes two arguments");
+        WalReceiveTests.AssertOneLine(mute, 1, $"The daemon at '{silentPath}' did not answer within 1 s (--timeout)");
+        Assert.True(muteTime < TimeSpan.FromSeconds(5), $"daemon-client took {muteTime} with --timeout 1s");
         Assert.True(noSocketTime < TimeSpan.FromSeconds(5), $"daemon-client took {noSocketTime} without a socket");
         Assert.True(nobodyTime < TimeSpan.FromSeconds(5), $"daemon-client took {nobodyTime} with nobody listening");
     }
