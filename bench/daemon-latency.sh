@@ -93,10 +93,11 @@ chmod 0755 "$work/timed.sh"
 
 # pgarchive's daemon, as postgres, with its own archive directory; stopped with SIGTERM at the end.
 socket=$work/run/daemon.sock
-as_pg env WALG_FILE_PREFIX="$work/walg-daemon" WALG_COMPRESSION_METHOD=lz4 HOME=/var/lib/postgresql "$cli" daemon "$socket" --pgdata "$PGDATA" \
-  >"$work/out/daemon.log" 2>&1 &
-daemon_pid=$!
-for ((i = 0; i < 100; i++)); do [[ -S $socket ]] && break; sleep 0.1; done
+# The shell writes its pid and execs pgarchive, so the pid is the daemon's own (runuser does not pass SIGTERM on).
+as_pg env WALG_FILE_PREFIX="$work/walg-daemon" WALG_COMPRESSION_METHOD=lz4 HOME=/var/lib/postgresql \
+  sh -c 'echo $$ >"$0"; exec "$@"' "$work/run/daemon.pid" "$cli" daemon "$socket" --pgdata "$PGDATA" >"$work/out/daemon.log" 2>&1 &
+for ((i = 0; i < 100; i++)); do [[ -S $socket && -s $work/run/daemon.pid ]] && break; sleep 0.1; done
+daemon_pid=$(cat "$work/run/daemon.pid")
 [[ -S $socket ]] || { echo "the daemon did not start:" >&2; cat "$work/out/daemon.log" >&2; exit 1; }
 
 if ((skip_pgbr == 0)); then
@@ -174,7 +175,8 @@ run wal-push "env WALG_FILE_PREFIX=$work/walg WALG_COMPRESSION_METHOD=lz4 HOME=/
 run daemon-client "$cli daemon-client $socket wal-push %p"
 ((skip_pgbr == 1)) || run pgbackrest-async "pgbackrest --config=$work/pgbr/pgbackrest.conf --stanza=bench archive-push --archive-async %p"
 
-kill -TERM "$daemon_pid" && wait "$daemon_pid" 2>/dev/null || true
+kill -TERM "$daemon_pid" 2>/dev/null || true
+for ((i = 0; i < 100; i++)); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
 daemon_pid=""
 
 {

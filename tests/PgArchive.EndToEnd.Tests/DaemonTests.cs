@@ -14,10 +14,20 @@ namespace PgArchive.EndToEnd;
 public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly ArchiveWorkspace _workspace = new();
+    private readonly List<BackgroundCli> _daemons = [];
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public ValueTask DisposeAsync() => _workspace.DisposeAsync();
+    /// <summary>Kills the daemons a test left running (a failed assertion skips its own stop), then removes the workspace.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var daemon in _daemons)
+        {
+            await daemon.DisposeAsync();
+        }
+
+        await _workspace.DisposeAsync();
+    }
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -34,6 +44,7 @@ public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IA
         var before = File.Exists(log) ? (await File.ReadAllTextAsync(log, Token)).Split("Daemon listening").Length : 1;
         var daemon = await BackgroundCli.StartAsync(cli, _workspace.FileArchiveSettings, log,
             pgdata is null ? ["daemon", Socket] : ["daemon", Socket, "--pgdata", pgdata]);
+        _daemons.Add(daemon);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (daemon.Log.Split("Daemon listening").Length == before || !File.Exists(Socket))
         {
@@ -89,7 +100,6 @@ public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IA
         Assert.Equal(0, daemon.ExitCode);
         Assert.False(File.Exists(Socket), "the daemon removes its socket when it stops");
         Assert.Contains("Daemon stopped", daemon.Log, StringComparison.Ordinal);
-        await daemon.DisposeAsync();
     }
 
     [Fact]
@@ -120,7 +130,6 @@ public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IA
             await File.ReadAllBytesAsync(Path.Combine(source.DataDirectory, "pg_wal", "RECOVERYXLOG"), Token));
         Assert.True(Directory.GetFiles(Path.Combine(_workspace.ArchiveDirectory, "wal_005"), first + ".*").Length == 1);
         await daemon.SignalAsync("TERM");
-        await daemon.DisposeAsync();
     }
 
     [Fact]
@@ -142,6 +151,7 @@ public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IA
             await Task.Delay(TimeSpan.FromMilliseconds(random.Next(300, 2000)), Token);
             var failedBefore = await source.ScalarAsync<long>("SELECT failed_count FROM pg_stat_archiver");
             await daemon.SignalAsync("KILL");
+            _daemons.Remove(daemon);
             await daemon.DisposeAsync();
             Assert.True(File.Exists(Socket), "a killed daemon leaves its socket behind (stale)");
             await WaitUntilAsync(async () => await source.ScalarAsync<long>("SELECT failed_count FROM pg_stat_archiver") > failedBefore,
@@ -168,7 +178,6 @@ public sealed class DaemonTests(PgArchiveCli cli, ITestOutputHelper output) : IA
         Assert.DoesNotContain("MISSING_LOST", verify.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("MISSING_DELAYED", verify.Stdout, StringComparison.Ordinal);
         await daemon.SignalAsync("TERM");
-        await daemon.DisposeAsync();
     }
 
     [Fact]
