@@ -28,6 +28,8 @@ internal static class Program
         root.Subcommands.Add(DrillCommands.RestoreDrill(global));
         root.Subcommands.Add(StorageToolsCommands.Create(global));
         root.Subcommands.Add(CopyCommand.Create(global));
+        root.Subcommands.Add(DaemonCommand.Create(global));
+        root.Subcommands.Add(DaemonClientCommand.Create());
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {
@@ -40,6 +42,8 @@ internal static class Program
             return ExitCodes.Usage;
         }
 
-        return await parseResult.InvokeAsync().ConfigureAwait(false);
+        // The daemon handles SIGTERM and SIGINT itself, finishing the requests in progress however long they take.
+        var invocation = parseResult.CommandResult.Command.Name == DaemonCommand.Name ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null;
+        return await parseResult.InvokeAsync(invocation).ConfigureAwait(false);
     }
 }

@@ -191,7 +191,7 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
         }
     }
 
-    private static async Task RunPgbenchUntilAsync(PostgresCluster source, CancellationToken stop)
+    internal static async Task RunPgbenchUntilAsync(PostgresCluster source, CancellationToken stop)
     {
         var start = new ProcessStartInfo("/usr/lib/postgresql/15/bin/pgbench")
         {
@@ -232,7 +232,7 @@ public sealed class WalReceiveTests(PgArchiveCli cli, ITestOutputHelper output) 
         " || '/' || (SELECT count(*) || ':' || coalesce(sum(id), 0) FROM bulk)");
 
     /// <summary>Inserts 20,000 rows (about 2.5 MB of WAL) per statement until stopped, so that segments fill between kills.</summary>
-    private static async Task BulkWriteAsync(PostgresCluster source, CancellationToken stop)
+    internal static async Task BulkWriteAsync(PostgresCluster source, CancellationToken stop)
     {
         await using var connection = await source.ConnectAsync();
         for (var batch = 0L; !stop.IsCancellationRequested; batch++)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PgArchive.Compression;
+using PgArchive.Daemon;
 using PgArchive.Encryption;
 using PgArchive.Streaming;
 using PgArchive.Testing;
@@ -36,4 +37,8 @@ public sealed class UnknownConfigurationKeyTests
     [Fact]
     public void AddWalReceiver_refuses_a_misspelt_key() =>
         Fails<WalReceiverOptions>("WalReceiver:SlotNmae", (b, s) => b.AddWalReceiver(s.GetSection("WalReceiver")));
+
+    [Fact]
+    public void AddWalDaemon_refuses_a_misspelt_key() =>
+        Fails<WalDaemonOptions>("WalDaemon:SocketPat", (b, s) => b.AddWalDaemon(s.GetSection("WalDaemon")));
 }
