@@ -96,18 +96,24 @@ public static class PgArchiveServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
+        var inner = ConfiguredStore(builder, nameof(UseFaultInjection));
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp => new FaultInjectingObjectStore(inner(sp), options)));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<FaultInjectingObjectStore>()));
+        return builder;
+    }
+
+    /// <summary>How to build the store configured so far, for a registration (<paramref name="caller"/>) that wraps it.</summary>
+    internal static Func<IServiceProvider, IObjectStore> ConfiguredStore(IPgArchiveBuilder builder, string caller)
+    {
         var current = builder.Services.LastOrDefault(d => d.ServiceType == typeof(IObjectStore) && !d.IsKeyedService)
-            ?? throw new InvalidOperationException("Configure a store (UseLocalFileSystem, UseS3, ...) before UseFaultInjection.");
-        Func<IServiceProvider, IObjectStore> inner = current switch
+            ?? throw new InvalidOperationException($"Configure a store (UseLocalFileSystem, UseS3, ...) before {caller}.");
+        return current switch
         {
             { ImplementationInstance: IObjectStore instance } => _ => instance,
             { ImplementationFactory: { } factory } => sp => (IObjectStore)factory(sp),
             { ImplementationType: { } type } => sp => (IObjectStore)ActivatorUtilities.CreateInstance(sp, type),
             _ => throw new InvalidOperationException("The configured store cannot be wrapped."),
         };
-        builder.Services.Replace(ServiceDescriptor.Singleton(sp => new FaultInjectingObjectStore(inner(sp), options)));
-        builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<FaultInjectingObjectStore>()));
-        return builder;
     }
 
     /// <summary>Stores the archive in a local directory (WAL-G's <c>WALG_FILE_PREFIX</c>).</summary>
