@@ -28,6 +28,7 @@ internal static class Program
         root.Subcommands.Add(DrillCommands.RestoreDrill(global));
         root.Subcommands.Add(StorageToolsCommands.Create(global));
         root.Subcommands.Add(CopyCommand.Create(global));
+        root.Subcommands.Add(CatchUpCommand.Create(global));
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {

@@ -9,8 +9,11 @@ public sealed class FailoverStoresOptions
     /// <summary>The name WAL-G gives the primary storage (the one configured at the root of its settings).</summary>
     public const string PrimaryName = "default";
 
-    /// <summary>Which stores a put must reach (<c>PGARCHIVE_FAILOVER_STORAGES_POLICY</c>: <c>all</c> or <c>first-alive</c>). Default <see cref="FailoverWritePolicy.All"/>.</summary>
-    public FailoverWritePolicy Policy { get; set; } = FailoverWritePolicy.All;
+    /// <summary>
+    /// Which stores a put must reach (<c>PGARCHIVE_FAILOVER_STORAGES_POLICY</c>: <c>first-alive</c> or <c>all</c>).
+    /// Default <see cref="FailoverWritePolicy.FirstAlive"/>, WAL-G's behaviour; <see cref="FailoverWritePolicy.All"/> makes a second repository.
+    /// </summary>
+    public FailoverWritePolicy Policy { get; set; } = FailoverWritePolicy.FirstAlive;
 
     /// <summary>
     /// Whether stores are checked for being alive (<c>WALG_FAILOVER_STORAGES_CHECK</c>). Default true; when false every
