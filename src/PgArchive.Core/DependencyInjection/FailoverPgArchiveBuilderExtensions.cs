@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -8,8 +9,9 @@ using PgArchive.Storage;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
-/// A second repository, or WAL-G's failover storages: the store configured with <c>UseS3</c>, <c>UseLocalFileSystem</c>,
-/// ... is the primary, named <c>default</c>; each <see cref="AddFailoverStore"/> adds a named one after it.
+/// A second repository, or WAL-G's failover storages: the store configured with <c>UseS3(...)</c>, <c>UseLocalFileSystem(...)</c>,
+/// ... is the primary, named <c>default</c>; each named store (<c>UseS3("name", ...)</c>, <see cref="AddFailoverStore"/>)
+/// follows in registration order. Without an unnamed store, the first named one is the primary.
 /// </summary>
 public static class FailoverPgArchiveBuilderExtensions
 {
@@ -39,7 +41,10 @@ public static class FailoverPgArchiveBuilderExtensions
     public static IPgArchiveBuilder UseFailoverStores(this IPgArchiveBuilder builder, Action<FailoverStoresOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var primary = PgArchiveServiceCollectionExtensions.ConfiguredStore(builder, nameof(UseFailoverStores));
+        // The unnamed store (UseS3(...), ...) is the primary, named default; without one, the first named store is.
+        var primary = builder.Services.Any(d => d.ServiceType == typeof(IObjectStore) && !d.IsKeyedService)
+            ? PgArchiveServiceCollectionExtensions.ConfiguredStore(builder, nameof(UseFailoverStores))
+            : null;
         var options = builder.Services.AddOptions<FailoverStoresOptions>().ValidateOnStart();
         if (configure is not null)
         {
@@ -48,10 +53,31 @@ public static class FailoverPgArchiveBuilderExtensions
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FailoverStoresOptions>, FailoverStoresOptionsValidator>());
         builder.Services.Replace(ServiceDescriptor.Singleton(sp => new FailoverObjectStore(
-            [new FailoverStore(FailoverStoresOptions.PrimaryName, primary(sp)), .. sp.GetServices<FailoverStoreRegistration>().Select(r => new FailoverStore(r.Name, r.Factory(sp)))],
+            (primary is null ? [] : new[] { new FailoverStore(FailoverStoresOptions.PrimaryName, primary(sp)) })
+                .Concat(sp.GetServices<FailoverStoreRegistration>().Select(r => new FailoverStore(r.Name, r.Factory(sp)))),
             sp.GetRequiredService<IOptions<FailoverStoresOptions>>().Value, sp.GetService<TimeProvider>(), sp.GetService<ILogger<FailoverObjectStore>>())));
         builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<FailoverObjectStore>()));
         return builder;
+    }
+
+    /// <summary>
+    /// For a provider's named overload (<c>UseS3(name, configure)</c>, ...): options named <paramref name="name"/>, checked
+    /// at start by <typeparamref name="TValidator"/>, and a store <paramref name="create"/> builds from them, registered as
+    /// the keyed <see cref="IObjectStore"/> <paramref name="name"/> (disposed with the container) and added as a failover store.
+    /// </summary>
+    internal static IPgArchiveBuilder AddNamedStore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions,
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(IPgArchiveBuilder builder, string name, Action<TOptions> configure,
+        Func<IServiceProvider, IOptions<TOptions>, IObjectStore> create)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<TOptions>(name).Configure(configure).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
+        builder.Services.AddKeyedSingleton(name, (sp, _) => create(sp, Options.Options.Create(sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name))));
+        return builder.AddFailoverStore(name, sp => sp.GetRequiredKeyedService<IObjectStore>(name));
     }
 
     /// <summary>As <see cref="UseFailoverStores(IPgArchiveBuilder, Action{FailoverStoresOptions}?)"/>, the options bound from <paramref name="configuration"/>; unknown keys are an error.</summary>

@@ -134,6 +134,13 @@ public static class PgArchiveServiceCollectionExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Adds a local directory as the store named <paramref name="name"/>, for <see cref="FailoverPgArchiveBuilderExtensions.UseFailoverStores(IPgArchiveBuilder, Action{FailoverStoresOptions}?)"/>.
+    /// </summary>
+    public static IPgArchiveBuilder UseLocalFileSystem(this IPgArchiveBuilder builder, string name, Action<LocalFileSystemObjectStoreOptions> configure) =>
+        FailoverPgArchiveBuilderExtensions.AddNamedStore<LocalFileSystemObjectStoreOptions, LocalFileSystemObjectStoreOptionsValidator>(builder, name, configure,
+            (_, options) => new LocalFileSystemObjectStore(options));
+
     /// <summary>Stores the archive in a local directory bound from <paramref name="configuration"/> (key <c>RootPath</c>); unknown keys are an error.</summary>
     public static IPgArchiveBuilder UseLocalFileSystem(this IPgArchiveBuilder builder, IConfiguration configuration)
     {

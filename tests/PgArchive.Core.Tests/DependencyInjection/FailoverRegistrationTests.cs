@@ -31,6 +31,43 @@ public sealed class FailoverRegistrationTests
     }
 
     [Fact]
+    public async Task Named_stores_without_an_unnamed_one_make_the_first_the_primary_each_with_its_own_options()
+    {
+        var root = Directory.CreateTempSubdirectory("pgarchive-named-").FullName;
+        try
+        {
+            var services = new ServiceCollection();
+            services.AddPgArchive()
+                .UseLocalFileSystem("primary", o => o.RootPath = Path.Combine(root, "one"))
+                .UseLocalFileSystem("second", o => o.RootPath = Path.Combine(root, "two"))
+                .UseFailoverStores(o => (o.Policy, o.CacheFile) = (FailoverWritePolicy.All, null));
+            await using var provider = services.BuildServiceProvider();
+
+            await provider.GetRequiredService<IObjectStore>().PutAsync("k", new MemoryStream([1]), cancellationToken: Token);
+
+            Assert.Equal(["primary", "second"], provider.GetRequiredService<FailoverObjectStore>().Stores.Select(s => s.Name));
+            Assert.True(File.Exists(Path.Combine(root, "one", "k")));
+            Assert.True(File.Exists(Path.Combine(root, "two", "k")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_named_store_s_options_are_validated_at_start()
+    {
+        var services = new ServiceCollection();
+        services.AddPgArchive().UseLocalFileSystem("second", o => o.RootPath = " ").UseFailoverStores();
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptionsMonitor<LocalFileSystemObjectStoreOptions>>().Get("second"));
+
+        Assert.Equal(["LocalFileSystem:RootPath (WALG_FILE_PREFIX) is required: the directory that holds the archive."], ex.Failures);
+    }
+
+    [Fact]
     public void Misspelt_setting_in_the_failover_section_is_an_error()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
