@@ -21,16 +21,15 @@ public sealed class FailoverStoragesTests(PgArchiveCli cli, S3rverForPitr s3rver
 
     public ValueTask DisposeAsync() => _workspace.DisposeAsync();
 
-    private Dictionary<string, string?> S3Settings => new()
+    private Dictionary<string, string?> S3Settings
     {
-        ["WALG_S3_PREFIX"] = $"s3://{s3rver.Server["S3_BUCKET"]}/{_folder}",
-        ["AWS_ENDPOINT"] = s3rver.Server["S3_ENDPOINT"],
-        ["AWS_S3_FORCE_PATH_STYLE"] = "true",
-        ["AWS_REGION"] = s3rver.Server["S3_REGION"],
-        ["AWS_ACCESS_KEY_ID"] = s3rver.Server["S3_ACCESS_KEY"],
-        ["AWS_SECRET_ACCESS_KEY"] = s3rver.Server["S3_SECRET_KEY"],
-        ["S3_MAX_RETRIES"] = "0",
-    };
+        get
+        {
+            var settings = s3rver.Settings(_folder);
+            settings["S3_MAX_RETRIES"] = "0"; // a stopped server fails at once: the failover store decides what follows
+            return settings;
+        }
+    }
 
     private Dictionary<string, string?> LocalSettings => new() { ["WALG_FILE_PREFIX"] = _workspace.ArchiveDirectory };
 

@@ -29,6 +29,7 @@ internal static partial class FailoverSettings
         }
 
         var storages = Parse(json);
+        Apply(settings, new FailoverStoresOptions()); // a malformed value fails here, before any store is built
         var providers = new List<ServiceProvider>();
         var stores = new List<FailoverStore>();
         try
@@ -71,22 +72,7 @@ internal static partial class FailoverSettings
             });
         }
 
-        var options = Options(settings);
-        builder.UseFailoverStores(o =>
-        {
-            o.Policy = options.Policy;
-            o.Check = options.Check;
-            o.CheckTimeout = options.CheckTimeout;
-            o.CheckSize = options.CheckSize;
-            o.CacheLifetime = options.CacheLifetime;
-            o.CacheFile = options.CacheFile;
-            o.EmaAliveLimit = options.EmaAliveLimit;
-            o.EmaDeadLimit = options.EmaDeadLimit;
-            o.EmaAlphaAliveMax = options.EmaAlphaAliveMax;
-            o.EmaAlphaAliveMin = options.EmaAlphaAliveMin;
-            o.EmaAlphaDeadMax = options.EmaAlphaDeadMax;
-            o.EmaAlphaDeadMin = options.EmaAlphaDeadMin;
-        });
+        builder.UseFailoverStores(o => Apply(settings, o));
     }
 
     /// <summary>The storages of <c>WALG_FAILOVER_STORAGES</c>: name → settings; a malformed value is one error naming the variable.</summary>
@@ -145,10 +131,9 @@ internal static partial class FailoverSettings
         }
     }
 
-    /// <summary>The failover options from WAL-G's variables and PGARCHIVE_FAILOVER_STORAGES_POLICY.</summary>
-    public static FailoverStoresOptions Options(WalgSettings settings)
+    /// <summary>Sets <paramref name="options"/> from WAL-G's variables and PGARCHIVE_FAILOVER_STORAGES_POLICY (and _CACHE_FILE).</summary>
+    public static void Apply(WalgSettings settings, FailoverStoresOptions options)
     {
-        var options = new FailoverStoresOptions();
         options.Policy = settings.Get("PGARCHIVE_FAILOVER_STORAGES_POLICY")?.ToLowerInvariant() switch
         {
             null => options.Policy,
@@ -170,8 +155,6 @@ internal static partial class FailoverSettings
         {
             options.CacheFile = file;
         }
-
-        return options;
     }
 
     /// <summary>A Go duration as WAL-G reads it: <c>30s</c>, <c>15m</c>, <c>1h30m</c>, <c>500ms</c>, or <c>0</c>.</summary>

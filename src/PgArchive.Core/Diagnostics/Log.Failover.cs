@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2504, Level = LogLevel.Information, Message = "Caught up storage {Storage}: {Objects} objects copied from {Source}")]
     public static partial void StorageCaughtUp(ILogger logger, string storage, int objects, string source);
 
+    [LoggerMessage(EventId = 2506, Level = LogLevel.Warning, Message = "Storage {Storage} is left out of the listing: {Reason}")]
+    public static partial void StorageLeftOutOfListing(ILogger logger, string storage, string reason);
+
     [LoggerMessage(EventId = 2505, Level = LogLevel.Warning, Message = "Catching up storage {Storage} failed, left for later: {Reason}")]
     public static partial void CatchUpFailed(ILogger logger, string storage, string reason);
 }

@@ -19,7 +19,7 @@ namespace PgArchive.Storage;
 /// it again, the WAL segments it missed near the pushed one are copied to it (at most
 /// <see cref="FailoverStoresOptions.AutoCatchUpLimit"/> per put). <c>catch-up</c> copies everything else.
 /// </remarks>
-public sealed class FailoverObjectStore : IObjectStore
+public sealed class FailoverObjectStore : IObjectStore, IDisposable
 {
     /// <summary>The object the write check stores and deletes (WAL-G's name).</summary>
     public const string CheckObjectKey = "wal-g_storage_check";
@@ -87,7 +87,7 @@ public sealed class FailoverObjectStore : IObjectStore
     public void MarkCaughtUp(FailoverStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
-        _cache.Update(CacheKey(store), s => s with { MissedObjects = false, Updated = s.Updated == DateTimeOffset.MinValue ? _time.GetUtcNow() : s.Updated });
+        _cache.Update(CacheKey(store), s => s with { MissedObjects = false, Updated = s.Updated == DateTimeOffset.MinValue ? _time.GetUtcNow() : s.Updated }, Always);
     }
 
     /// <inheritdoc />
@@ -143,7 +143,7 @@ public sealed class FailoverObjectStore : IObjectStore
 
         foreach (var store in skipped)
         {
-            _cache.Update(CacheKey(store), s => s with { MissedObjects = true });
+            _cache.Update(CacheKey(store), s => s with { MissedObjects = true }, Always);
         }
 
         return target;
@@ -185,7 +185,7 @@ public sealed class FailoverObjectStore : IObjectStore
             catch (ObjectStoreException ex)
             {
                 Report(store, success: false, ReadWeight);
-                _cache.Update(CacheKey(store), s => s with { MissedObjects = true });
+                _cache.Update(CacheKey(store), s => s with { MissedObjects = true }, Always);
                 throw new ObjectStoreException(ex.Kind, key,
                     $"Stored '{key}' in storage '{first.Name}' but not in '{store.Name}' (policy all): {ex.Message}", ex);
             }
@@ -334,7 +334,7 @@ public sealed class FailoverObjectStore : IObjectStore
         catch (ObjectStoreException ex)
         {
             Report(store, success: false, ListWeight);
-            Log.StorageCheckFailed(_logger, store.Name, ex.Message);
+            Log.StorageLeftOutOfListing(_logger, store.Name, ex.Message);
             return (null, ex);
         }
     }
@@ -509,8 +509,7 @@ public sealed class FailoverObjectStore : IObjectStore
 
     private void SetChecked(FailoverStore store, bool alive)
     {
-        var before = _cache.Get(CacheKey(store));
-        var after = _cache.Update(CacheKey(store), s => s.AfterCheck(alive, _time.GetUtcNow()));
+        var (before, after) = _cache.Update(CacheKey(store), s => s.AfterCheck(alive, _time.GetUtcNow()), Always);
         if (before.IsAlive(_options) != after.IsAlive(_options) || before.Updated == DateTimeOffset.MinValue)
         {
             Log.StorageStatusChanged(_logger, store.Name, alive ? "alive" : "dead");
@@ -519,11 +518,23 @@ public sealed class FailoverObjectStore : IObjectStore
 
     private void Report(FailoverStore store, bool success, double weight)
     {
-        if (_options.Check)
+        if (!_options.Check)
         {
-            _cache.Update(CacheKey(store), s => s.AfterOperation(_options, success, weight, _time.GetUtcNow()));
+            return;
+        }
+
+        var (before, after) = _cache.Update(CacheKey(store), s => s.AfterOperation(_options, success, weight, _time.GetUtcNow()),
+            (b, a) => b.IsAlive(_options) != a.IsAlive(_options));
+        if (before.IsAlive(_options) != after.IsAlive(_options))
+        {
+            Log.StorageStatusChanged(_logger, store.Name, after.IsAlive(_options) ? "alive" : "dead");
         }
     }
+
+    private static bool Always(StorageStatus before, StorageStatus after) => true;
+
+    /// <summary>Writes the statuses still held in memory only to the status cache file.</summary>
+    public void Dispose() => _cache.Flush();
 
     private static string CacheKey(FailoverStore store)
     {

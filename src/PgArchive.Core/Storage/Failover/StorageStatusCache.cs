@@ -18,12 +18,15 @@ internal sealed class StorageStatusCache
     private readonly ILogger _logger;
     private readonly Dictionary<string, StorageStatus> _memory = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private readonly Lock _fileGate = new();
+    private DateTimeOffset _flushed;
 
     public StorageStatusCache(FailoverStoresOptions options, TimeProvider time, ILogger logger)
     {
         _options = options;
         _time = time;
         _logger = logger;
+        _flushed = time.GetUtcNow();
         Merge(ReadFile());
     }
 
@@ -38,27 +41,48 @@ internal sealed class StorageStatusCache
     /// <summary>Whether the cached status of <paramref name="key"/> is recent enough to be trusted without a check.</summary>
     public bool IsRelevant(string key) => _time.GetUtcNow() - Get(key).Updated <= _options.CacheLifetime;
 
-    /// <summary>Applies <paramref name="update"/> to the status of <paramref name="key"/> and shares the result through the file.</summary>
-    public StorageStatus Update(string key, Func<StorageStatus, StorageStatus> update)
+    /// <summary>
+    /// Applies <paramref name="update"/> to the status of <paramref name="key"/>. The file is written when
+    /// <paramref name="share"/> says the change matters to other processes (a check's result, a store turning dead or
+    /// alive, missed objects), else at most every <see cref="RoutineFlushInterval"/> and by <see cref="Flush"/>.
+    /// </summary>
+    public (StorageStatus Before, StorageStatus After) Update(string key, Func<StorageStatus, StorageStatus> update, Func<StorageStatus, StorageStatus, bool> share)
     {
-        StorageStatus updated;
+        StorageStatus before, after;
         lock (_gate)
         {
-            updated = update(_memory.GetValueOrDefault(key, StorageStatus.Unknown));
-            _memory[key] = updated;
+            before = _memory.GetValueOrDefault(key, StorageStatus.Unknown);
+            after = update(before);
+            _memory[key] = after;
         }
 
-        Flush();
-        return updated;
+        if (share(before, after) || _time.GetUtcNow() - _flushed > RoutineFlushInterval)
+        {
+            Flush();
+        }
+
+        return (before, after);
     }
 
-    private void Flush()
+    /// <summary>How often routine operation results reach the file at most.</summary>
+    public static readonly TimeSpan RoutineFlushInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>Writes the statuses to the file, merged with what other processes wrote there since.</summary>
+    public void Flush()
     {
         if (_options.CacheFile is not { } path)
         {
             return;
         }
 
+        lock (_fileGate)
+        {
+            FlushLocked(path);
+        }
+    }
+
+    private void FlushLocked(string path)
+    {
         Dictionary<string, StorageStatus> snapshot;
         lock (_gate)
         {
@@ -67,9 +91,10 @@ internal sealed class StorageStatusCache
             snapshot = new Dictionary<string, StorageStatus>(_memory, StringComparer.Ordinal);
         }
 
+        _flushed = _time.GetUtcNow();
         try
         {
-            var temporary = path + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".tmp";
+            var temporary = path + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
             using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
             using (var writer = new Utf8JsonWriter(stream))
             {

@@ -275,6 +275,41 @@ public sealed class FailoverObjectStoreTests : IDisposable
         Assert.StartsWith("catch-up needs every storage: storage 'second' cannot be listed", failure.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Parallel_operations_share_the_cache_file_without_a_warning()
+    {
+        var logger = new WarningRecorder();
+        var store = new FailoverObjectStore([new FailoverStore("default", _primary), new FailoverStore("second", _second)],
+            new FailoverStoresOptions { Policy = FailoverWritePolicy.All, CacheFile = CacheFile, CheckSize = 16 }, null, logger);
+
+        await Parallel.ForAsync(0, 64, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Token },
+            async (i, ct) => await store.PutAsync($"k/{i}", new MemoryStream([(byte)i]), cancellationToken: ct));
+        store.Dispose();
+
+        Assert.Empty(logger.Warnings);
+        Assert.Equal(64, _second.Keys.Count);
+        using var cache = JsonDocument.Parse(await File.ReadAllBytesAsync(CacheFile, Token));
+        Assert.Equal(2, cache.RootElement.EnumerateObject().Count());
+    }
+
+    private sealed class WarningRecorder : Microsoft.Extensions.Logging.ILogger<FailoverObjectStore>
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Warnings { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning)
+            {
+                Warnings.Enqueue(formatter(state, exception));
+            }
+        }
+    }
+
     private static async Task<string> ReadAsync(FailoverObjectStore store, string key)
     {
         await using var stream = await store.OpenReadAsync(key, null, Token);
