@@ -369,7 +369,7 @@ public sealed class FailoverObjectStore : IObjectStore, IDisposable
     /// Copies <paramref name="key"/> from <paramref name="source"/> to <paramref name="destination"/> byte for byte and
     /// checks the stored size.
     /// </summary>
-    public static async Task<long> CopyObjectAsync(IObjectStore source, IObjectStore destination, string key, PutMode mode, CancellationToken cancellationToken = default)
+    internal static async Task<long> CopyObjectAsync(IObjectStore source, IObjectStore destination, string key, PutMode mode, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(destination);
