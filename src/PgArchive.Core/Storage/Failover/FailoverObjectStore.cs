@@ -391,7 +391,8 @@ public sealed class FailoverObjectStore : IObjectStore, IDisposable
 
     /// <summary>
     /// After a put of a WAL segment, fills each store that took it and is marked as having missed objects with the
-    /// segments of the same and the previous log file (at most 512 names listed per store) that others hold.
+    /// segments of the same and the previous log file (at most 512 names listed per store) that others hold, with their
+    /// authentication records.
     /// </summary>
     private async Task AutoCatchUpAsync(string key, IReadOnlyList<FailoverStore> reached, CancellationToken cancellationToken)
     {
@@ -406,9 +407,11 @@ public sealed class FailoverObjectStore : IObjectStore, IDisposable
             return;
         }
 
-        string[] prefixes = log == 0
+        // The segments' authentication records (pgarchive_auth/wal_005/...) go with them.
+        string[] windows = log == 0
             ? [ArchiveLayout.WalPrefix + name[..16]]
             : [ArchiveLayout.WalPrefix + name[..8] + (log - 1).ToString("X8", CultureInfo.InvariantCulture), ArchiveLayout.WalPrefix + name[..16]];
+        var prefixes = windows.SelectMany(w => (string[])[w, AuthenticatingObjectStore.SidecarPrefix + w]).ToList();
         foreach (var store in reached.Where(HasMissedObjects))
         {
             try
