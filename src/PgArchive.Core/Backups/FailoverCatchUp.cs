@@ -7,11 +7,11 @@ namespace PgArchive.Backups;
 
 /// <summary>
 /// Gives every store of a <see cref="FailoverObjectStore"/> the objects the others hold and it lacks (<c>catch-up</c>):
-/// first the complete backups, each with <see cref="ArchiveCopier"/> (partitions checked against their recorded
-/// checksums, the sentinel stored last, with the WAL their restore needs), then every other object outside
-/// <c>basebackups_005/</c> (WAL segments, timeline histories, authentication records), byte for byte with its size
-/// checked. A backup without its sentinel is left out: it is not complete anywhere. Every store must answer; a rerun
-/// skips what is there.
+/// first the backups complete in one store, each with <see cref="ArchiveCopier"/> (partitions checked against their
+/// recorded checksums, the sentinel stored last, with the WAL their restore needs), then every other object (WAL
+/// segments, timeline histories, authentication records, and the parts of a backup that <c>first-alive</c> spread over
+/// several stores), byte for byte with its size checked, and the sentinels still missing last of all. Every store must
+/// answer; a rerun skips what is there.
 /// </summary>
 public sealed class FailoverCatchUp(FailoverObjectStore store, ILoggerFactory? loggerFactory = null)
 {
@@ -26,7 +26,7 @@ public sealed class FailoverCatchUp(FailoverObjectStore store, ILoggerFactory? l
         var listings = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
         foreach (var named in _store.Stores)
         {
-            listings[named.Name] = await ListOutsideBackupsAsync(named, cancellationToken).ConfigureAwait(false);
+            listings[named.Name] = await ListAllAsync(named, cancellationToken).ConfigureAwait(false);
         }
 
         var results = new List<FailoverCatchUpResult>();
@@ -44,11 +44,13 @@ public sealed class FailoverCatchUp(FailoverObjectStore store, ILoggerFactory? l
                 bytes += copy.BytesCopied;
             }
 
-            var present = listings[destination.Name];
+            // What the backups' copies stored is not copied again.
+            var present = copied == 0 ? listings[destination.Name] : await ListAllAsync(destination, cancellationToken).ConfigureAwait(false);
             foreach (var source in _store.Stores.Where(s => s != destination))
             {
                 var fromThis = 0;
-                foreach (var (key, size) in listings[source.Name].OrderBy(o => o.Key, StringComparer.Ordinal))
+                // Sentinels last: a backup becomes visible in the destination only once all its parts are there.
+                foreach (var (key, size) in listings[source.Name].OrderBy(o => IsSentinel(o.Key)).ThenBy(o => o.Key, StringComparer.Ordinal))
                 {
                     if (!present.TryAdd(key, size))
                     {
@@ -77,14 +79,17 @@ public sealed class FailoverCatchUp(FailoverObjectStore store, ILoggerFactory? l
         return results;
     }
 
-    private static async Task<Dictionary<string, long>> ListOutsideBackupsAsync(FailoverStore named, CancellationToken cancellationToken)
+    private static bool IsSentinel(string key) =>
+        key.StartsWith(ArchiveLayout.BaseBackupsPrefix, StringComparison.Ordinal) && key.EndsWith(ArchiveLayout.SentinelSuffix, StringComparison.Ordinal);
+
+    private static async Task<Dictionary<string, long>> ListAllAsync(FailoverStore named, CancellationToken cancellationToken)
     {
         var keys = new Dictionary<string, long>(StringComparer.Ordinal);
         try
         {
             await foreach (var info in named.Store.ListAsync("", cancellationToken).ConfigureAwait(false))
             {
-                if (!info.Key.StartsWith(ArchiveLayout.BaseBackupsPrefix, StringComparison.Ordinal) && info.Key != FailoverObjectStore.CheckObjectKey)
+                if (info.Key != FailoverObjectStore.CheckObjectKey)
                 {
                     keys[info.Key] = info.Size;
                 }

@@ -267,6 +267,33 @@ public sealed class FailoverObjectStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Catch_up_completes_a_backup_spread_over_the_stores_with_each_sentinel_stored_after_its_parts()
+    {
+        using var archive = new SyntheticArchive();
+        var backup = archive.AddBackup(1, 2);
+        archive.AddWal(1, 1, 3);
+        var other = new PutRecordingStore(new InMemoryObjectStore());
+        // The primary came back mid-backup under first-alive: the partitions went to the second store, the rest and the sentinel to the primary.
+        var moved = archive.Store.Keys.Where(k => k.Contains("tar_partitions/part_", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(moved);
+        foreach (var key in moved)
+        {
+            await other.Inner.PutAsync(key, new MemoryStream(archive.Store.GetBytes(key)), cancellationToken: Token);
+        }
+
+        var expected = archive.Store.Keys.ToList();
+        await archive.Store.DeleteAsync(moved, Token);
+        var store = new FailoverObjectStore([new FailoverStore("default", archive.Store), new FailoverStore("second", other)],
+            new FailoverStoresOptions { CacheFile = CacheFile, CheckSize = 16 });
+
+        await new FailoverCatchUp(store).RunAsync(concurrency: 2, Token);
+
+        Assert.Equal(expected, other.Inner.Keys);
+        Assert.Equal(expected, archive.Store.Keys);
+        Assert.Equal(ArchiveLayout.SentinelKey(backup), other.Puts.Last(k => k.StartsWith(ArchiveLayout.BaseBackupsPrefix, StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Catch_up_fails_naming_the_store_that_cannot_be_listed()
     {
         var store = Failover(FailoverWritePolicy.All);
