@@ -27,6 +27,7 @@ internal static class CliHost
 
         var builder = services.AddPgArchive(options => ArchiveSettingsMapper.Apply(settings, options));
         ArchiveSettingsMapper.ConfigureStorage(builder, settings);
+        FailoverSettings.Configure(builder, settings, logLevel);
         ArchiveSettingsMapper.ConfigureCompression(builder, settings);
         ArchiveSettingsMapper.ConfigureEncryption(builder, settings);
         ArchiveSettingsMapper.ConfigureAuthentication(builder, settings);

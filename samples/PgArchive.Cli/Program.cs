@@ -30,6 +30,7 @@ internal static class Program
         root.Subcommands.Add(CopyCommand.Create(global));
         root.Subcommands.Add(DaemonCommand.Create(global));
         root.Subcommands.Add(DaemonClientCommand.Create());
+        root.Subcommands.Add(CatchUpCommand.Create(global));
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {

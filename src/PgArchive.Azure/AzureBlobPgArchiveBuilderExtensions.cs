@@ -65,4 +65,13 @@ public static class AzureBlobPgArchiveBuilderExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<AzureBlobObjectStore>()));
         return builder;
     }
+
+    /// <summary>
+    /// Adds the Azure container configured by <paramref name="configure"/> as the store named <paramref name="name"/> (a
+    /// second repository or failover storage; see <c>UseFailoverStores</c>), with its own client built from the options.
+    /// </summary>
+    public static IPgArchiveBuilder UseAzureBlob(this IPgArchiveBuilder builder, string name, Action<AzureBlobObjectStoreOptions> configure) =>
+        FailoverPgArchiveBuilderExtensions.AddNamedStore<AzureBlobObjectStoreOptions, AzureBlobObjectStoreOptionsValidator>(builder, name, configure,
+            (sp, options) => new AzureBlobObjectStore(AzureBlobObjectStore.CreateContainerClient(options.Value, sp.GetService<TokenCredential>()), options.Value,
+                sp.GetService<ILogger<AzureBlobObjectStore>>()));
 }

@@ -62,4 +62,12 @@ public static class GcsPgArchiveBuilderExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<GcsObjectStore>()));
         return builder;
     }
+
+    /// <summary>
+    /// Adds the GCS bucket configured by <paramref name="configure"/> as the store named <paramref name="name"/> (a second
+    /// repository or failover storage; see <c>UseFailoverStores</c>), with its own client built from the options.
+    /// </summary>
+    public static IPgArchiveBuilder UseGcs(this IPgArchiveBuilder builder, string name, Action<GcsObjectStoreOptions> configure) =>
+        FailoverPgArchiveBuilderExtensions.AddNamedStore<GcsObjectStoreOptions, GcsObjectStoreOptionsValidator>(builder, name, configure,
+            (sp, options) => new GcsObjectStore(GcsObjectStore.CreateClient(options.Value), options.Value, sp.GetService<ILogger<GcsObjectStore>>()));
 }

@@ -63,4 +63,12 @@ public static class S3PgArchiveBuilderExtensions
         services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<S3ObjectStore>()));
         return builder;
     }
+
+    /// <summary>
+    /// Adds the S3 bucket configured by <paramref name="configure"/> as the store named <paramref name="name"/> (a second
+    /// repository or failover storage; see <c>UseFailoverStores</c>), with its own client built from the options.
+    /// </summary>
+    public static IPgArchiveBuilder UseS3(this IPgArchiveBuilder builder, string name, Action<S3ObjectStoreOptions> configure) =>
+        FailoverPgArchiveBuilderExtensions.AddNamedStore<S3ObjectStoreOptions, S3ObjectStoreOptionsValidator>(builder, name, configure,
+            (sp, options) => new S3ObjectStore(options, null, sp.GetService<ILogger<S3ObjectStore>>()));
 }

@@ -53,6 +53,14 @@ public static class SwiftPgArchiveBuilderExtensions
             sp.GetService<ILogger<SwiftObjectStore>>()));
     }
 
+    /// <summary>
+    /// Adds the Swift container configured by <paramref name="configure"/> as the store named <paramref name="name"/> (a
+    /// second repository or failover storage; see <c>UseFailoverStores</c>).
+    /// </summary>
+    public static IPgArchiveBuilder UseSwift(this IPgArchiveBuilder builder, string name, Action<SwiftObjectStoreOptions> configure) =>
+        FailoverPgArchiveBuilderExtensions.AddNamedStore<SwiftObjectStoreOptions, SwiftObjectStoreOptionsValidator>(builder, name, configure,
+            (sp, options) => new SwiftObjectStore(options.Value, null, sp.GetService<ILogger<SwiftObjectStore>>()));
+
     private static IPgArchiveBuilder AddSwiftStore(this IPgArchiveBuilder builder, Func<IServiceProvider, SwiftObjectStore> create)
     {
         var services = builder.Services;

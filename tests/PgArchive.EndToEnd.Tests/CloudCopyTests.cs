@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace PgArchive.EndToEnd;
 
 /// <summary>copy from S3 (s3rver) to Azure Blob Storage (Azurite) (<see cref="CopyScenario"/>): PITR from Azure alone is exact.</summary>
@@ -13,16 +11,7 @@ public sealed class CloudCopyTests(PgArchiveCli cli, S3rverForPitr s3rver, Azuri
 
     public ValueTask DisposeAsync() => _workspace.DisposeAsync();
 
-    private Dictionary<string, string?> S3Settings => new()
-    {
-        ["WALG_S3_PREFIX"] = $"s3://{s3rver.Server["S3_BUCKET"]}/{_folder}",
-        ["AWS_ENDPOINT"] = s3rver.Server["S3_ENDPOINT"],
-        ["AWS_S3_FORCE_PATH_STYLE"] = "true",
-        ["AWS_REGION"] = s3rver.Server["S3_REGION"],
-        ["AWS_ACCESS_KEY_ID"] = s3rver.Server["S3_ACCESS_KEY"],
-        ["AWS_SECRET_ACCESS_KEY"] = s3rver.Server["S3_SECRET_KEY"],
-        ["S3_MAX_PART_SIZE"] = (5 << 20).ToString(CultureInfo.InvariantCulture),
-    };
+    private Dictionary<string, string?> S3Settings => s3rver.Settings(_folder);
 
     [Fact]
     public async Task A_delta_copied_with_its_history_from_S3_to_Azure_restores_from_Azure_alone_to_a_restore_point_with_exact_rows()

@@ -18,17 +18,7 @@ public sealed class S3PitrTests(PgArchiveCli cli, S3rverForPitr s3rver) : IAsync
 
     public ValueTask DisposeAsync() => _workspace.DisposeAsync();
 
-    private Dictionary<string, string?> Settings => new()
-    {
-        ["WALG_S3_PREFIX"] = $"s3://{Server["S3_BUCKET"]}/{_path}",
-        ["AWS_ENDPOINT"] = Server["S3_ENDPOINT"],
-        ["AWS_S3_FORCE_PATH_STYLE"] = "true",
-        ["AWS_REGION"] = Server["S3_REGION"],
-        ["AWS_ACCESS_KEY_ID"] = Server["S3_ACCESS_KEY"],
-        ["AWS_SECRET_ACCESS_KEY"] = Server["S3_SECRET_KEY"],
-        // Small parts: the base backup's tar partitions go through multipart uploads too.
-        ["S3_MAX_PART_SIZE"] = (5 << 20).ToString(CultureInfo.InvariantCulture),
-    };
+    private Dictionary<string, string?> Settings => s3rver.Settings(_path);
 
     [Fact]
     public async Task Pitr_restore_to_a_time_through_S3()
@@ -162,6 +152,18 @@ public sealed class S3rverForPitr : IAsyncLifetime
             await _server.DisposeAsync();
         }
     }
+
+    /// <summary>What a WAL-G user sets for s3rver: the prefix <paramref name="folder"/> in its bucket, endpoint, path style, region, keys, and 5 MiB parts (backups' partitions go through multipart uploads too).</summary>
+    public Dictionary<string, string?> Settings(string folder) => new()
+    {
+        ["WALG_S3_PREFIX"] = $"s3://{Server["S3_BUCKET"]}/{folder}",
+        ["AWS_ENDPOINT"] = Server["S3_ENDPOINT"],
+        ["AWS_S3_FORCE_PATH_STYLE"] = "true",
+        ["AWS_REGION"] = Server["S3_REGION"],
+        ["AWS_ACCESS_KEY_ID"] = Server["S3_ACCESS_KEY"],
+        ["AWS_SECRET_ACCESS_KEY"] = Server["S3_SECRET_KEY"],
+        ["S3_MAX_PART_SIZE"] = (5 << 20).ToString(CultureInfo.InvariantCulture),
+    };
 }
 
 /// <summary>The Swift all-in-one for the Swift PITR tests, once per class, with the archive's container.</summary>

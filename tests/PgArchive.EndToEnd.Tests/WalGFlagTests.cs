@@ -52,7 +52,7 @@ public sealed class WalGFlagTests(PgArchiveCli cli) : IAsyncLifetime
     [InlineData("backup-push DEST", "WALG_USE_COPY_COMPOSER=true", "WALG_USE_COPY_COMPOSER=true (backup-push --copy-composer) is not supported")]
     [InlineData("backup-fetch DEST LATEST --restore-only db1,db2/public.t", null, "backup-fetch --restore-only is not supported: pgarchive restores whole backups")]
     [InlineData("delete garbage --without-backup-check", null, "delete garbage --without-backup-check is not supported")]
-    [InlineData("backup-push --target-storage failover DEST", null, "--target-storage 'failover' is not supported: pgarchive has one storage, WAL-G's 'default'")]
+    [InlineData("backup-push --target-storage failover DEST", null, "--target-storage 'failover' is not supported: pgarchive uses WAL-G's 'default' storage and its failover storages (WALG_FAILOVER_STORAGES) together")]
     [InlineData("backup-fetch DEST LATEST --target-storage failover", null, "--target-storage 'failover' is not supported")]
     [InlineData("backup-list --target-storage failover", null, "--target-storage 'failover' is not supported")]
     [InlineData("wal-push FILE --target-storage failover", null, "--target-storage 'failover' is not supported")]

@@ -25,7 +25,7 @@ public sealed class ProviderShapeTests
 
     [Theory]
     [MemberData(nameof(Providers))]
-    public void Provider_registers_with_no_argument_an_options_action_a_configuration_section_and_the_callers_sdk_client(
+    public void Provider_registers_with_no_argument_an_options_action_a_configuration_section_the_callers_sdk_client_and_a_name(
         string package, string prefix, Type extensions, Type options, Type client)
     {
         var configure = typeof(Action<>).MakeGenericType(options);
@@ -35,6 +35,7 @@ public sealed class ProviderShapeTests
             new[] { typeof(IPgArchiveBuilder), configure },
             new[] { typeof(IPgArchiveBuilder), typeof(IConfigurationSection) },
             new[] { typeof(IPgArchiveBuilder), client, configure },
+            new[] { typeof(IPgArchiveBuilder), typeof(string), configure }, // a named store: second repository, failover storage
         };
         var overloads = extensions.GetMethods().Where(m => m.Name == "Use" + prefix && m.ReturnType == typeof(IPgArchiveBuilder))
             .Select(m => string.Join(", ", m.GetParameters().Select(p => p.ParameterType.Name))).ToHashSet();

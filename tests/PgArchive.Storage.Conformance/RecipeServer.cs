@@ -11,12 +11,14 @@ namespace PgArchive.Storage.Conformance;
 public sealed class RecipeServer : IAsyncDisposable
 {
     private readonly string _script;
+    private readonly IReadOnlyDictionary<string, string>? _startEnvironment;
 
-    private RecipeServer(string script, string directory, IReadOnlyDictionary<string, string> environment)
+    private RecipeServer(string script, string directory, IReadOnlyDictionary<string, string> environment, IReadOnlyDictionary<string, string>? startEnvironment)
     {
         _script = script;
         Directory = directory;
         Environment = environment;
+        _startEnvironment = startEnvironment;
     }
 
     /// <summary>The directory the server keeps its state in.</summary>
@@ -93,7 +95,20 @@ public sealed class RecipeServer : IAsyncDisposable
             exports[name] = value;
         }
 
-        return new RecipeServer(path, directory, exports);
+        return new RecipeServer(path, directory, exports, environment);
+    }
+
+    /// <summary>Stops the server by the PID its start recorded, keeping its state: an outage, ended by <see cref="RestartAsync"/>.</summary>
+    public async Task StopAsync() => await RunAsync(_script, ["--stop", Directory], null, TimeSpan.FromMinutes(2));
+
+    /// <summary>Starts the server again on its state and port after <see cref="StopAsync"/>.</summary>
+    public async Task RestartAsync()
+    {
+        var (exit, stdout, stderr) = await RunAsync(_script, [Directory], _startEnvironment, TimeSpan.FromMinutes(2));
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"{Path.GetFileName(_script)} failed to restart its server (exit {exit}):\n{Tail(stderr)}\n{Tail(stdout)}");
+        }
     }
 
     /// <summary>Stops the server by the PIDs its start recorded.</summary>

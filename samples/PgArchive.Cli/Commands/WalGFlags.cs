@@ -17,10 +17,10 @@ internal static class WalGFlags
     /// <summary><c>--target-storage</c> (backup-push, backup-fetch, backup-list, wal-push, wal-fetch).</summary>
     public static Option<string?> TargetStorage() => new("--target-storage")
     {
-        Description = "WAL-G's storage to use: only 'default' (also WALG_TARGET_STORAGE); pgarchive has one storage, no failover storages.",
+        Description = "WAL-G's storage to use: only 'default' (also WALG_TARGET_STORAGE), which is the primary with its failover storages (WALG_FAILOVER_STORAGES) together.",
     };
 
-    /// <summary>Refuses a <c>--target-storage</c> (or <c>WALG_TARGET_STORAGE</c>) other than WAL-G's <c>default</c>, which is the storage pgarchive uses.</summary>
+    /// <summary>Refuses a <c>--target-storage</c> (or <c>WALG_TARGET_STORAGE</c>) other than WAL-G's <c>default</c>: pgarchive uses the primary and its failover storages together.</summary>
     public static void CheckTargetStorage(ParseResult parseResult, Option<string?> option, WalgSettings settings)
     {
         ArgumentNullException.ThrowIfNull(parseResult);
@@ -29,7 +29,7 @@ internal static class WalGFlags
         if (value is not null && value != DefaultStorage)
         {
             throw new PgArchiveConfigurationException(
-                $"{source} '{value}' is not supported: pgarchive has one storage, WAL-G's '{DefaultStorage}' (no failover storages, WALG_FAILOVER_STORAGES); leave it out or use '{DefaultStorage}'.");
+                $"{source} '{value}' is not supported: pgarchive uses WAL-G's '{DefaultStorage}' storage and its failover storages (WALG_FAILOVER_STORAGES) together, never one alone; leave it out or use '{DefaultStorage}'.");
         }
     }
 

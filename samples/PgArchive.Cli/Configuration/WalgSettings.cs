@@ -12,7 +12,7 @@ namespace PgArchive.Cli.Configuration;
 internal sealed class WalgSettings
 {
     /// <summary>The prefixes of variables that configure storage, compression, encryption and authentication: what a restore_command needs.</summary>
-    private static readonly string[] ArchivePrefixes = ["WALG_", "WALE_", "AWS_", "S3_", "AZURE_", "GOOGLE_", "GCS_", "STORAGE_EMULATOR_HOST", "OS_", "SWIFT_", "PGARCHIVE_AUTH"];
+    private static readonly string[] ArchivePrefixes = ["WALG_", "WALE_", "AWS_", "S3_", "AZURE_", "GOOGLE_", "GCS_", "STORAGE_EMULATOR_HOST", "OS_", "SWIFT_", "PGARCHIVE_AUTH", "PGARCHIVE_FAILOVER"];
 
     private readonly Dictionary<string, string> _values;
 
@@ -131,6 +131,8 @@ internal sealed class WalgSettings
                 {
                     JsonValueKind.String => property.Value.GetString()!,
                     JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => property.Value.GetRawText(),
+                    // WAL-G's one nested setting: the failover storages, name → settings (FailoverSettings parses it).
+                    JsonValueKind.Object when property.Name == FailoverSettings.Variable => property.Value.GetRawText(),
                     _ => throw new PgArchiveConfigurationException($"Config file '{path}': setting {property.Name} must be a string, number or boolean."),
                 };
             }

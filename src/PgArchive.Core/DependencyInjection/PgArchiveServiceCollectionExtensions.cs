@@ -96,18 +96,24 @@ public static class PgArchiveServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
+        var inner = ConfiguredStore(builder, nameof(UseFaultInjection));
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp => new FaultInjectingObjectStore(inner(sp), options)));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<FaultInjectingObjectStore>()));
+        return builder;
+    }
+
+    /// <summary>How to build the store configured so far, for a registration (<paramref name="caller"/>) that wraps it.</summary>
+    internal static Func<IServiceProvider, IObjectStore> ConfiguredStore(IPgArchiveBuilder builder, string caller)
+    {
         var current = builder.Services.LastOrDefault(d => d.ServiceType == typeof(IObjectStore) && !d.IsKeyedService)
-            ?? throw new InvalidOperationException("Configure a store (UseLocalFileSystem, UseS3, ...) before UseFaultInjection.");
-        Func<IServiceProvider, IObjectStore> inner = current switch
+            ?? throw new InvalidOperationException($"Configure a store (UseLocalFileSystem, UseS3, ...) before {caller}.");
+        return current switch
         {
             { ImplementationInstance: IObjectStore instance } => _ => instance,
             { ImplementationFactory: { } factory } => sp => (IObjectStore)factory(sp),
             { ImplementationType: { } type } => sp => (IObjectStore)ActivatorUtilities.CreateInstance(sp, type),
             _ => throw new InvalidOperationException("The configured store cannot be wrapped."),
         };
-        builder.Services.Replace(ServiceDescriptor.Singleton(sp => new FaultInjectingObjectStore(inner(sp), options)));
-        builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore>(sp => sp.GetRequiredService<FaultInjectingObjectStore>()));
-        return builder;
     }
 
     /// <summary>Stores the archive in a local directory (WAL-G's <c>WALG_FILE_PREFIX</c>).</summary>
@@ -127,6 +133,13 @@ public static class PgArchiveServiceCollectionExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IObjectStore, LocalFileSystemObjectStore>());
         return builder;
     }
+
+    /// <summary>
+    /// Adds a local directory as the store named <paramref name="name"/>, for <see cref="FailoverPgArchiveBuilderExtensions.UseFailoverStores(IPgArchiveBuilder, Action{FailoverStoresOptions}?)"/>.
+    /// </summary>
+    public static IPgArchiveBuilder UseLocalFileSystem(this IPgArchiveBuilder builder, string name, Action<LocalFileSystemObjectStoreOptions> configure) =>
+        FailoverPgArchiveBuilderExtensions.AddNamedStore<LocalFileSystemObjectStoreOptions, LocalFileSystemObjectStoreOptionsValidator>(builder, name, configure,
+            (_, options) => new LocalFileSystemObjectStore(options));
 
     /// <summary>Stores the archive in a local directory bound from <paramref name="configuration"/> (key <c>RootPath</c>); unknown keys are an error.</summary>
     public static IPgArchiveBuilder UseLocalFileSystem(this IPgArchiveBuilder builder, IConfiguration configuration)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text;
@@ -6,6 +5,7 @@ using System.Text.Json;
 using PgArchive.Authentication;
 using PgArchive.Retention;
 using PgArchive.Storage;
+using PgArchive.Support;
 
 namespace PgArchive.Backups;
 
@@ -189,27 +189,5 @@ public sealed class ArchiveCopierTests : IDisposable
 
         Assert.Contains("base_000000010000000000000009", ex.Message, StringComparison.Ordinal);
         Assert.Empty(_destination.Inner.Keys);
-    }
-
-    /// <summary>A real in-memory store that records the order of successful puts.</summary>
-    private sealed class PutRecordingStore(InMemoryObjectStore inner) : IObjectStore
-    {
-        public InMemoryObjectStore Inner => inner;
-
-        public ConcurrentQueue<string> Puts { get; } = new();
-
-        public async Task PutAsync(string key, Stream content, PutMode mode = PutMode.Overwrite, CancellationToken cancellationToken = default)
-        {
-            await inner.PutAsync(key, content, mode, cancellationToken);
-            Puts.Enqueue(key);
-        }
-
-        public Task<Stream> OpenReadAsync(string key, ByteRange? range = null, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, range, cancellationToken);
-
-        public Task<ObjectInfo?> GetInfoAsync(string key, CancellationToken cancellationToken = default) => inner.GetInfoAsync(key, cancellationToken);
-
-        public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
-
-        public Task DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default) => inner.DeleteAsync(keys, cancellationToken);
     }
 }
