@@ -20,10 +20,14 @@ internal sealed class SubsectionConfigureOptions<[DynamicallyAccessedMembers(Dyn
     where TOptions : class
 {
     // The reflection binder, named as a method group: the binding generator intercepts calls it can write and reports
-    // (as an error here) those it cannot, such as one of a type parameter.
+    // (as an error here) those it cannot, such as one of a type parameter. The method group is taken inside a method so
+    // that the suppressions cover it: on a field initializer the compiler's analyzers accept them, but Native AOT's
+    // compiler reports the reference in the static constructor, where they do not apply.
+    private static readonly Action<IConfiguration, object?, Action<BinderOptions>?> Bind = ReflectionBinder();
+
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "TOptions keeps all its members (DynamicallyAccessedMembers.All); codec options are scalar properties.")]
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Binding scalar properties creates no generic type at run time.")]
-    private static readonly Action<IConfiguration, object?, Action<BinderOptions>?> Bind = ConfigurationBinder.Bind;
+    private static Action<IConfiguration, object?, Action<BinderOptions>?> ReflectionBinder() => ConfigurationBinder.Bind;
 
     public void Configure(TOptions options)
     {
