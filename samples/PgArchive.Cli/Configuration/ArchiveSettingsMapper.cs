@@ -54,6 +54,7 @@ internal static class ArchiveSettingsMapper
 
         options.UploadConcurrency = PositiveInt(settings, "WALG_UPLOAD_CONCURRENCY") ?? options.UploadConcurrency;
         options.UploadDiskConcurrency = PositiveInt(settings, "WALG_UPLOAD_DISK_CONCURRENCY") ?? options.UploadDiskConcurrency;
+        options.DirectReads = settings.GetBoolean("PGARCHIVE_DIRECT_READS") ?? options.DirectReads;
         options.DownloadConcurrency = PositiveInt(settings, "WALG_DOWNLOAD_CONCURRENCY") ?? options.DownloadConcurrency;
         options.DiskRateLimit = Rate(settings, "WALG_DISK_RATE_LIMIT") ?? options.DiskRateLimit;
         options.NetworkRateLimit = Rate(settings, "WALG_NETWORK_RATE_LIMIT") ?? options.NetworkRateLimit;

@@ -335,7 +335,7 @@ public sealed partial class BackupPusher
                 var incremented = totals.Delta is { } delta && DeltaFiles.WasInBase(delta, entry)
                     ? await IncrementTarEntry.WriteAsync(writer, entry, delta.Lsn, totals.DiskLimiter, ct).ConfigureAwait(false)
                     : null;
-                var written = incremented?.Written ?? await TarEntries.WriteAsync(writer, entry, totals.Pages, ct, totals.DiskGate, totals.DiskLimiter).ConfigureAwait(false);
+                var written = incremented?.Written ?? await TarEntries.WriteAsync(writer, entry, totals.Pages, ct, totals.DiskGate, totals.DiskLimiter, _options.DirectReads).ConfigureAwait(false);
                 if (written is null)
                 {
                     Log.FileVanished(_logger, entry.TarPath);
