@@ -178,6 +178,10 @@ public sealed partial class BackupPusher
                 TablespacesOf(dataDirectory), dataDirectory, request.Permanent, request.UserData, deltaBase, request.WithoutFilesMetadata), files, totals, claim, cancellationToken).ConfigureAwait(false);
 
             Log.BackupFinished(_logger, name, stop.Lsn.ToString(), totals.TarBytes, totals.StoredBytes);
+            if (_options.DirectReads)
+            {
+                Log.BackupReadDirectly(_logger, totals.ReadDirectly, totals.FileBytes);
+            }
             if (resumed is not null)
             {
                 Log.BackupResumed(_logger, name, resumed.Partitions, resumed.StoredBytes, resumed.From, partitions.Count, totals.StoredBytes - resumed.StoredBytes);
@@ -363,6 +367,7 @@ public sealed partial class BackupPusher
                     totals.IncrementedFiles += incremented is null ? 0 : 1;
                     totals.Files++;
                     totals.PagesVerified += written.PagesVerified;
+                    totals.ReadDirectly += written.ReadDirectly;
                     if (written.CorruptBlocks.Count > 0)
                     {
                         Log.CorruptPages(_logger, entry.TarPath, string.Join(", ", written.CorruptBlocks), written.CorruptBlocks.Count);
@@ -589,6 +594,7 @@ public sealed partial class BackupPusher
         public long TarBytes;
         public long StoredBytes;
         public long FileBytes;
+        public long ReadDirectly;
         public int Files;
         public long PagesVerified;
         public PageChecksumVerifier? Pages;
@@ -646,6 +652,7 @@ public sealed partial class BackupPusher
             TarBytes += partition.TarBytes;
             StoredBytes += partition.StoredBytes;
             FileBytes += partition.FileBytes;
+            ReadDirectly += partition.ReadDirectly;
             Files += partition.Files;
             PagesVerified += partition.PagesVerified;
             IncrementedFiles += partition.IncrementedFiles;

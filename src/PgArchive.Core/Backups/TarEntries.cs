@@ -33,11 +33,12 @@ internal static class TarEntries
 
         Stream source;
         long length;
+        DirectReadStream? direct = null;
         try
         {
-            if (directReads && entry.Size >= DirectReadStream.ChunkSize && DirectReadStream.TryOpen(entry.FullPath, diskGate) is { } direct)
+            if (directReads && entry.Size >= DirectReadStream.ChunkSize && DirectReadStream.TryOpen(entry.FullPath, diskGate) is { } opened)
             {
-                (source, length) = (direct, direct.Length);
+                (source, length, direct) = (opened, opened.Length, opened);
             }
             else
             {
@@ -63,7 +64,7 @@ internal static class TarEntries
                 ModificationTime = File.GetLastWriteTimeUtc(entry.FullPath),
             };
             await writer.WriteEntryAsync(tarEntry, cancellationToken).ConfigureAwait(false);
-            return new WrittenEntry(content.HashHex, pageCheck?.CorruptBlocks ?? [], pageCheck?.PagesVerified ?? 0) { Size = length };
+            return new WrittenEntry(content.HashHex, pageCheck?.CorruptBlocks ?? [], pageCheck?.PagesVerified ?? 0) { Size = length, ReadDirectly = direct?.BytesDirect ?? 0 };
         }
     }
 
@@ -107,6 +108,9 @@ internal sealed record WrittenEntry(string? XxHash128, IReadOnlyList<uint> Corru
 {
     /// <summary>Bytes of the file stored in the tar (its length when opened).</summary>
     public long Size { get; init; }
+
+    /// <summary>Bytes of the file read from the disk with O_DIRECT rather than through the page cache.</summary>
+    public long ReadDirectly { get; init; }
 
     public static readonly WrittenEntry Directory = new(null, [], 0);
 }

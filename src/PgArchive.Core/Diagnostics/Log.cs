@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Backup {BackupName} finished at LSN {FinishLsn}: {UncompressedBytes} bytes read, {CompressedBytes} bytes stored")]
     public static partial void BackupFinished(ILogger logger, string backupName, string finishLsn, long uncompressedBytes, long compressedBytes);
 
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Read {DirectBytes} of the {FileBytes} file bytes from the disk with O_DIRECT, the rest through the page cache")]
+    public static partial void BackupReadDirectly(ILogger logger, long directBytes, long fileBytes);
+
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "{Path} vanished during the backup; WAL replay recreates what is needed")]
     public static partial void FileVanished(ILogger logger, string path);
 
