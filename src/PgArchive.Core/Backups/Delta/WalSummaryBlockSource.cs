@@ -25,6 +25,21 @@ internal static class WalSummaryBlockSource
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(time);
+        try
+        {
+            return await BuildCoreAsync(connection, versionNum, baseLsn, baseTimeline, startLsn, timeline, wait, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            // The summary functions are the superuser's unless granted; outside a transaction the error leaves the backup running.
+            return (null, $"the backup role may not read WAL summaries ({ex.MessageText}; GRANT EXECUTE ON FUNCTION pg_get_wal_summarizer_state(), " +
+                "pg_available_wal_summaries(), pg_wal_summary_contents(bigint, pg_lsn, pg_lsn) to it)");
+        }
+    }
+
+    private static async Task<(ChangedBlockMap? Map, string? Unavailable)> BuildCoreAsync(NpgsqlConnection connection, int versionNum, Lsn baseLsn, uint baseTimeline,
+        Lsn startLsn, uint timeline, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
+    {
         if (versionNum < 170000)
         {
             return (null, string.Create(CultureInfo.InvariantCulture, $"PostgreSQL {versionNum / 10000} keeps no WAL summaries (17 and later do)"));
