@@ -6,8 +6,8 @@ namespace PgArchive.EndToEnd;
 /// <summary>
 /// Delta backups on PostgreSQL 17 with <c>summarize_wal = on</c>: a full backup, then deltas that read only the blocks
 /// the WAL summaries name (1% of rows updated, a relation truncated by VACUUM, one dropped and recreated under its name,
-/// VACUUM FULL, a new database), then deltas that fall back to the page scan (summarize_wal off; the summaries back to
-/// the base removed), and PITR of the last delta with exact rows and amcheck.
+/// VACUUM FULL, a new database), then deltas that scan pages (PGARCHIVE_DELTA_BLOCK_SOURCE=scan; summarize_wal off; the
+/// summaries back to the base removed), and PITR of the last delta with exact rows and amcheck.
 /// </summary>
 public sealed partial class WalSummaryDeltaTests(PgArchiveCli cli) : IAsyncLifetime
 {
@@ -52,6 +52,11 @@ public sealed partial class WalSummaryDeltaTests(PgArchiveCli cli) : IAsyncLifet
         await ExecuteInAsync(source, "added", "UPDATE t SET v = v * 2 WHERE v % 10 = 0");
         await source.PgbenchAsync("-t", "200", "-n");
         await DeltaAsync(push, source.DataDirectory, "delta 2", summaries: true, delta1);
+
+        // Switched off: the page scan, though the summaries could tell.
+        await source.ExecuteAsync("UPDATE trunc SET id = id + 1 WHERE id <= 500");
+        await DeltaAsync(new Dictionary<string, string?>(push) { ["PGARCHIVE_DELTA_BLOCK_SOURCE"] = "scan" }, source.DataDirectory, "delta (scan asked)", summaries: false,
+            "PGARCHIVE_DELTA_BLOCK_SOURCE is scan");
 
         // Fallbacks: summarize_wal off, then on again with the summaries back to the base removed.
         await source.ExecuteAsync("ALTER SYSTEM SET summarize_wal = off");
