@@ -39,6 +39,15 @@ public sealed class PgArchiveOptions
     /// </summary>
     public string DeltaOrigin { get; set; } = "LATEST";
 
+    /// <summary>
+    /// How a delta finds the pages changed since its base (<c>PGARCHIVE_DELTA_BLOCK_SOURCE</c>):
+    /// <see cref="DeltaBlockSource.Auto"/> reads only the blocks PostgreSQL's WAL summaries name when the server can tell
+    /// (17 and later with <c>summarize_wal</c> on, summaries back to the base), else scans every page;
+    /// <see cref="DeltaBlockSource.Scan"/> always scans.
+    /// <value>Default <see cref="DeltaBlockSource.Auto"/>.</value>
+    /// </summary>
+    public DeltaBlockSource DeltaBlockSource { get; set; } = DeltaBlockSource.Auto;
+
     /// <summary>Record every corrupt block number instead of the first ten (<c>WALG_STORE_ALL_CORRUPT_BLOCKS</c>).</summary>
     public bool StoreAllCorruptBlocks { get; set; }
 

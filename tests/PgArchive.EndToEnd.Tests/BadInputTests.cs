@@ -237,6 +237,7 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
         ["fault injection: unknown operation"] = (new() { ["PGARCHIVE_FAULT_INJECTION"] = "0.1:1:fly" }, ["backup-list"], 2, "operation 'fly' must be one of"),
         ["fault injection: permanent after not a count"] = (new() { ["PGARCHIVE_FAULT_INJECTION"] = "permanent:put:soon" }, ["backup-list"], 2, "AFTER must be a number of calls"),
         ["backup-push: resume setting not a boolean"] = (new() { ["PGARCHIVE_BACKUP_RESUME"] = "maybe" }, ["backup-push", "{ws}"], 2, "PGARCHIVE_BACKUP_RESUME must be true or false, not 'maybe'"),
+        ["delta block source unknown"] = (new() { ["PGARCHIVE_DELTA_BLOCK_SOURCE"] = "wal" }, ["backup-list"], 2, "PGARCHIVE_DELTA_BLOCK_SOURCE must be auto or scan, not 'wal'."),
         ["store retries negative"] = (new() { ["PGARCHIVE_STORE_RETRIES"] = "-1" }, ["backup-list"], 2, "PGARCHIVE_STORE_RETRIES must be 0 or more"),
         ["store retry delay not a number"] = (new() { ["PGARCHIVE_STORE_RETRY_DELAY"] = "abc" }, ["backup-list"], 2, "PGARCHIVE_STORE_RETRY_DELAY 'abc' must be a number of seconds"),
         ["backup-fetch: bad LSN"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--recovery-target-lsn", "zz"], 2, "--recovery-target-lsn 'zz' is not an LSN"),

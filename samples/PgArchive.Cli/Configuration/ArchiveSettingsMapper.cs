@@ -42,6 +42,16 @@ internal static class ArchiveSettingsMapper
             options.DeltaOrigin = origin;
         }
 
+        if (settings.Get("PGARCHIVE_DELTA_BLOCK_SOURCE") is { } blockSource)
+        {
+            options.DeltaBlockSource = blockSource.Trim().ToLowerInvariant() switch
+            {
+                "auto" => DeltaBlockSource.Auto,
+                "scan" => DeltaBlockSource.Scan,
+                _ => throw new PgArchiveConfigurationException($"PGARCHIVE_DELTA_BLOCK_SOURCE must be auto or scan, not '{blockSource}'."),
+            };
+        }
+
         if (settings.GetBoolean("WALG_STORE_ALL_CORRUPT_BLOCKS") is { } storeAll)
         {
             options.StoreAllCorruptBlocks = storeAll;
