@@ -6,7 +6,8 @@ namespace PgArchive.EndToEnd;
 /// <summary>
 /// Delta backups against real PostgreSQL 15: a full backup, pgbench writes, delta 1, more writes (a new table,
 /// a dropped table, VACUUM FULL rewriting files, a truncated relation), delta 2, then PITR from the chain to a
-/// time between the deltas and to one after the last, forward and with --reverse-unpack; rows checked each time.
+/// time between the deltas and to one after the last, in the default order (newest first), with --forward-unpack and
+/// with WAL-G's --reverse-unpack; rows checked each time.
 /// </summary>
 public sealed class DeltaBackupTests(PgArchiveCli cli) : IAsyncLifetime
 {
@@ -97,9 +98,10 @@ public sealed class DeltaBackupTests(PgArchiveCli cli) : IAsyncLifetime
         await source.SwitchWalAndWaitForArchiveAsync();
         await source.StopAndDeleteAsync();
 
-        Assert.Equal(betweenState, await RestoreAsync("between", delta1, between, reverse: false, droppedFile: null));
-        Assert.Equal(afterState, await RestoreAsync("after", delta2, after, reverse: false, dropped));
-        Assert.Equal(afterState, await RestoreAsync("after-reverse", delta2, after, reverse: true, dropped));
+        Assert.Equal(betweenState, await RestoreAsync("between", delta1, between, order: "--forward-unpack", droppedFile: null));
+        Assert.Equal(afterState, await RestoreAsync("after", delta2, after, order: null, dropped));
+        Assert.Equal(afterState, await RestoreAsync("after-forward", delta2, after, order: "--forward-unpack", dropped));
+        Assert.Equal(afterState, await RestoreAsync("after-reverse", delta2, after, order: "--reverse-unpack", dropped));
 
         // Retention and marks understand chains: keeping delta 2 but not its bases is refused; FULL counts chains.
         string[] all = [full, delta1, delta2, next];
@@ -118,11 +120,12 @@ public sealed class DeltaBackupTests(PgArchiveCli cli) : IAsyncLifetime
     private JsonElement Metadata(string name) =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", name, "metadata.json"))).RootElement;
 
-    private async Task<string> RestoreAsync(string label, string backup, string targetTime, bool reverse, string? droppedFile)
+    /// <summary>Restores <paramref name="backup"/> with <paramref name="order"/> (a flag choosing the delta chain's order; null for the default).</summary>
+    private async Task<string> RestoreAsync(string label, string backup, string targetTime, string? order, string? droppedFile)
     {
         var directory = _workspace.CreateDirectory(label);
         string[] args = ["backup-fetch", Path.Combine(directory, "data"), backup, "--recovery-target-time", targetTime, "--recovery-target-action", "promote"];
-        (await cli.RunAsync(Settings, reverse ? [.. args, "--reverse-unpack"] : args)).EnsureSuccess("backup-fetch " + label);
+        (await cli.RunAsync(Settings, order is null ? args : [.. args, order])).EnsureSuccess("backup-fetch " + label);
         if (droppedFile is not null)
         {
             Assert.False(File.Exists(Path.Combine(directory, "data", droppedFile)), $"{droppedFile} was dropped before the restored backup and must not be restored");

@@ -134,7 +134,14 @@ internal static class BackupCommands
             Description = "With --standby: stream from this primary once the archive is replayed, e.g. 'host=primary user=replicator' " +
                 "(keep the password in a passfile; the value is written into the restored directory).",
         };
-        var reverseUnpack = new Option<bool>("--reverse-unpack") { Description = "For a delta: unpack the newest backup of the chain first, writing each page once (also WALG_USE_REVERSE_UNPACK)." };
+        var reverseUnpack = new Option<bool>("--reverse-unpack")
+        {
+            Description = "For a delta: unpack the newest backup of the chain first, writing each page once. The default (WAL-G's flag, accepted; also WALG_USE_REVERSE_UNPACK).",
+        };
+        var forwardUnpack = new Option<bool>("--forward-unpack")
+        {
+            Description = "For a delta: unpack the full backup first, then apply each delta in order (WAL-G's default; also WALG_USE_REVERSE_UNPACK=false).",
+        };
         var tablespaceMap = new Option<string[]>("--tablespace-map") { Description = "OID=DIR: restore that tablespace into DIR instead of where it was. Repeatable.", AllowMultipleArgumentsPerToken = false };
         var restartInterrupted = new Option<bool>("--restart-interrupted")
         {
@@ -143,7 +150,7 @@ internal static class BackupCommands
         };
         var command = new Command("backup-fetch", "Restore a backup into an empty directory, optionally set up for point-in-time recovery.")
         {
-            target, name, time, lsn, restorePoint, action, timeline, recovery, standby, primaryConnInfo, tablespaceMap, reverseUnpack, restartInterrupted,
+            target, name, time, lsn, restorePoint, action, timeline, recovery, standby, primaryConnInfo, tablespaceMap, reverseUnpack, forwardUnpack, restartInterrupted,
         };
         var walg = new WalGFetchFlags();
         walg.AddTo(command);
@@ -151,6 +158,11 @@ internal static class BackupCommands
             async (services, settings, ct) =>
             {
                 walg.CheckSupported(parseResult, settings);
+                if (parseResult.GetValue(reverseUnpack) && parseResult.GetValue(forwardUnpack))
+                {
+                    throw new PgArchiveConfigurationException("--reverse-unpack and --forward-unpack ask for opposite orders: give one of them.");
+                }
+
                 var destination = Path.GetFullPath(parseResult.GetValue(target)!);
                 var targetLsn = parseResult.GetValue(lsn);
                 if (targetLsn is not null && !Lsn.TryParse(targetLsn, out _))
@@ -189,7 +201,9 @@ internal static class BackupCommands
                         // written inside the restore, before its marker goes: a restore reported done has it, a failed one does not
                         AddedFiles = wantsRecovery ? [new AddedFile(RecoveryOptions.SettingsFileName, RestoreSettings(settings))] : [],
                         RestartInterrupted = parseResult.GetValue(restartInterrupted),
-                        ReverseUnpack = parseResult.GetValue(reverseUnpack) || settings.GetBoolean("WALG_USE_REVERSE_UNPACK") == true,
+                        // Newest first unless asked otherwise: a flag wins over the setting, as in WAL-G.
+                        ReverseUnpack = parseResult.GetValue(reverseUnpack)
+                            || (!parseResult.GetValue(forwardUnpack) && settings.GetBoolean("WALG_USE_REVERSE_UNPACK") != false),
                         SkipRedundantTars = walg.SkipRedundantTars(parseResult, settings),
                         FileMask = walg.FileMask(parseResult),
                         Progress = progress,

@@ -30,7 +30,7 @@ internal sealed class WalGFetchFlags
 
     private readonly Option<bool> _skipRedundantTars = new("--skip-redundant-tars")
     {
-        Description = "With --reverse-unpack: do not download tar partitions none of whose files is still to restore (also WALG_SKIP_REDUNDANT_TARS).",
+        Description = "With reverse unpack (the default): do not download tar partitions none of whose files is still to restore (also WALG_SKIP_REDUNDANT_TARS).",
     };
 
     private readonly Option<string[]> _restoreOnly = new("--restore-only")

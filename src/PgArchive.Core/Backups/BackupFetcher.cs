@@ -91,7 +91,8 @@ public sealed class BackupFetcher
             CheckRestorable(directory, TablespaceLocation, request.RestartInterrupted, interrupted);
         }
 
-        var chain = await DeltaChain.LoadAsync(_catalog, backup.Name, sentinel, request.ReverseUnpack, cancellationToken).ConfigureAwait(false);
+        var chain = await DeltaChain.LoadAsync(_catalog, backup.Name, sentinel, new ChainFileWriter(request.ReverseUnpack, _syncRestoredFiles), cancellationToken)
+            .ConfigureAwait(false);
         var steps = await PlanAsync(backup.Name, sentinel, chain, cancellationToken).ConfigureAwait(false);
 
         // Everything checked that can be before a byte is written: only now is an interrupted restore cleared.
@@ -130,15 +131,15 @@ public sealed class BackupFetcher
             {
                 // A backup's partitions hold disjoint files: they are downloaded, decoded and extracted side by side, the
                 // largest first, so that the last one to finish is a small one rather than a large one left to decode alone.
-                // The steps of a delta chain write through one shared page map: one partition at a time, in order.
-                var order = step.Filter is null ? LargestFirst(partitions) : [.. partitions.SkipLast(1)];
+                // So are those of each backup of a delta chain, the backups one after the other.
+                var order = LargestFirst(partitions);
                 if (request.SkipRedundantTars)
                 {
                     // decided now, once the newer backups of the chain are written: what they wrote whole is not needed again
                     order = [.. order.Where(p => extractor.HoldsFileToRestore(p) || SkippedAsRedundant(p))];
                 }
 
-                await PartitionPipeline.RunAsync(order.Length, step.Filter is null ? _downloadConcurrency : 1, async (i, ct) =>
+                await PartitionPipeline.RunAsync(order.Length, _downloadConcurrency, async (i, ct) =>
                 {
                     await ExtractPartitionAsync(extractor, order[i], ct).ConfigureAwait(false);
                     return true;
@@ -199,7 +200,8 @@ public sealed class BackupFetcher
         if (request.SkipRedundantTars && !request.ReverseUnpack)
         {
             throw new PgArchiveConfigurationException(
-                "--skip-redundant-tars works with --reverse-unpack (WALG_USE_REVERSE_UNPACK), as in WAL-G, which ignores it otherwise: add --reverse-unpack.");
+                "--skip-redundant-tars works with reverse unpack (the default; --reverse-unpack), as in WAL-G, which ignores it otherwise: " +
+                "leave out --forward-unpack (or WALG_USE_REVERSE_UNPACK=false).");
         }
 
         if (request.FileMask is not { } mask)

@@ -3,12 +3,14 @@ using PgArchive.Storage;
 
 namespace PgArchive.Support;
 
-/// <summary>A real in-memory store that records the order of successful puts.</summary>
+/// <summary>A real in-memory store that records the order of successful puts, and of the objects opened for reading.</summary>
 internal sealed class PutRecordingStore(InMemoryObjectStore inner) : IObjectStore
 {
     public InMemoryObjectStore Inner => inner;
 
     public ConcurrentQueue<string> Puts { get; } = new();
+
+    public ConcurrentQueue<string> Opens { get; } = new();
 
     public async Task PutAsync(string key, Stream content, PutMode mode = PutMode.Overwrite, CancellationToken cancellationToken = default)
     {
@@ -16,7 +18,11 @@ internal sealed class PutRecordingStore(InMemoryObjectStore inner) : IObjectStor
         Puts.Enqueue(key);
     }
 
-    public Task<Stream> OpenReadAsync(string key, ByteRange? range = null, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, range, cancellationToken);
+    public Task<Stream> OpenReadAsync(string key, ByteRange? range = null, CancellationToken cancellationToken = default)
+    {
+        Opens.Enqueue(key);
+        return inner.OpenReadAsync(key, range, cancellationToken);
+    }
 
     public Task<ObjectInfo?> GetInfoAsync(string key, CancellationToken cancellationToken = default) => inner.GetInfoAsync(key, cancellationToken);
 

@@ -14,12 +14,13 @@ internal sealed class DeltaChain
     /// <summary>The backups to extract, in extraction order.</summary>
     public IReadOnlyList<ChainStep> Steps { get; }
 
-    /// <summary>Reads the chain of <paramref name="backupName"/> from its sentinels.</summary>
+    /// <summary>Reads the chain of <paramref name="backupName"/> from its sentinels; its files are written by <paramref name="writer"/>, in its order.</summary>
     /// <exception cref="PgArchiveException">A base of the chain is missing or the chain loops.</exception>
-    public static async Task<DeltaChain> LoadAsync(BackupCatalog catalog, string backupName, BackupSentinel sentinel, bool reverse, CancellationToken cancellationToken)
+    public static async Task<DeltaChain> LoadAsync(BackupCatalog catalog, string backupName, BackupSentinel sentinel, ChainFileWriter writer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(sentinel);
+        ArgumentNullException.ThrowIfNull(writer);
         if (sentinel.DeltaFrom is null)
         {
             return new DeltaChain([new ChainStep(backupName, null)]);
@@ -29,7 +30,6 @@ internal sealed class DeltaChain
         var chain = walked.Names.Zip(walked.Sentinels).ToList();
         var target = await FilesOfAsync(catalog, backupName, sentinel, cancellationToken).ConfigureAwait(false);
         var wanted = target is null ? null : new HashSet<string>(target.Files.Keys, StringComparer.Ordinal);
-        var writer = new ChainFileWriter(reverse);
         var steps = new List<ChainStep>(chain.Count);
         foreach (var (name, stepSentinel) in chain)
         {
@@ -41,7 +41,7 @@ internal sealed class DeltaChain
             steps.Add(new ChainStep(name, new ChainFilter(wanted, incremented, writer, name == backupName, detectIncrements)));
         }
 
-        if (!reverse)
+        if (!writer.Reverse)
         {
             steps.Reverse();
         }
