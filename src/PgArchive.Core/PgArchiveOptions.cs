@@ -39,6 +39,14 @@ public sealed class PgArchiveOptions
     /// </summary>
     public string DeltaOrigin { get; set; } = "LATEST";
 
+    /// <summary>
+    /// Store a block map beside every WAL segment wal-push archives (<c>WALG_USE_WAL_DELTA</c>): the blocks its records
+    /// change, parsed from WAL of PostgreSQL 10 to 17, under <c>wal_blockmaps_005/</c>. A map that cannot be made or
+    /// stored is logged and skipped, never a failed wal-push: without it a later delta reads pages to find the changes.
+    /// <value>Default false.</value>
+    /// </summary>
+    public bool UseWalDelta { get; set; }
+
     /// <summary>Record every corrupt block number instead of the first ten (<c>WALG_STORE_ALL_CORRUPT_BLOCKS</c>).</summary>
     public bool StoreAllCorruptBlocks { get; set; }
 

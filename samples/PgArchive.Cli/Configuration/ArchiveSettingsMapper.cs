@@ -42,6 +42,11 @@ internal static class ArchiveSettingsMapper
             options.DeltaOrigin = origin;
         }
 
+        if (settings.GetBoolean("WALG_USE_WAL_DELTA") is { } useWalDelta)
+        {
+            options.UseWalDelta = useWalDelta;
+        }
+
         if (settings.GetBoolean("WALG_STORE_ALL_CORRUPT_BLOCKS") is { } storeAll)
         {
             options.StoreAllCorruptBlocks = storeAll;
