@@ -333,7 +333,7 @@ public sealed partial class BackupPusher
                 // Taken before the read: a change made while the file is read must not look like "unchanged since" to the next delta.
                 var modified = entry.IsDirectory ? default : ModifiedBeforeRead(entry.FullPath);
                 var incremented = totals.Delta is { } delta && DeltaFiles.WasInBase(delta, entry)
-                    ? await IncrementTarEntry.WriteAsync(writer, entry, delta.Lsn, totals.DiskLimiter, ct).ConfigureAwait(false)
+                    ? await IncrementTarEntry.WriteAsync(writer, entry, delta.Lsn, null, totals.DiskLimiter, ct).ConfigureAwait(false)
                     : null;
                 var written = incremented?.Written ?? await TarEntries.WriteAsync(writer, entry, totals.Pages, ct, totals.DiskGate, totals.DiskLimiter).ConfigureAwait(false);
                 if (written is null)

@@ -17,10 +17,12 @@ internal sealed class IncrementReadStream : Stream
     private readonly ByteRateLimiter? _diskLimiter;
     private long _position;
     private int _pageInBuffer = -1;
+    private long _bytesRead;
 
-    private IncrementReadStream(SafeFileHandle file, long fileSize, IReadOnlyList<uint> blocks, ByteRateLimiter? diskLimiter)
+    private IncrementReadStream(SafeFileHandle file, long fileSize, IReadOnlyList<uint> blocks, ByteRateLimiter? diskLimiter, long scanned)
     {
         _file = file;
+        _bytesRead = scanned;
         _diskLimiter = diskLimiter;
         _blocks = blocks;
         _header = new byte[PageIncrement.FixedHeaderSize + (4 * blocks.Count)];
@@ -30,6 +32,49 @@ internal sealed class IncrementReadStream : Stream
 
     /// <summary>Pages the increment holds.</summary>
     public int PageCount => _blocks.Count;
+
+    /// <summary>Bytes read from the file so far: the scan's, then each page's as the stream yields it.</summary>
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    /// <summary>
+    /// The increment of <paramref name="path"/> holding exactly <paramref name="blocks"/> (ascending block numbers a
+    /// block source named), without scanning the file: only those pages are read, each once, as the stream yields
+    /// them. The header records the file's size now; named blocks at or past its end are left out. Null when the
+    /// file vanished.
+    /// </summary>
+    public static IncrementReadStream? OpenBlocks(string path, IReadOnlyList<uint> blocks, ByteRateLimiter? diskLimiter = null)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        SafeFileHandle file;
+        try
+        {
+            file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+
+        try
+        {
+            var size = RandomAccess.GetLength(file);
+            size -= size % PageIncrement.PageSize;
+            var pages = (ulong)(size / PageIncrement.PageSize);
+            var count = 0;
+            while (count < blocks.Count && blocks[count] < pages)
+            {
+                count++;
+            }
+
+            var kept = count == blocks.Count ? blocks : blocks.Take(count).ToArray();
+            return new IncrementReadStream(file, size, kept, diskLimiter, 0);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>
     /// Scans <paramref name="path"/> (its first <paramref name="fileSize"/> bytes) and returns its increment over
@@ -75,7 +120,7 @@ internal sealed class IncrementReadStream : Stream
             }
 
             var blocks = found.SelectMany(f => f!).ToList();
-            return new IncrementReadStream(file, fileSize, blocks, diskLimiter);
+            return new IncrementReadStream(file, fileSize, blocks, diskLimiter, fileSize);
         }
         catch
         {
@@ -200,6 +245,7 @@ internal sealed class IncrementReadStream : Stream
             }
 
             filled += read;
+            Interlocked.Add(ref _bytesRead, read);
         }
 
         // Truncated since the scan: the size recorded still says where the file ends; WAL replay truncates it again.
