@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using PgArchive.Backups.Delta;
 using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using static PgArchive.Wal.Records.SyntheticWal;
@@ -8,7 +9,7 @@ namespace PgArchive.Wal.Records;
 /// <summary>wal-push with WALG_USE_WAL_DELTA stores maps; the reader gathers them over a range, with pg_wal for what is not archived.</summary>
 public sealed class WalBlockMapReaderTests : IDisposable
 {
-    private static readonly RelationFork Heap = new(1663, 5, 16384, 0);
+    private static readonly Wal.Records.RelationFork Heap = new(1663, 5, 16384, 0);
     private readonly string _pgWal = Directory.CreateTempSubdirectory("pgarchive-walmap-").FullName;
     private readonly ServiceProvider _services;
     private readonly InMemoryObjectStore _store;
@@ -112,6 +113,26 @@ public sealed class WalBlockMapReaderTests : IDisposable
 
         Assert.Null(result.Changes);
         Assert.Contains("timeline switch", result.NotAvailable, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Delta_seam_gets_the_changed_blocks_and_limits_of_the_maps()
+    {
+        WriteSegments();
+        await _archiver.PushAsync(Path.Combine(_pgWal, Name(3)), Token);
+        await _archiver.PushAsync(Path.Combine(_pgWal, Name(4)), Token);
+
+        var (map, notAvailable) = await WalBlockMapSource.ReadAsync(_reader, 1, 1, At(3), At(5), SegmentSize, null, Token);
+        var changes = new WalBlockChanges();
+        changes.AddLimit(Heap with { Relation = 16400 }, 3);
+        changes.AddLimit(new Wal.Records.RelationFork(1663, 16500, 0, 0), 0);
+        var limits = WalBlockMapSource.ToChangedBlockMap(changes);
+
+        Assert.Null(notAvailable);
+        Assert.Equal(5, map!.BlockCount);
+        Assert.Equal([30u, 31u, 40u, 41u, 99u], map.Select("base/5/16384", 100 * 8192).Blocks);
+        Assert.Equal(3u, limits.LimitBlockOf(new Backups.Delta.RelationFork(1663, 5, 16400, 0)));
+        Assert.True(limits.Select("base/16500/16384", 10 * 8192).IsWhole); // the database was created or dropped in the range
     }
 
     [Fact]
