@@ -47,6 +47,15 @@ public sealed class PgArchiveOptions
     /// </summary>
     public bool UseWalDelta { get; set; }
 
+    /// <summary>
+    /// How a delta finds the pages changed since its base (<c>PGARCHIVE_DELTA_BLOCK_SOURCE</c>):
+    /// <see cref="DeltaBlockSource.Auto"/> reads only the blocks PostgreSQL's WAL summaries name when the server can tell
+    /// (17 and later with <c>summarize_wal</c> on, summaries back to the base), else scans every page;
+    /// <see cref="DeltaBlockSource.Scan"/> always scans.
+    /// <value>Default <see cref="DeltaBlockSource.Auto"/>.</value>
+    /// </summary>
+    public DeltaBlockSource DeltaBlockSource { get; set; } = DeltaBlockSource.Auto;
+
     /// <summary>Record every corrupt block number instead of the first ten (<c>WALG_STORE_ALL_CORRUPT_BLOCKS</c>).</summary>
     public bool StoreAllCorruptBlocks { get; set; }
 
@@ -65,6 +74,15 @@ public sealed class PgArchiveOptions
     /// <value>Default 1, as WAL-G.</value>
     /// </summary>
     public int UploadDiskConcurrency { get; set; } = 1;
+
+    /// <summary>
+    /// Whether backup-push reads data files of 1 MiB or more with O_DIRECT (<c>PGARCHIVE_DIRECT_READS</c>): the disk
+    /// writes straight into backup-push's buffers, 1 MiB at a time with the next read in flight, instead of through
+    /// the page cache, which saves the CPU of copying every byte out of the cache and leaves the database's cached
+    /// pages in place. Where the filesystem refuses O_DIRECT (tmpfs) or off Linux, files are read through the cache.
+    /// <value>Default true.</value>
+    /// </summary>
+    public bool DirectReads { get; set; } = true;
 
     /// <summary>
     /// Bytes per second backup-push reads from the data directory, all its readers together (<c>WALG_DISK_RATE_LIMIT</c>,

@@ -237,6 +237,7 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
         ["fault injection: unknown operation"] = (new() { ["PGARCHIVE_FAULT_INJECTION"] = "0.1:1:fly" }, ["backup-list"], 2, "operation 'fly' must be one of"),
         ["fault injection: permanent after not a count"] = (new() { ["PGARCHIVE_FAULT_INJECTION"] = "permanent:put:soon" }, ["backup-list"], 2, "AFTER must be a number of calls"),
         ["backup-push: resume setting not a boolean"] = (new() { ["PGARCHIVE_BACKUP_RESUME"] = "maybe" }, ["backup-push", "{ws}"], 2, "PGARCHIVE_BACKUP_RESUME must be true or false, not 'maybe'"),
+        ["delta block source unknown"] = (new() { ["PGARCHIVE_DELTA_BLOCK_SOURCE"] = "wal" }, ["backup-list"], 2, "PGARCHIVE_DELTA_BLOCK_SOURCE must be auto or scan, not 'wal'."),
         ["store retries negative"] = (new() { ["PGARCHIVE_STORE_RETRIES"] = "-1" }, ["backup-list"], 2, "PGARCHIVE_STORE_RETRIES must be 0 or more"),
         ["store retry delay not a number"] = (new() { ["PGARCHIVE_STORE_RETRY_DELAY"] = "abc" }, ["backup-list"], 2, "PGARCHIVE_STORE_RETRY_DELAY 'abc' must be a number of seconds"),
         ["backup-fetch: bad LSN"] = ([], ["backup-fetch", "{ws}/t", "LATEST", "--recovery-target-lsn", "zz"], 2, "--recovery-target-lsn 'zz' is not an LSN"),
@@ -267,6 +268,13 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
         ["extra argument"] = ([], ["backup-list", "--json", "extra"], 2, "Unrecognized command or argument 'extra'"),
         ["missing argument"] = ([], ["backup-mark"], 2, "Required argument 'backup_name' missing"),
         ["wal-verify: unknown check"] = ([], ["wal-verify", "timeline", "--bogus"], 2, "'--bogus' is not a check"),
+        ["daemon-client: a Go duration is a duration"] = ([], ["daemon-client", "{ws}/no.sock", "wal-push", "x", "--timeout", "1h30m", "--connection-timeout", "1m"], 1,
+            "Daemon socket '{ws}/no.sock' does not exist"),
+        ["daemon-client: not a duration"] = ([], ["daemon-client", "{ws}/no.sock", "wal-push", "x", "--timeout", "soon"], 2,
+            "--timeout 'soon' is not a duration: write 30s, 500ms, 2m, 1h30m or a number of seconds."),
+        ["daemon: upload timeout not a duration"] = (new() { ["WALG_DAEMON_WAL_UPLOAD_TIMEOUT"] = "1x" }, ["daemon", "{ws}/d.sock"], 2,
+            "WALG_DAEMON_WAL_UPLOAD_TIMEOUT '1x' is not a duration"),
+        ["wal-receive: flush bytes not a size"] = ([], ["wal-receive", "--flush-bytes", "4 lots"], 2, "--flush-bytes '4 lots' is not a size: write 1048576 (bytes), 512kB, 4MiB or 1GB."),
     };
 
     public static TheoryData<string> CaseNames => [.. Cases.Keys];
@@ -285,7 +293,7 @@ public sealed class BadInputTests(PgArchiveCli cli) : IAsyncLifetime
 
         var result = await cli.RunAsync(settings, [.. args.Select(Fill)]);
 
-        AssertCleanFailure(result, exit, expected);
+        AssertCleanFailure(result, exit, Fill(expected));
         Assert.DoesNotContain("pp-never-printed", result.Stderr + result.Stdout, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_workspace.PathFor("t")), "nothing may be half-written");
         Assert.False(Directory.Exists(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005")), "nothing may be half-written");

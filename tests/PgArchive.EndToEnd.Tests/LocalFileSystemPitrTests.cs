@@ -1,7 +1,10 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
 namespace PgArchive.EndToEnd;
 
 /// <summary>The walking skeleton end to end: real PostgreSQL 15, the pgarchive CLI, the local-filesystem archive.</summary>
-public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
+public sealed partial class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
 {
     private readonly ArchiveWorkspace _workspace = new();
 
@@ -54,11 +57,18 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
         var settings = _workspace.FileArchiveSettings;
         await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), ArchiveCommand, settings);
         await source.PgbenchAsync("-i", "-s", "2", "-q");
+        // A table pgbench leaves alone, so that the checkpoint of the backup's start does not bring it back into the cache.
+        await source.ExecuteAsync("CREATE TABLE cold AS SELECT g AS id, md5(g::text) AS filler FROM generate_series(1, 100000) AS g; CHECKPOINT");
         var load = source.PgbenchAsync("-c", "2", "-T", "12", "-n");
         await Task.Delay(2000, TestContext.Current.CancellationToken);
+        // Out of the page cache, so that backup-push reads relation files with O_DIRECT while pgbench writes others.
+        (await ProcessRunner.RunAsync("sh", ["-c", "sync && find \"$0\" -type f -size +1M ! -path '*/pg_wal/*' -exec dd if={} iflag=nocache count=0 status=none ';'", source.DataDirectory],
+            asOsUser: false)).EnsureSuccess("drop the data files from the page cache");
         var push = await cli.RunAsync(PitrScenario.Merge(settings, source.LibpqEnvironment), "backup-push", source.DataDirectory);
         await load;
         push.EnsureSuccess("backup-push under load");
+        var direct = DirectReadLine().Match(push.Stderr);
+        Assert.True(direct.Success && long.Parse(direct.Groups[1].Value, CultureInfo.InvariantCulture) >= 1 << 20, push.Stderr);
         var expected = await source.ScalarAsync<string>(
             "SELECT (SELECT count(*) FROM pgbench_history) || '/' || (SELECT sum(abalance) FROM pgbench_accounts) || '/' || (SELECT sum(tbalance) FROM pgbench_tellers)");
         await source.SwitchWalAndWaitForArchiveAsync();
@@ -73,6 +83,7 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
             "SELECT (SELECT count(*) FROM pgbench_history) || '/' || (SELECT sum(abalance) FROM pgbench_accounts) || '/' || (SELECT sum(tbalance) FROM pgbench_tellers)");
         Assert.Equal(expected, actual);
         Assert.NotEqual("0/0/0", actual);
+        Assert.Equal(100_000L, await restored.ScalarAsync<long>("SELECT count(*) FROM cold WHERE filler = md5(id::text)"));
         Assert.Equal(0L, await restored.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'"));
     }
 
@@ -212,4 +223,7 @@ public sealed class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncLifetime
             Assert.True(File.Exists(Path.Combine(_workspace.ArchiveDirectory, "basebackups_005", name, "tar_partitions", part)), part);
         }
     }
+
+    [GeneratedRegex(@"Read (\d+) of the \d+ file bytes from the disk with O_DIRECT")]
+    private static partial Regex DirectReadLine();
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using PgArchive.Cli.Configuration;
 using PgArchive.Daemon;
 using PgArchive.Wal;
 
@@ -35,8 +36,8 @@ internal static class DaemonClientCommand
             var path = parseResult.GetValue(socket)!;
             var (type, request) = Request(parseResult.GetValue(operation)!, parseResult.GetValue(arguments)!);
             var reply = await SendAsync(path, DaemonFrame.Encode(type, request),
-                WalReceiveCommand.Duration(parseResult.GetValue(connectionTimeout), "--connection-timeout")!.Value,
-                WalReceiveCommand.Duration(parseResult.GetValue(timeout), "--timeout")!.Value, cancellationToken).ConfigureAwait(false);
+                SettingText.Duration(parseResult.GetValue(connectionTimeout), "--connection-timeout")!.Value,
+                SettingText.Duration(parseResult.GetValue(timeout), "--timeout")!.Value, cancellationToken).ConfigureAwait(false);
             return reply switch
             {
                 DaemonMessageType.Ok => ExitCodes.Success,

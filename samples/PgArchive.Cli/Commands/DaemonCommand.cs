@@ -42,7 +42,7 @@ internal static class DaemonCommand
                         SocketPath = parseResult.GetValue(socket)!,
                         DataDirectory = (parseResult.GetValue(pgdata) ?? settings.Get("PGDATA")) is { } directory ? Path.GetFullPath(directory) : null,
                         MaxConcurrentRequests = parseResult.GetValue(maxRequests) ?? 8,
-                        RequestTimeout = WalReceiveCommand.Duration(settings.Get("WALG_DAEMON_WAL_UPLOAD_TIMEOUT"), "WALG_DAEMON_WAL_UPLOAD_TIMEOUT") ?? TimeSpan.FromSeconds(60),
+                        RequestTimeout = SettingText.Duration(settings.Get("WALG_DAEMON_WAL_UPLOAD_TIMEOUT"), "WALG_DAEMON_WAL_UPLOAD_TIMEOUT") ?? TimeSpan.FromSeconds(60),
                         UploadConcurrency = ArchiveSettingsMapper.WalUploadConcurrency(settings),
                         MarkerScope = WalCommands.ArchiveScope(settings),
                     };

@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PgArchive.Cli.Configuration;
 using PgArchive.Storage;
 using PgArchive.Streaming;
 
@@ -36,8 +36,8 @@ internal static class WalReceiveCommand
                     SlotName = parseResult.GetValue(noSlot) ? null : parseResult.GetValue(slot) ?? settings.Get("WALG_SLOTNAME") ?? "walg",
                     CreateSlot = parseResult.GetValue(createSlot),
                     Synchronous = parseResult.GetValue(synchronous),
-                    FlushInterval = Duration(parseResult.GetValue(flushInterval), "--flush-interval") ?? TimeSpan.FromSeconds(1),
-                    FlushBytes = Size(parseResult.GetValue(flushBytes), "--flush-bytes") ?? 0,
+                    FlushInterval = SettingText.Duration(parseResult.GetValue(flushInterval), "--flush-interval") ?? TimeSpan.FromSeconds(1),
+                    FlushBytes = SettingText.Size(parseResult.GetValue(flushBytes), "--flush-bytes") ?? 0,
                     ApplicationName = parseResult.GetValue(applicationName) ?? "pgarchive",
                 };
                 using var receiver = new WalReceiver(
@@ -48,61 +48,5 @@ internal static class WalReceiveCommand
                 return ExitCodes.Success;
             }, cancellationToken));
         return command;
-    }
-
-    /// <summary>"1s", "500ms", "2m", "2.5" (seconds).</summary>
-    internal static TimeSpan? Duration(string? text, string option)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-
-        var (number, unit) = Split(text);
-        var value = double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) && parsed >= 0 ? parsed : double.NaN;
-        var span = unit switch
-        {
-            "" or "s" => TimeSpan.FromSeconds(value),
-            "ms" => TimeSpan.FromMilliseconds(value),
-            "min" or "m" => TimeSpan.FromMinutes(value),
-            _ => (TimeSpan?)null,
-        };
-        return double.IsNaN(value) || span is null
-            ? throw new PgArchiveConfigurationException($"{option} '{text}' is not a duration: write 1s, 500ms, 2m or a number of seconds.")
-            : span;
-    }
-
-    /// <summary>"4MiB", "4MB", "512kB", "1048576".</summary>
-    internal static long? Size(string? text, string option)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-
-        var (number, unit) = Split(text);
-        var shift = unit.ToUpperInvariant() switch
-        {
-            "" or "B" => 0,
-            "K" or "KB" or "KIB" => 10,
-            "M" or "MB" or "MIB" => 20,
-            "G" or "GB" or "GIB" => 30,
-            _ => -1,
-        };
-        return shift >= 0 && long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= long.MaxValue >> shift
-            ? value << shift
-            : throw new PgArchiveConfigurationException($"{option} '{text}' is not a size: write 4MiB, 512kB or a number of bytes.");
-    }
-
-    private static (string Number, string Unit) Split(string text)
-    {
-        var trimmed = text.Trim();
-        var end = 0;
-        while (end < trimmed.Length && (char.IsAsciiDigit(trimmed[end]) || trimmed[end] == '.'))
-        {
-            end++;
-        }
-
-        return (trimmed[..end], trimmed[end..].Trim());
     }
 }

@@ -47,6 +47,16 @@ internal static class ArchiveSettingsMapper
             options.UseWalDelta = useWalDelta;
         }
 
+        if (settings.Get("PGARCHIVE_DELTA_BLOCK_SOURCE") is { } blockSource)
+        {
+            options.DeltaBlockSource = blockSource.Trim().ToLowerInvariant() switch
+            {
+                "auto" => DeltaBlockSource.Auto,
+                "scan" => DeltaBlockSource.Scan,
+                _ => throw new PgArchiveConfigurationException($"PGARCHIVE_DELTA_BLOCK_SOURCE must be auto or scan, not '{blockSource}'."),
+            };
+        }
+
         if (settings.GetBoolean("WALG_STORE_ALL_CORRUPT_BLOCKS") is { } storeAll)
         {
             options.StoreAllCorruptBlocks = storeAll;
@@ -59,6 +69,7 @@ internal static class ArchiveSettingsMapper
 
         options.UploadConcurrency = PositiveInt(settings, "WALG_UPLOAD_CONCURRENCY") ?? options.UploadConcurrency;
         options.UploadDiskConcurrency = PositiveInt(settings, "WALG_UPLOAD_DISK_CONCURRENCY") ?? options.UploadDiskConcurrency;
+        options.DirectReads = settings.GetBoolean("PGARCHIVE_DIRECT_READS") ?? options.DirectReads;
         options.DownloadConcurrency = PositiveInt(settings, "WALG_DOWNLOAD_CONCURRENCY") ?? options.DownloadConcurrency;
         options.DiskRateLimit = Rate(settings, "WALG_DISK_RATE_LIMIT") ?? options.DiskRateLimit;
         options.NetworkRateLimit = Rate(settings, "WALG_NETWORK_RATE_LIMIT") ?? options.NetworkRateLimit;

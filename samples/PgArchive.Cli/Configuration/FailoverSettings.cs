@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PgArchive.Cli.Storage;
@@ -16,7 +15,7 @@ namespace PgArchive.Cli.Configuration;
 /// <c>WALG_FAILOVER_STORAGES_CHECK*</c>, <c>WALG_FAILOVER_STORAGES_CACHE_*</c> and PgArchive's
 /// <c>PGARCHIVE_FAILOVER_STORAGES_POLICY</c> (<c>first-alive</c>, WAL-G's behaviour and the default, or <c>all</c>).
 /// </summary>
-internal static partial class FailoverSettings
+internal static class FailoverSettings
 {
     public const string Variable = "WALG_FAILOVER_STORAGES";
 
@@ -157,77 +156,14 @@ internal static partial class FailoverSettings
         }
     }
 
-    /// <summary>A Go duration as WAL-G reads it: <c>30s</c>, <c>15m</c>, <c>1h30m</c>, <c>500ms</c>, or <c>0</c>.</summary>
-    private static TimeSpan? Duration(WalgSettings settings, string name)
-    {
-        if (settings.Get(name) is not { } text)
-        {
-            return null;
-        }
+    private static TimeSpan? Duration(WalgSettings settings, string name) => SettingText.Duration(settings.Get(name), name);
 
-        if (text == "0")
-        {
-            return TimeSpan.Zero;
-        }
-
-        var parts = DurationPart().Matches(text);
-        if (parts.Count == 0 || string.Concat(parts.Select(p => p.Value)) != text)
-        {
-            throw new PgArchiveConfigurationException($"{name} must be a duration such as 30s, 15m or 1h30m, not '{text}'.");
-        }
-
-        var total = TimeSpan.Zero;
-        foreach (Match part in parts)
-        {
-            var value = double.Parse(part.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
-            total += part.Groups[2].Value switch
-            {
-                "ns" => TimeSpan.FromTicks((long)(value / 100)),
-                "us" or "µs" => TimeSpan.FromMicroseconds(value),
-                "ms" => TimeSpan.FromMilliseconds(value),
-                "s" => TimeSpan.FromSeconds(value),
-                "m" => TimeSpan.FromMinutes(value),
-                _ => TimeSpan.FromHours(value),
-            };
-        }
-
-        return total;
-    }
-
-    /// <summary>A size as WAL-G reads it: bytes, or with a unit (<c>kb</c>, <c>mb</c>, <c>gb</c>, 1024-based).</summary>
-    private static long? Size(WalgSettings settings, string name)
-    {
-        if (settings.Get(name) is not { } text)
-        {
-            return null;
-        }
-
-        var match = SizePattern().Match(text);
-        if (!match.Success)
-        {
-            throw new PgArchiveConfigurationException($"{name} must be a size such as 1048576, 512kb or 1mb, not '{text}'.");
-        }
-
-        var multiplier = match.Groups[2].Value.ToLowerInvariant() switch
-        {
-            "" or "b" => 1L,
-            "k" or "kb" => 1L << 10,
-            "m" or "mb" => 1L << 20,
-            _ => 1L << 30,
-        };
-        return long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) * multiplier;
-    }
+    private static long? Size(WalgSettings settings, string name) => SettingText.Size(settings.Get(name), name);
 
     private static double? Fraction(WalgSettings settings, string name) =>
         settings.Get(name) is not { } text ? null
             : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value
             : throw new PgArchiveConfigurationException($"{name} must be a number between 0 and 1, not '{text}'.");
-
-    [GeneratedRegex(@"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")]
-    private static partial Regex DurationPart();
-
-    [GeneratedRegex(@"^([0-9]+)\s*(b|k|kb|m|mb|g|gb)?$", RegexOptions.IgnoreCase)]
-    private static partial Regex SizePattern();
 }
 
 /// <summary>The service providers the failover stores were built in, disposed with the archive's.</summary>

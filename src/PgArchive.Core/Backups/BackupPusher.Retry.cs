@@ -31,12 +31,15 @@ public sealed partial class BackupPusher
 
     private sealed partial class Totals
     {
-        public (long TarBytes, long StoredBytes, long FileBytes, int Files, long PagesVerified, int IncrementedFiles, int CorruptFiles) Snapshot() =>
-            (TarBytes, StoredBytes, FileBytes, Files, PagesVerified, IncrementedFiles, CorruptFiles.Count);
+        public (long TarBytes, long StoredBytes, long FileBytes, int Files, long PagesVerified, int IncrementedFiles, int CorruptFiles,
+            (long Pages, long BytesRead, long FileBytes) Increments) Snapshot() =>
+            (TarBytes, StoredBytes, FileBytes, Files, PagesVerified, IncrementedFiles, CorruptFiles.Count, (IncrementPages, IncrementBytesRead, IncrementFileBytes));
 
-        public void Restore((long TarBytes, long StoredBytes, long FileBytes, int Files, long PagesVerified, int IncrementedFiles, int CorruptFiles) s)
+        public void Restore((long TarBytes, long StoredBytes, long FileBytes, int Files, long PagesVerified, int IncrementedFiles, int CorruptFiles,
+            (long Pages, long BytesRead, long FileBytes) Increments) s)
         {
             (TarBytes, StoredBytes, FileBytes, Files, PagesVerified, IncrementedFiles) = (s.TarBytes, s.StoredBytes, s.FileBytes, s.Files, s.PagesVerified, s.IncrementedFiles);
+            (IncrementPages, IncrementBytesRead, IncrementFileBytes) = s.Increments;
             CorruptFiles.RemoveRange(s.CorruptFiles, CorruptFiles.Count - s.CorruptFiles);
         }
     }

@@ -13,6 +13,7 @@ using PgArchive.IO;
 using PgArchive.Postgres;
 using PgArchive.PostgresTypes;
 using PgArchive.Storage;
+using PgArchive.Wal.Records;
 
 namespace PgArchive.Backups;
 
@@ -79,6 +80,7 @@ public sealed partial class BackupPusher
             var startTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow()); // WAL-G records whole microseconds
             var (start, name) = await StartAsync(session, dataDirectory, request, deltaBase, cancellationToken).ConfigureAwait(false);
             deltaBase = name.Contains("_D_", StringComparison.Ordinal) ? deltaBase : null;
+            var (blockMap, blockSource) = deltaBase is null ? (null, "") : await DeltaBlockMapAsync(session, dataDirectory, deltaBase, start, name, cancellationToken).ConfigureAwait(false);
             var compressor = _codec.Compressors.Default;
             var verifyPages = request.VerifyPageChecksums ?? _options.VerifyPageChecksums;
             var claim = await BackupClaim.AcquireAsync(_store, new BackupProgress
@@ -100,7 +102,7 @@ public sealed partial class BackupPusher
             var entries = DataDirectoryScanner.Scan(dataDirectory).Where(e => e.TarPath != PgControlPath && !WalGTarNames.IsTablespaceLink(e)).ToList();
             var totals = new Totals
             {
-                Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase,
+                Progress = request.Progress, ExpectedBytes = entries.Sum(e => e.Size), Delta = deltaBase, BlockMap = blockMap,
                 StoreAllCorruptBlocks = request.StoreAllCorruptBlocks ?? _options.StoreAllCorruptBlocks,
             };
             if (deltaBase is not null)
@@ -177,7 +179,17 @@ public sealed partial class BackupPusher
             await StoreRecordsAsync(name, new BackupRecordsInput(start.Lsn, stop.Lsn, startTime, session.Server.VersionNum, session.Server.SystemIdentifier,
                 TablespacesOf(dataDirectory), dataDirectory, request.Permanent, request.UserData, deltaBase, request.WithoutFilesMetadata), files, totals, claim, cancellationToken).ConfigureAwait(false);
 
+            if (deltaBase is not null)
+            {
+                Log.DeltaBlocksRead(_logger, name, blockSource, totals.IncrementedFiles, totals.IncrementPages,
+                    totals.IncrementBytesRead / PageIncrement.PageSize, totals.IncrementFileBytes / PageIncrement.PageSize);
+            }
+
             Log.BackupFinished(_logger, name, stop.Lsn.ToString(), totals.TarBytes, totals.StoredBytes);
+            if (_options.DirectReads)
+            {
+                Log.BackupReadDirectly(_logger, totals.ReadDirectly, totals.FileBytes);
+            }
             if (resumed is not null)
             {
                 Log.BackupResumed(_logger, name, resumed.Partitions, resumed.StoredBytes, resumed.From, partitions.Count, totals.StoredBytes - resumed.StoredBytes);
@@ -288,6 +300,47 @@ public sealed partial class BackupPusher
         return (start, name);
     }
 
+    /// <summary>
+    /// The blocks changed since <paramref name="deltaBase"/>'s start as PostgreSQL's WAL summaries name them, or null
+    /// (the delta scans pages) when switched off or the server cannot tell; either way one line says which.
+    /// </summary>
+    private async Task<(ChangedBlockMap? Map, string Source)> DeltaBlockMapAsync(PostgresBackupSession session, string dataDirectory, DeltaBase deltaBase,
+        BackupStart start, string name, CancellationToken cancellationToken)
+    {
+        const string Scan = "page scan";
+        if (_options.DeltaBlockSource == DeltaBlockSource.Scan)
+        {
+            Log.DeltaScansPages(_logger, name, "PGARCHIVE_DELTA_BLOCK_SOURCE is scan");
+            return (null, Scan);
+        }
+
+        var (map, unavailable) = await WalSummaryBlockSource.BuildAsync(session.Connection, session.Server.VersionNum, new Lsn(deltaBase.Lsn), deltaBase.Timeline,
+            start.Lsn, start.Timeline, WalSummaryBlockSource.DefaultWait, _time, cancellationToken).ConfigureAwait(false);
+        if (map is not null)
+        {
+            Log.DeltaUsesWalSummaries(_logger, name, new Lsn(deltaBase.Lsn).ToString(), map.BlockCount, map.ForkCount, map.PayloadBytes);
+            return (map, "WAL summaries");
+        }
+
+        if (!_options.UseWalDelta)
+        {
+            Log.DeltaScansPages(_logger, name, unavailable + "; WALG_USE_WAL_DELTA is off, so there are no WAL block maps either");
+            return (null, Scan);
+        }
+
+        // Below 17, or summaries off: the block maps wal-push stored (the range's last segments, not archived yet, are parsed from pg_wal).
+        var (fromMaps, mapsUnavailable) = await WalBlockMapSource.ReadAsync(new WalBlockMapReader(_store, _codec), deltaBase.Timeline, start.Timeline,
+            new Lsn(deltaBase.Lsn), start.Lsn, session.Server.WalSegmentSize, Path.Combine(dataDirectory, "pg_wal"), cancellationToken).ConfigureAwait(false);
+        if (fromMaps is null)
+        {
+            Log.DeltaScansPages(_logger, name, $"{unavailable}; WAL block maps: {mapsUnavailable}");
+            return (null, Scan);
+        }
+
+        Log.DeltaUsesWalBlockMaps(_logger, name, new Lsn(deltaBase.Lsn).ToString(), fromMaps.BlockCount, fromMaps.ForkCount);
+        return (fromMaps, "WAL block maps");
+    }
+
     /// <summary>Refuses a name whose sentinel is already stored: two backups started in the same WAL segment.</summary>
     private async Task ThrowIfBackupExistsAsync(string name, bool onStandby, CancellationToken cancellationToken)
     {
@@ -332,10 +385,13 @@ public sealed partial class BackupPusher
             {
                 // Taken before the read: a change made while the file is read must not look like "unchanged since" to the next delta.
                 var modified = entry.IsDirectory ? default : ModifiedBeforeRead(entry.FullPath);
-                var incremented = totals.Delta is { } delta && DeltaFiles.WasInBase(delta, entry)
-                    ? await IncrementTarEntry.WriteAsync(writer, entry, delta.Lsn, null, totals.DiskLimiter, ct).ConfigureAwait(false)
+                // A relation file the base had is stored as an increment: of the blocks the map names, or of those a page scan finds;
+                // whole when the map says so (created, recreated or truncated since the base; a free space map).
+                var selection = totals.Delta is { } delta && DeltaFiles.WasInBase(delta, entry) ? totals.BlockMap?.Select(entry.TarPath, entry.Size) : null;
+                var incremented = totals.Delta is { } theBase && DeltaFiles.WasInBase(theBase, entry) && selection is not { IsWhole: true }
+                    ? await IncrementTarEntry.WriteAsync(writer, entry, theBase.Lsn, selection?.Blocks, totals.DiskLimiter, ct).ConfigureAwait(false)
                     : null;
-                var written = incremented?.Written ?? await TarEntries.WriteAsync(writer, entry, totals.Pages, ct, totals.DiskGate, totals.DiskLimiter).ConfigureAwait(false);
+                var written = incremented?.Written ?? await TarEntries.WriteAsync(writer, entry, totals.Pages, ct, totals.DiskGate, totals.DiskLimiter, _options.DirectReads).ConfigureAwait(false);
                 if (written is null)
                 {
                     Log.FileVanished(_logger, entry.TarPath);
@@ -361,8 +417,15 @@ public sealed partial class BackupPusher
                     totals.RecordedFiles.Add(new BackupProgressFile { Path = "/" + entry.TarPath, Size = written.Size, Description = description });
                     totals.FileBytes += entry.Size;
                     totals.IncrementedFiles += incremented is null ? 0 : 1;
+                    if (incremented is not null)
+                    {
+                        totals.IncrementPages += incremented.Pages;
+                        totals.IncrementBytesRead += incremented.BytesRead;
+                        totals.IncrementFileBytes += entry.Size;
+                    }
                     totals.Files++;
                     totals.PagesVerified += written.PagesVerified;
+                    totals.ReadDirectly += written.ReadDirectly;
                     if (written.CorruptBlocks.Count > 0)
                     {
                         Log.CorruptPages(_logger, entry.TarPath, string.Join(", ", written.CorruptBlocks), written.CorruptBlocks.Count);
@@ -589,13 +652,18 @@ public sealed partial class BackupPusher
         public long TarBytes;
         public long StoredBytes;
         public long FileBytes;
+        public long ReadDirectly;
         public int Files;
         public long PagesVerified;
         public PageChecksumVerifier? Pages;
         public readonly List<CorruptFile> CorruptFiles = [];
         public long ExpectedBytes;
         public DeltaBase? Delta;
+        public ChangedBlockMap? BlockMap;
         public int IncrementedFiles;
+        public long IncrementPages;
+        public long IncrementBytesRead;
+        public long IncrementFileBytes;
         public int SkippedFiles;
         public IProgress<TransferProgress>? Progress;
         public SemaphoreSlim? DiskGate;
@@ -638,6 +706,7 @@ public sealed partial class BackupPusher
         public Totals ForPartition() => new()
         {
             ExpectedBytes = ExpectedBytes, Progress = Progress, Pages = Pages, DiskGate = DiskGate, DiskLimiter = DiskLimiter, Shared = Shared, Delta = Delta,
+            BlockMap = BlockMap,
             StoreAllCorruptBlocks = StoreAllCorruptBlocks,
         };
 
@@ -646,9 +715,13 @@ public sealed partial class BackupPusher
             TarBytes += partition.TarBytes;
             StoredBytes += partition.StoredBytes;
             FileBytes += partition.FileBytes;
+            ReadDirectly += partition.ReadDirectly;
             Files += partition.Files;
             PagesVerified += partition.PagesVerified;
             IncrementedFiles += partition.IncrementedFiles;
+            IncrementPages += partition.IncrementPages;
+            IncrementBytesRead += partition.IncrementBytesRead;
+            IncrementFileBytes += partition.IncrementFileBytes;
             SkippedFiles += partition.SkippedFiles;
             CorruptFiles.AddRange(partition.CorruptFiles);
         }

@@ -12,9 +12,11 @@ internal static class TarEntries
     /// (XXH128) and, when <paramref name="pages"/> is given, their page checksums verified as they stream in.
     /// When <paramref name="diskGate"/> is given, every read of the file takes one of its slots; when
     /// <paramref name="diskLimiter"/> is given, the reads keep to its rate (shared with every other reader of the backup).
+    /// With <paramref name="directReads"/>, a file of <see cref="DirectReadStream.ChunkSize"/> or more is read with
+    /// O_DIRECT where the filesystem allows (see <see cref="DirectReadStream"/>), through the page cache otherwise.
     /// </summary>
     public static async Task<WrittenEntry?> WriteAsync(TarWriter writer, DataDirectoryEntry entry, PageChecksumVerifier? pages, CancellationToken cancellationToken,
-        SemaphoreSlim? diskGate = null, ByteRateLimiter? diskLimiter = null)
+        SemaphoreSlim? diskGate = null, ByteRateLimiter? diskLimiter = null, bool directReads = false)
     {
         if (entry.IsDirectory)
         {
@@ -29,11 +31,21 @@ internal static class TarEntries
             return WrittenEntry.Directory;
         }
 
-        FileStream file;
+        Stream source;
+        long length;
+        DirectReadStream? direct = null;
         try
         {
-            file = new FileStream(entry.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16,
-                FileOptions.Asynchronous | FileOptions.SequentialScan);
+            if (directReads && entry.Size >= DirectReadStream.ChunkSize && DirectReadStream.TryOpen(entry.FullPath, diskGate) is { } opened)
+            {
+                (source, length, direct) = (opened, opened.Length, opened);
+            }
+            else
+            {
+                var file = new FileStream(entry.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16,
+                    FileOptions.Asynchronous | FileOptions.SequentialScan);
+                (source, length) = (diskGate is null ? file : new GatedReadStream(file, diskGate), file.Length);
+            }
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -41,8 +53,7 @@ internal static class TarEntries
         }
 
         var pageCheck = pages?.Begin(entry.TarPath, entry.FullPath);
-        var length = file.Length;
-        var source = RateLimitedReadStream.Over(diskGate is null ? file : new GatedReadStream(file, diskGate), diskLimiter);
+        source = RateLimitedReadStream.Over(source, diskLimiter);
         var content = new InspectingReadStream(new FixedLengthReadStream(source, length), pageCheck);
         await using (content.ConfigureAwait(false))
         {
@@ -53,7 +64,7 @@ internal static class TarEntries
                 ModificationTime = File.GetLastWriteTimeUtc(entry.FullPath),
             };
             await writer.WriteEntryAsync(tarEntry, cancellationToken).ConfigureAwait(false);
-            return new WrittenEntry(content.HashHex, pageCheck?.CorruptBlocks ?? [], pageCheck?.PagesVerified ?? 0) { Size = length };
+            return new WrittenEntry(content.HashHex, pageCheck?.CorruptBlocks ?? [], pageCheck?.PagesVerified ?? 0) { Size = length, ReadDirectly = direct?.BytesDirect ?? 0 };
         }
     }
 
@@ -97,6 +108,9 @@ internal sealed record WrittenEntry(string? XxHash128, IReadOnlyList<uint> Corru
 {
     /// <summary>Bytes of the file stored in the tar (its length when opened).</summary>
     public long Size { get; init; }
+
+    /// <summary>Bytes of the file read from the disk with O_DIRECT rather than through the page cache.</summary>
+    public long ReadDirectly { get; init; }
 
     public static readonly WrittenEntry Directory = new(null, [], 0);
 }

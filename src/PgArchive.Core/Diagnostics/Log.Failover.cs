@@ -17,6 +17,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 2504, Level = LogLevel.Information, Message = "Caught up storage {Storage}: {Objects} objects copied from {Source}")]
     public static partial void StorageCaughtUp(ILogger logger, string storage, int objects, string source);
 
+    [LoggerMessage(EventId = 2507, Level = LogLevel.Information,
+        Message = "Caught up storage {Storage} in part: {Copied} of the {Missing} objects it lacks copied from {Source}, as many as one put copies; the next puts copy more, 'pgarchive catch-up' copies the rest")]
+    public static partial void StorageCaughtUpInPart(ILogger logger, string storage, int copied, int missing, string source);
+
     [LoggerMessage(EventId = 2506, Level = LogLevel.Warning, Message = "Storage {Storage} is left out of the listing: {Reason}")]
     public static partial void StorageLeftOutOfListing(ILogger logger, string storage, string reason);
 

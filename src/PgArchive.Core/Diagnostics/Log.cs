@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Backup {BackupName} finished at LSN {FinishLsn}: {UncompressedBytes} bytes read, {CompressedBytes} bytes stored")]
     public static partial void BackupFinished(ILogger logger, string backupName, string finishLsn, long uncompressedBytes, long compressedBytes);
 
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Read {DirectBytes} of the {FileBytes} file bytes from the disk with O_DIRECT, the rest through the page cache")]
+    public static partial void BackupReadDirectly(ILogger logger, long directBytes, long fileBytes);
+
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "{Path} vanished during the backup; WAL replay recreates what is needed")]
     public static partial void FileVanished(ILogger logger, string path);
 
@@ -52,6 +55,22 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "No delta backup: {Reason}. Taking a full backup, as WAL-G does")]
     public static partial void DeltaNotTaken(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2103, EventName = "DeltaBlockSourceSummaries", Level = LogLevel.Information,
+        Message = "Delta {BackupName}: reading only the blocks PostgreSQL's WAL summaries name since the base's start {BaseLsn} ({Blocks} blocks in {Forks} relation forks, {MapBytes} bytes of map)")]
+    public static partial void DeltaUsesWalSummaries(ILogger logger, string backupName, string baseLsn, long blocks, int forks, long mapBytes);
+
+    [LoggerMessage(EventId = 2106, EventName = "DeltaBlockSourceWalBlockMaps", Level = LogLevel.Information,
+        Message = "Delta {BackupName}: reading only the blocks the WAL block maps name since the base's start {BaseLsn} ({Blocks} blocks in {Forks} relation forks)")]
+    public static partial void DeltaUsesWalBlockMaps(ILogger logger, string backupName, string baseLsn, long blocks, int forks);
+
+    [LoggerMessage(EventId = 2104, EventName = "DeltaBlockSourceScan", Level = LogLevel.Information,
+        Message = "Delta {BackupName}: scanning every page of the relation files for changes, not reading WAL summaries: {Reason}")]
+    public static partial void DeltaScansPages(ILogger logger, string backupName, string reason);
+
+    [LoggerMessage(EventId = 2105, EventName = "DeltaBlocksRead", Level = LogLevel.Information,
+        Message = "Delta {BackupName} ({Source}): {Files} relation files stored as increments of {Pages} pages, {BlocksRead} of their {FileBlocks} blocks read")]
+    public static partial void DeltaBlocksRead(ILogger logger, string backupName, string source, int files, long pages, long blocksRead, long fileBlocks);
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Backup {BackupName} is taken without files_metadata.json, as asked: restore cannot check its files against recorded checksums")]
     public static partial void FilesMetadataLeftOut(ILogger logger, string backupName);

@@ -23,6 +23,9 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
 
     public ServerInfo Server { get; }
 
+    /// <summary>The session's connection, for what the backup asks the server besides start and stop (WAL summaries).</summary>
+    public NpgsqlConnection Connection => _connection;
+
     public static async Task<PostgresBackupSession> OpenAsync(string connectionString, CancellationToken cancellationToken)
     {
         var builder = LibpqEnvironment.Complete(connectionString);

@@ -162,7 +162,7 @@ public sealed class ChangedBlockMapTests : IDisposable
         // Every page is newer than the base: a scan would keep all twenty. The map names three, one past the end.
         const ulong baseLsn = 0x3_0000_0000;
         var path = Path.Combine(_directory, "16385");
-        var pages = Enumerable.Range(0, 20).Select(i => HeapPage(baseLsn + 1 + (ulong)i, (byte)(i + 1))).ToArray();
+        var pages = Enumerable.Range(0, 20).Select(i => PageIncrementTests.HeapPage(baseLsn + 1 + (ulong)i, (byte)(i + 1))).ToArray();
         await File.WriteAllBytesAsync(path, pages.SelectMany(p => p).ToArray(), TestContext.Current.CancellationToken);
         var map = new ChangedBlockMap();
         foreach (var block in new uint[] { 19, 2, 5, 25 })
@@ -209,18 +209,5 @@ public sealed class ChangedBlockMapTests : IDisposable
         Assert.Equal(2, increment.PageCount);
         Assert.Equal(2L * Page, increment.BytesRead);
         Assert.Equal(6UL * Page, BinaryPrimitives.ReadUInt64LittleEndian(copy.ToArray().AsSpan(4)));
-    }
-
-    private static byte[] HeapPage(ulong lsn, byte fill)
-    {
-        var page = new byte[Page];
-        page.AsSpan(24).Fill(fill);
-        BinaryPrimitives.WriteUInt32LittleEndian(page, (uint)(lsn >> 32));
-        BinaryPrimitives.WriteUInt32LittleEndian(page.AsSpan(4), (uint)lsn);
-        BinaryPrimitives.WriteUInt16LittleEndian(page.AsSpan(12), 28);
-        BinaryPrimitives.WriteUInt16LittleEndian(page.AsSpan(14), 8000);
-        BinaryPrimitives.WriteUInt16LittleEndian(page.AsSpan(16), Page);
-        BinaryPrimitives.WriteUInt16LittleEndian(page.AsSpan(18), Page + 4);
-        return page;
     }
 }

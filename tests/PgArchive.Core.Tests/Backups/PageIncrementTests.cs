@@ -11,7 +11,7 @@ public sealed class PageIncrementTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     /// <summary>A valid heap page with the given LSN, filled with <paramref name="fill"/> after its header.</summary>
-    private static byte[] HeapPage(ulong lsn, byte fill)
+    internal static byte[] HeapPage(ulong lsn, byte fill)
     {
         var page = new byte[Page];
         page.AsSpan(24).Fill(fill);

@@ -20,6 +20,9 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
     /// <summary>The 24-hex WAL file name the base started in (the part after <c>base_</c>).</summary>
     public string StartWalFile => Name.Substring(5, 24);
 
+    /// <summary>The timeline the base started on.</summary>
+    public uint Timeline => uint.Parse(Name.AsSpan(5, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
     /// <summary>
     /// Picks the base as WAL-G does (<c>delta_backup_configurator.go</c>): none with <see cref="BackupPushRequest.Full"/>
     /// or <see cref="BackupPushRequest.WithoutFilesMetadata"/>; else, when <see cref="PgArchiveOptions.DeltaMaxSteps"/> is
@@ -158,7 +161,7 @@ internal sealed record DeltaBase(string Name, BackupSentinel Sentinel, FilesMeta
             throw new PgArchiveException($"Cannot take a delta on {Name}: it starts at {new Lsn(Sentinel.Lsn)}, after this backup's start {start}.");
         }
 
-        var baseTimeline = uint.Parse(Name.AsSpan(5, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        var baseTimeline = Timeline;
         if (baseTimeline == timeline)
         {
             return;

@@ -45,12 +45,7 @@ internal sealed class IncrementReadStream : Stream
     public static IncrementReadStream? OpenBlocks(string path, IReadOnlyList<uint> blocks, ByteRateLimiter? diskLimiter = null)
     {
         ArgumentNullException.ThrowIfNull(blocks);
-        SafeFileHandle file;
-        try
-        {
-            file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        if (TryOpen(path) is not { } file)
         {
             return null;
         }
@@ -84,12 +79,7 @@ internal sealed class IncrementReadStream : Stream
     public static async Task<IncrementReadStream?> OpenAsync(string path, long fileSize, ulong baseLsn, CancellationToken cancellationToken,
         ByteRateLimiter? diskLimiter = null)
     {
-        SafeFileHandle file;
-        try
-        {
-            file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        if (TryOpen(path) is not { } file)
         {
             return null;
         }
@@ -126,6 +116,19 @@ internal sealed class IncrementReadStream : Stream
         {
             file.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The file opened for positional reads, or null when it vanished.</summary>
+    private static SafeFileHandle? TryOpen(string path)
+    {
+        try
+        {
+            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
         }
     }
 

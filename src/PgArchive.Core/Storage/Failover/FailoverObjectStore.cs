@@ -454,15 +454,18 @@ public sealed class FailoverObjectStore : IObjectStore, IDisposable
                 }
             }
 
+            var fromSource = 0;
             foreach (var key in missing)
             {
                 if (copied >= limit)
                 {
+                    Log.StorageCaughtUpInPart(_logger, destination.Name, fromSource, missing.Count, source.Name);
                     return copied;
                 }
 
                 await CopyObjectAsync(source.Store, destination.Store, key, PutMode.CreateNew, cancellationToken).ConfigureAwait(false);
                 copied++;
+                fromSource++;
             }
 
             if (missing.Count > 0)

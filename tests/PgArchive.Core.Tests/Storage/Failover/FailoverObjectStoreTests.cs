@@ -95,6 +95,33 @@ public sealed class FailoverObjectStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Automatic_catch_up_copies_at_most_its_limit_per_put_says_so_and_goes_on_with_the_next_puts()
+    {
+        var logger = new LogRecorder();
+        var failover = new FailoverObjectStore(
+            [new FailoverStore("default", new FaultInjectingObjectStore(_primary, _primaryFaults)), new FailoverStore("second", new FaultInjectingObjectStore(_second, _secondFaults))],
+            new FailoverStoresOptions { Policy = FailoverWritePolicy.FirstAlive, CacheFile = CacheFile, CacheLifetime = TimeSpan.Zero, CheckSize = 1024, AutoCatchUpLimit = 2 },
+            null, logger);
+        var archiver = Archiver(failover);
+        await archiver.PushAsync(WriteWal("000000010000000000000001", 1), Token);
+        Down(_primaryFaults);
+        for (var i = 2; i <= 6; i++)
+        {
+            await archiver.PushAsync(WriteWal($"00000001000000000000000{i}", i), Token);
+        }
+
+        Up(_primaryFaults);
+        await archiver.PushAsync(WriteWal("000000010000000000000007", 7), Token);
+
+        Assert.Equal(4, _primary.Keys.Count);
+        Assert.Contains(logger.Messages, m => m == "Caught up storage default in part: 2 of the 5 objects it lacks copied from second, as many as one put copies; the next puts copy more, 'pgarchive catch-up' copies the rest");
+        await archiver.PushAsync(WriteWal("000000010000000000000008", 8), Token);
+        await archiver.PushAsync(WriteWal("000000010000000000000009", 9), Token);
+        Assert.Equal(Enumerable.Range(1, 9).Select(i => Key($"00000001000000000000000{i}")), _primary.Keys);
+        Assert.Contains(logger.Messages, m => m == "Caught up storage default: 1 objects copied from second");
+    }
+
+    [Fact]
     public async Task Policy_all_fails_wal_push_while_the_primary_is_down_storing_nothing()
     {
         var archiver = Archiver(Failover(FailoverWritePolicy.All));
@@ -307,7 +334,7 @@ public sealed class FailoverObjectStoreTests : IDisposable
     [Fact]
     public async Task Parallel_operations_share_the_cache_file_without_a_warning()
     {
-        var logger = new WarningRecorder();
+        var logger = new LogRecorder();
         var store = new FailoverObjectStore([new FailoverStore("default", _primary), new FailoverStore("second", _second)],
             new FailoverStoresOptions { Policy = FailoverWritePolicy.All, CacheFile = CacheFile, CheckSize = 16 }, null, logger);
 
@@ -321,22 +348,20 @@ public sealed class FailoverObjectStoreTests : IDisposable
         Assert.Equal(2, cache.RootElement.EnumerateObject().Count());
     }
 
-    private sealed class WarningRecorder : Microsoft.Extensions.Logging.ILogger<FailoverObjectStore>
+    private sealed class LogRecorder : Microsoft.Extensions.Logging.ILogger<FailoverObjectStore>
     {
-        public System.Collections.Concurrent.ConcurrentQueue<string> Warnings { get; } = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(Microsoft.Extensions.Logging.LogLevel Level, string Text)> _entries = new();
+
+        public IEnumerable<string> Messages => _entries.Select(e => e.Text);
+
+        public IEnumerable<string> Warnings => _entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).Select(e => e.Text);
 
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
         public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
 
         public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
-            Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning)
-            {
-                Warnings.Enqueue(formatter(state, exception));
-            }
-        }
+            Func<TState, Exception?, string> formatter) => _entries.Enqueue((logLevel, formatter(state, exception)));
     }
 
     private static async Task<string> ReadAsync(FailoverObjectStore store, string key)

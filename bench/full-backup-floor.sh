@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Full backup-push against the physical floor: the cold read of the same files (pg_wal left out) with two readers,
+# side by side in one run, caches dropped before each step. Prints wall, the command's CPU (user + system), CPU
+# seconds per GiB read, and the ratio to the floor (issue 22's target: backup <= 1.5x the floor).
+#   sudo bench/full-backup-floor.sh [SCALE]     (default scale 100; RUNS=N alternations, default 3; run as root)
+# Uses ../shared/recipes/start-postgres.sh for a throwaway cluster on 127.0.0.1 (PGPORT, default 55491), a local
+# repository under a new /tmp/pgarchive-floor-bench.* directory (removed at the end), lz4 (WALG_COMPRESSION_METHOD
+# to change it). PGARCHIVE_CLI=/path/to/pgarchive benchmarks a given build (e.g. the Native AOT one).
+set -euo pipefail
+scale=${1:-100}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+recipes=${RECIPES:-$repo/../shared/recipes}
+work=$(mktemp -d /tmp/pgarchive-floor-bench.XXXXXX)
+chmod 0755 "$work"
+export PGPORT=${PGPORT:-55491}
+cleanup() { "$recipes/start-postgres.sh" --stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+cli=${PGARCHIVE_CLI:-}
+if [[ -z $cli ]]; then
+  echo "publishing the CLI (Release)..." >&2
+  dotnet publish "$repo/samples/PgArchive.Cli" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
+  cli="$work/cli/pgarchive"
+fi
+
+# A start that fails (a port in use) must stop the script: pgbench -i below would otherwise reach another cluster.
+pgenv=$(ARCHIVE_COMMAND=true "$recipes/start-postgres.sh" "$work/pg")
+eval "$pgenv"
+export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=postgres
+export WALG_FILE_PREFIX="$work/archive" WALG_COMPRESSION_METHOD=${WALG_COMPRESSION_METHOD:-lz4}
+bin=/usr/lib/postgresql/15/bin
+echo "pgbench -i -s $scale..." >&2
+"$bin/pgbench" -i -s "$scale" -q >&2
+"$bin/psql" -qAt -c "CHECKPOINT" >/dev/null
+data="$work/pg/data"
+bytes=$(find "$data" -type f ! -path "$data/pg_wal/*" -printf '%s\n' | awk '{s+=$1} END {print s}')
+
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# One timed command: prints "wall cpu" (CPU = user + system of the command and its children).
+timed() {
+  /usr/bin/time -o "$work/time" -f '%e %U %S' "$@" >/dev/null 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }
+  awk '{printf "%.2f %.2f\n", $1, $2 + $3}' "$work/time"
+}
+floor() { find "$data" -type f ! -path "$data/pg_wal/*" -print0 | xargs -0 -P2 -n 64 cat >/dev/null; }
+export -f floor; export data
+
+runs=${RUNS:-3}
+declare -a floors backups
+for run in $(seq 1 "$runs"); do
+  drop; f=$(timed bash -c floor)
+  drop; b=$(timed "$cli" backup-push --full "$data")
+  rm -rf "$WALG_FILE_PREFIX/basebackups_005"
+  floors+=("$f"); backups+=("$b")
+  echo "run $run: floor $f, backup-push $b (wall s, CPU s)" >&2
+done
+
+python3 - "$scale" "$bytes" "${floors[*]}" "${backups[*]}" <<'PY'
+import statistics, sys
+scale, size = sys.argv[1], int(sys.argv[2])
+def pairs(text):
+    v = [float(x) for x in text.split()]
+    return list(zip(v[0::2], v[1::2]))
+floors, backups = pairs(sys.argv[3]), pairs(sys.argv[4])
+gib = size / 2**30
+fw, bw = statistics.median(w for w, _ in floors), statistics.median(w for w, _ in backups)
+bc = statistics.median(c for _, c in backups)
+print(f"pgbench scale {scale}: {size / 2**20:.0f} MiB of files (pg_wal left out), medians of {len(floors)} alternating runs, caches dropped before each")
+print(f"| measure | cold read, 2 readers (floor) | backup-push --full | ratio |")
+print(f"| --- | ---: | ---: | ---: |")
+print(f"| wall (s) | {fw:.2f} | {bw:.2f} | {bw / fw:.2f} |")
+print(f"| CPU user+sys (s) | {statistics.median(c for _, c in floors):.2f} | {bc:.2f} | |")
+print(f"| CPU s per GiB | | {bc / gib:.2f} | |")
+print("runs (wall, CPU): floor " + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in floors) + "; backup " + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in backups))
+PY
