@@ -31,7 +31,7 @@ try
         .AddJob(job)
         .AddColumn(new ThroughputColumn(ratio: false), new ThroughputColumn(ratio: true))
         .WithOptions(ConfigOptions.DisableOptimizationsValidator);
-    BenchmarkSwitcher.FromTypes([typeof(CodecBenchmarks), typeof(EncryptionBenchmarks)]).Run(args.Length > 0 ? args : ["--filter", "*"], config);
+    BenchmarkSwitcher.FromTypes([typeof(CodecBenchmarks), typeof(EncryptionBenchmarks), typeof(WalParseBenchmarks)]).Run(args.Length > 0 ? args : ["--filter", "*"], config);
 }
 finally
 {

@@ -40,6 +40,14 @@ public sealed class PgArchiveOptions
     public string DeltaOrigin { get; set; } = "LATEST";
 
     /// <summary>
+    /// Store a block map beside every WAL segment wal-push archives (<c>WALG_USE_WAL_DELTA</c>): the blocks its records
+    /// change, parsed from WAL of PostgreSQL 10 to 17, under <c>wal_blockmaps_005/</c>. A map that cannot be made or
+    /// stored is logged and skipped, never a failed wal-push: without it a later delta reads pages to find the changes.
+    /// <value>Default false.</value>
+    /// </summary>
+    public bool UseWalDelta { get; set; }
+
+    /// <summary>
     /// How a delta finds the pages changed since its base (<c>PGARCHIVE_DELTA_BLOCK_SOURCE</c>):
     /// <see cref="DeltaBlockSource.Auto"/> reads only the blocks PostgreSQL's WAL summaries name when the server can tell
     /// (17 and later with <c>summarize_wal</c> on, summaries back to the base), else scans every page;

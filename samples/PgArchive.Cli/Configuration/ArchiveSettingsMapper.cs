@@ -42,6 +42,11 @@ internal static class ArchiveSettingsMapper
             options.DeltaOrigin = origin;
         }
 
+        if (settings.GetBoolean("WALG_USE_WAL_DELTA") is { } useWalDelta)
+        {
+            options.UseWalDelta = useWalDelta;
+        }
+
         if (settings.Get("PGARCHIVE_DELTA_BLOCK_SOURCE") is { } blockSource)
         {
             options.DeltaBlockSource = blockSource.Trim().ToLowerInvariant() switch

@@ -13,6 +13,7 @@ using PgArchive.IO;
 using PgArchive.Postgres;
 using PgArchive.PostgresTypes;
 using PgArchive.Storage;
+using PgArchive.Wal.Records;
 
 namespace PgArchive.Backups;
 
@@ -79,7 +80,7 @@ public sealed partial class BackupPusher
             var startTime = WalGTimeJsonConverter.CeilToMicroseconds(_time.GetUtcNow()); // WAL-G records whole microseconds
             var (start, name) = await StartAsync(session, dataDirectory, request, deltaBase, cancellationToken).ConfigureAwait(false);
             deltaBase = name.Contains("_D_", StringComparison.Ordinal) ? deltaBase : null;
-            var blockMap = deltaBase is null ? null : await DeltaBlockMapAsync(session, deltaBase, start, name, cancellationToken).ConfigureAwait(false);
+            var (blockMap, blockSource) = deltaBase is null ? (null, "") : await DeltaBlockMapAsync(session, dataDirectory, deltaBase, start, name, cancellationToken).ConfigureAwait(false);
             var compressor = _codec.Compressors.Default;
             var verifyPages = request.VerifyPageChecksums ?? _options.VerifyPageChecksums;
             var claim = await BackupClaim.AcquireAsync(_store, new BackupProgress
@@ -180,7 +181,7 @@ public sealed partial class BackupPusher
 
             if (deltaBase is not null)
             {
-                Log.DeltaBlocksRead(_logger, name, blockMap is null ? "page scan" : "WAL summaries", totals.IncrementedFiles, totals.IncrementPages,
+                Log.DeltaBlocksRead(_logger, name, blockSource, totals.IncrementedFiles, totals.IncrementPages,
                     totals.IncrementBytesRead / PageIncrement.PageSize, totals.IncrementFileBytes / PageIncrement.PageSize);
             }
 
@@ -303,25 +304,41 @@ public sealed partial class BackupPusher
     /// The blocks changed since <paramref name="deltaBase"/>'s start as PostgreSQL's WAL summaries name them, or null
     /// (the delta scans pages) when switched off or the server cannot tell; either way one line says which.
     /// </summary>
-    private async Task<ChangedBlockMap?> DeltaBlockMapAsync(PostgresBackupSession session, DeltaBase deltaBase, BackupStart start, string name,
-        CancellationToken cancellationToken)
+    private async Task<(ChangedBlockMap? Map, string Source)> DeltaBlockMapAsync(PostgresBackupSession session, string dataDirectory, DeltaBase deltaBase,
+        BackupStart start, string name, CancellationToken cancellationToken)
     {
+        const string Scan = "page scan";
         if (_options.DeltaBlockSource == DeltaBlockSource.Scan)
         {
             Log.DeltaScansPages(_logger, name, "PGARCHIVE_DELTA_BLOCK_SOURCE is scan");
-            return null;
+            return (null, Scan);
         }
 
         var (map, unavailable) = await WalSummaryBlockSource.BuildAsync(session.Connection, session.Server.VersionNum, new Lsn(deltaBase.Lsn), deltaBase.Timeline,
             start.Lsn, start.Timeline, WalSummaryBlockSource.DefaultWait, _time, cancellationToken).ConfigureAwait(false);
-        if (map is null)
+        if (map is not null)
         {
-            Log.DeltaScansPages(_logger, name, unavailable!);
-            return null;
+            Log.DeltaUsesWalSummaries(_logger, name, new Lsn(deltaBase.Lsn).ToString(), map.BlockCount, map.ForkCount, map.PayloadBytes);
+            return (map, "WAL summaries");
         }
 
-        Log.DeltaUsesWalSummaries(_logger, name, new Lsn(deltaBase.Lsn).ToString(), map.BlockCount, map.ForkCount, map.PayloadBytes);
-        return map;
+        if (!_options.UseWalDelta)
+        {
+            Log.DeltaScansPages(_logger, name, unavailable + "; WALG_USE_WAL_DELTA is off, so there are no WAL block maps either");
+            return (null, Scan);
+        }
+
+        // Below 17, or summaries off: the block maps wal-push stored (the range's last segments, not archived yet, are parsed from pg_wal).
+        var (fromMaps, mapsUnavailable) = await WalBlockMapSource.ReadAsync(new WalBlockMapReader(_store, _codec), deltaBase.Timeline, start.Timeline,
+            new Lsn(deltaBase.Lsn), start.Lsn, session.Server.WalSegmentSize, Path.Combine(dataDirectory, "pg_wal"), cancellationToken).ConfigureAwait(false);
+        if (fromMaps is null)
+        {
+            Log.DeltaScansPages(_logger, name, $"{unavailable}; WAL block maps: {mapsUnavailable}");
+            return (null, Scan);
+        }
+
+        Log.DeltaUsesWalBlockMaps(_logger, name, new Lsn(deltaBase.Lsn).ToString(), fromMaps.BlockCount, fromMaps.ForkCount);
+        return (fromMaps, "WAL block maps");
     }
 
     /// <summary>Refuses a name whose sentinel is already stored: two backups started in the same WAL segment.</summary>

@@ -60,6 +60,10 @@ internal static partial class Log
         Message = "Delta {BackupName}: reading only the blocks PostgreSQL's WAL summaries name since the base's start {BaseLsn} ({Blocks} blocks in {Forks} relation forks, {MapBytes} bytes of map)")]
     public static partial void DeltaUsesWalSummaries(ILogger logger, string backupName, string baseLsn, long blocks, int forks, long mapBytes);
 
+    [LoggerMessage(EventId = 2106, EventName = "DeltaBlockSourceWalBlockMaps", Level = LogLevel.Information,
+        Message = "Delta {BackupName}: reading only the blocks the WAL block maps name since the base's start {BaseLsn} ({Blocks} blocks in {Forks} relation forks)")]
+    public static partial void DeltaUsesWalBlockMaps(ILogger logger, string backupName, string baseLsn, long blocks, int forks);
+
     [LoggerMessage(EventId = 2104, EventName = "DeltaBlockSourceScan", Level = LogLevel.Information,
         Message = "Delta {BackupName}: scanning every page of the relation files for changes, not reading WAL summaries: {Reason}")]
     public static partial void DeltaScansPages(ILogger logger, string backupName, string reason);

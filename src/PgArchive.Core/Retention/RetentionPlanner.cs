@@ -6,6 +6,7 @@ using PgArchive.Diagnostics;
 using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Wal;
+using PgArchive.Wal.Records;
 
 namespace PgArchive.Retention;
 
@@ -65,8 +66,16 @@ public sealed partial class RetentionPlanner
         }
 
         var wal = await WalArchiveInventory.LoadAsync(_store, _codec, BackupDetail.InferSegmentSize(listing.Backups), cancellationToken).ConfigureAwait(false);
+        // Listed after wal_005/: a map is stored after its segment, so a map whose segment this listing missed is newer
+        // than it, and deleting it as an orphan only costs a later delta a page scan.
+        var blockMaps = new List<ObjectInfo>();
+        await foreach (var info in _store.ListAsync(ArchiveLayout.WalBlockMapsPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            blockMaps.Add(info);
+        }
+
         var beingWritten = await BeingWrittenAsync(backupObjects, listing, cancellationToken).ConfigureAwait(false);
-        return Plan(request, listing, backupObjects, wal, beingWritten);
+        return Plan(request, listing, backupObjects, wal, beingWritten, blockMaps);
     }
 
     /// <summary>The unfinished backups (objects, no sentinel) that a backup-push may still be writing, with how.</summary>
@@ -137,8 +146,9 @@ public sealed partial class RetentionPlanner
     }
 
     internal static RetentionPlan Plan(RetentionRequest request, BackupListing listing, IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal,
-        IReadOnlyDictionary<string, string> beingWritten)
+        IReadOnlyDictionary<string, string> beingWritten, IReadOnlyList<ObjectInfo>? blockMaps = null)
     {
+        blockMaps ??= [];
         var ordered = Order(listing.Backups, request.UseSentinelTime);
         var notes = new List<string>();
         notes.AddRange(ordered.Select(b => listing.ChainOf(b.Name).Problem).OfType<string>());
@@ -149,7 +159,7 @@ public sealed partial class RetentionPlanner
         switch (request.Mode)
         {
             case RetentionMode.Everything:
-                return PlanEverything(request, ordered, listing.Damaged, backupObjects, wal);
+                return PlanEverything(request, ordered, listing.Damaged, backupObjects, wal, blockMaps);
             case RetentionMode.Retain:
                 target = ChooseRetainTarget(request, ordered, keep, notes);
                 break;
@@ -227,7 +237,9 @@ public sealed partial class RetentionPlanner
         }
         else
         {
-            objects.AddRange(UnneededWal(kept, listing.Damaged, wal, walPlan));
+            var unneeded = UnneededWal(kept, listing.Damaged, wal, walPlan);
+            objects.AddRange(unneeded);
+            objects.AddRange(UnneededBlockMaps(blockMaps, unneeded, wal));
         }
 
         if (objects.Count == 0)
@@ -243,7 +255,7 @@ public sealed partial class RetentionPlanner
         : [.. details.OrderBy(b => b.Info.WalFileName, StringComparer.Ordinal).ThenBy(b => b.Name, StringComparer.Ordinal)];
 
     private static RetentionPlan PlanEverything(RetentionRequest request, List<BackupDetail> ordered, IReadOnlyList<DamagedBackup> damaged,
-        IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal)
+        IReadOnlyList<ObjectInfo> backupObjects, WalArchiveInventory wal, IReadOnlyList<ObjectInfo> blockMaps)
     {
         var permanent = ordered.Where(b => b.IsPermanent).Select(b => b.Name).ToList();
         if (permanent.Count > 0 && !request.Force)
@@ -265,6 +277,7 @@ public sealed partial class RetentionPlanner
         var objects = backupObjects.Where(o => o.Key.EndsWith(ArchiveLayout.SentinelSuffix, StringComparison.Ordinal))
             .Concat(backupObjects.Where(o => !o.Key.EndsWith(ArchiveLayout.SentinelSuffix, StringComparison.Ordinal)))
             .Concat(wal.Objects.Select(o => o.Info))
+            .Concat(blockMaps)
             .ToList();
         var walPlan = wal.Objects.Where(o => o.Kind == WalFileKind.Segment).GroupBy(o => o.Segment!.Value.Timeline)
             .Select(g => new WalRetention(g.Key, 0, g.Count(), null, null)).ToList();
@@ -545,6 +558,14 @@ public sealed partial class RetentionPlanner
 
         summary.AddRange(perTimeline.Select(p => new WalRetention(p.Key, p.Value.Kept, p.Value.Deleted, p.Value.First, p.Value.Last)));
         return unneeded;
+    }
+
+    /// <summary>The block maps of the segments deleted, and those whose segment is not archived at all (orphans).</summary>
+    private static IEnumerable<ObjectInfo> UnneededBlockMaps(IReadOnlyList<ObjectInfo> blockMaps, List<ObjectInfo> unneededWal, WalArchiveInventory wal)
+    {
+        var deleted = unneededWal.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
+        var archived = wal.Objects.Where(o => o.Kind == WalFileKind.Segment && !deleted.Contains(o.Info.Key)).Select(o => o.FileName).ToHashSet(StringComparer.Ordinal);
+        return blockMaps.Where(m => WalBlockMapStore.SegmentOf(m.Key) is { } segment && !archived.Contains(segment));
     }
 
     private static ulong StartSegment(BackupDetail backup, long segmentSize) =>

@@ -52,4 +52,18 @@ internal static class ArchiveLayout
     /// <summary><c>wal_005/&lt;file&gt;[.ext]</c>.</summary>
     public static string WalKey(string walFileName, string extension) =>
         WalPrefix + (extension.Length == 0 ? walFileName : walFileName + "." + extension);
+
+    /// <summary>
+    /// The folder of WAL block maps (<c>WALG_USE_WAL_DELTA</c>): one object per archived segment, named
+    /// <c>&lt;segment&gt;.blockmap[.ext]</c>. A folder of its own, beside wal_005/, so that nothing that lists WAL
+    /// (wal-show, wal-verify, wal-fetch, retention, copy) ever sees a map as a WAL file.
+    /// </summary>
+    public const string WalBlockMapsPrefix = "wal_blockmaps_005/";
+
+    /// <summary>What follows the segment name in a block map's object name, before the compression extension.</summary>
+    public const string WalBlockMapSuffix = ".blockmap";
+
+    /// <summary><c>wal_blockmaps_005/&lt;segment&gt;.blockmap[.ext]</c>.</summary>
+    public static string WalBlockMapKey(string segmentName, string extension) =>
+        WalBlockMapsPrefix + segmentName + WalBlockMapSuffix + (extension.Length == 0 ? "" : "." + extension);
 }

@@ -5,6 +5,7 @@ using PgArchive.Diagnostics;
 using PgArchive.IO;
 using PgArchive.PostgresTypes;
 using PgArchive.Storage;
+using PgArchive.Wal.Records;
 
 namespace PgArchive.Wal;
 
@@ -19,6 +20,7 @@ public sealed class WalArchiver
     private readonly ObjectCodec _codec;
     private readonly ILogger _logger;
     private readonly Polly.ResiliencePipeline _retry;
+    private readonly bool _mapBlocks;
 
     /// <summary>Creates the archiver. <paramref name="options"/> sets how a WAL file's upload is retried after a transient failure.</summary>
     public WalArchiver(IObjectStore store, ObjectCodec codec, Microsoft.Extensions.Options.IOptions<PgArchiveOptions>? options = null,
@@ -29,6 +31,7 @@ public sealed class WalArchiver
         _logger = logger ?? NullLogger<WalArchiver>.Instance;
         // The upload streams the file through the codec and cannot be rewound: a transient failure re-runs it.
         _retry = StoreRetry.Build(options?.Value ?? new PgArchiveOptions(), timeProvider ?? TimeProvider.System, _logger, _store);
+        _mapBlocks = options?.Value.UseWalDelta ?? false;
     }
 
     /// <summary>
@@ -74,6 +77,7 @@ public sealed class WalArchiver
                 }
             }, attempt).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             Log.WalPushed(_logger, name, key, stored);
+            await StoreBlockMapAsync(walFilePath, name, cancellationToken).ConfigureAwait(false);
             return new WalPushResult(name, key, AlreadyArchived: false, stored);
         }
         catch (ObjectStoreException ex) when (ex.Kind == ObjectStoreErrorKind.AlreadyExists)
@@ -84,7 +88,41 @@ public sealed class WalArchiver
             }
 
             Log.WalAlreadyArchived(_logger, name);
+            await StoreBlockMapAsync(walFilePath, name, cancellationToken).ConfigureAwait(false);
             return new WalPushResult(name, key, AlreadyArchived: true, 0);
+        }
+    }
+
+    /// <summary>
+    /// With <see cref="PgArchiveOptions.UseWalDelta"/>, parses the segment just archived and stores its block map. The
+    /// segment is safely archived by then: a map that cannot be made or stored is logged, never a failed wal-push
+    /// (PostgreSQL would keep the segment and retry, for a map whose absence only costs a later delta a page scan).
+    /// </summary>
+    private async Task StoreBlockMapAsync(string walFilePath, string name, CancellationToken cancellationToken)
+    {
+        if (!_mapBlocks || WalFileName.Classify(name) != WalFileKind.Segment)
+        {
+            return;
+        }
+
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            var parsed = await WalBlockMapStore.ParseFileAsync(walFilePath, cancellationToken).ConfigureAwait(false);
+            var parseMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (parsed.Map is not { } map)
+            {
+                Log.WalBlockMapSkipped(_logger, name, parsed.Reason!);
+                return;
+            }
+
+            var key = await _retry.ExecuteAsync(async ct => await new WalBlockMapStore(_store, _codec).PutAsync(name, map, ct).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
+            Log.WalBlockMapStored(_logger, name, map.Changes.BlockCount, map.Changes.Blocks.Count, map.Changes.Limits.Count, parseMs, key);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && ex is IOException or ObjectStoreException or PgArchiveException or UnauthorizedAccessException)
+        {
+            Log.WalBlockMapSkipped(_logger, name, ex.Message);
         }
     }
 

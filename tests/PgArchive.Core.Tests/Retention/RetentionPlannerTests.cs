@@ -57,6 +57,32 @@ public sealed class RetentionPlannerTests : IDisposable
     }
 
     [Fact]
+    public async Task Retain_deletes_the_block_maps_of_the_segments_it_deletes_and_orphans_but_keeps_the_rest()
+    {
+        _archive.Put("wal_blockmaps_005/000000010000000000000003.blockmap.lz4", "map of a deleted segment");
+        _archive.Put("wal_blockmaps_005/000000020000000000000008.blockmap.lz4", "map of a kept segment");
+        _archive.Put("wal_blockmaps_005/000000020000000000000063.blockmap.lz4", "orphan: no such segment");
+        _archive.Put("wal_blockmaps_005/README", "not a map: left alone");
+
+        var plan = await ExecuteAsync(RetentionRequest.Retain(2));
+
+        Assert.Equal(Segments(2, 7, 10), _archive.Wal(2));
+        Assert.Equal(["wal_blockmaps_005/000000020000000000000008.blockmap.lz4", "wal_blockmaps_005/README"],
+            _archive.Store.Keys.Where(k => k.StartsWith("wal_blockmaps_005/", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(plan.ObjectsToDelete, o => o.Key == "wal_blockmaps_005/README");
+    }
+
+    [Fact]
+    public async Task Everything_deletes_the_block_maps_too()
+    {
+        _archive.Put("wal_blockmaps_005/000000020000000000000008.blockmap.lz4", "map");
+
+        await ExecuteAsync(RetentionRequest.Everything(force: false));
+
+        Assert.DoesNotContain(_archive.Store.Keys, k => k.StartsWith("wal_blockmaps_005/0", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Retain_3_keeps_WAL_of_the_abandoned_timeline_after_the_backup_taken_on_it()
     {
         var plan = await ExecuteAsync(RetentionRequest.Retain(3));
