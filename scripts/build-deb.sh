@@ -106,7 +106,8 @@ Package: pgarchive
 Version: $version
 Architecture: $arch
 Maintainer: PgArchive contributors <pgarchive@localhost>
-Depends: libc6 (>= 2.27)
+Depends: libc6 (>= 2.27), libssl3 | libssl3t64
+Recommends: ca-certificates
 Suggests: postgresql
 Section: database
 Priority: optional
