@@ -7,7 +7,7 @@
 #                                                 resolves, Native AOT linux-x64 (and linux-arm64), the portable any
 #   artifacts/SHA256SUMS
 #   scripts/release.sh            build
-#   scripts/release.sh --check    build linux-x64 only, then check it (as root: the .deb is installed and purged):
+#   scripts/release.sh --check    build linux-x64 only (no arm64, no portable any package), then check it (as root: the .deb is installed and purged):
 #                                 --version names the commit, the binary runs alone (SingleBinaryTests, PITR with
 #                                 libsodium), the .deb (scripts/deb-check.sh), the tool installed from artifacts/nuget
 #                                 is the native binary. Ends with "N passed, N failed".
@@ -25,8 +25,10 @@ step() { echo "== release: $* ($(date -u +%T))" >&2; }
 
 step "tool package PgArchive.Tool (points at linux-x64, linux-arm64, any)"
 dotnet pack "$cli" "${build[@]}" -p:PublishAot=true -o "$art/nuget"
-step "portable tool package PgArchive.Tool.any (framework-dependent)"
-dotnet pack "$cli" "${build[@]}" -r any "-p:ToolPackageRuntimeIdentifiers=linux-x64%3Blinux-arm64%3Bany" -o "$art/nuget"
+if [[ $check == 0 ]]; then   # --check saves CI this build: on linux-x64 the tool resolves to the AOT package
+  step "portable tool package PgArchive.Tool.any (framework-dependent)"
+  dotnet pack "$cli" "${build[@]}" -r any "-p:ToolPackageRuntimeIdentifiers=linux-x64%3Blinux-arm64%3Bany" -o "$art/nuget"
+fi
 
 rids=(linux-x64)
 if [[ $check == 0 ]]; then
@@ -61,7 +63,10 @@ binary="$art/pgarchive-$version-linux-x64"
 names_commit() { local v; v=$("$binary" --version) && [[ $v == "$version+$commit" ]] || { echo "--version says '${v:-}', want $version+$commit" >&2; return 1; }; }
 sums_match() { (cd "$art" && sha256sum --quiet -c SHA256SUMS); }
 single_binary() {
-  PGARCHIVE_CLI="$binary" dotnet test tests/PgArchive.EndToEnd.Tests --nologo --filter "FullyQualifiedName~SingleBinaryTests" 2>&1 | tail -n 3 | tee /dev/stderr | grep -q 'Passed!.*Failed: *0, Passed: *1, Skipped: *1'
+  local out
+  out=$(PGARCHIVE_CLI="$binary" dotnet test tests/PgArchive.EndToEnd.Tests --nologo --filter "FullyQualifiedName~SingleBinaryTests" 2>&1 | tail -n 15)
+  echo "$out" >&2
+  grep -q 'Passed!.*Failed: *0, Passed: *1, Skipped: *1' <<<"$out"
 }
 tool_is_native() {
   local tools; tools=$(mktemp -d)
