@@ -41,7 +41,7 @@ fi
 for rid in "${rids[@]}"; do
   step "Native AOT $rid: tool package PgArchive.Tool.$rid and the single executable (one compile)"
   extra=()
-  [[ $rid == linux-arm64 ]] && extra=(-p:CppCompilerAndLinker=aarch64-linux-gnu-gcc -p:ObjCopyName=aarch64-linux-gnu-objcopy -p:SysRoot=/usr/aarch64-linux-gnu)
+  [[ $rid == linux-arm64 ]] && extra=("-p:CppCompilerAndLinker=$repo/scripts/aarch64-linux-gnu-cc.sh" -p:ObjCopyName=aarch64-linux-gnu-objcopy -p:SysRoot=/usr/aarch64-linux-gnu)
   dotnet pack "$cli" "${build[@]}" -r "$rid" -p:PublishAot=true "-p:PublishDir=$art/publish/$rid/" "${extra[@]}" -o "$art/nuget"
   install -m 0755 "$art/publish/$rid/pgarchive" "$art/pgarchive-$version-$rid"
 done
