@@ -44,8 +44,8 @@ psqlq() { as_pg psql -h "$PGARCHIVE_PG_DIR" -p "$port" -U postgres -d postgres -
 as_pg pgbench -h "$PGARCHIVE_PG_DIR" -p "$port" -U postgres -i -s 2 -q postgres >/dev/null 2>&1
 segment=$(psqlq "SELECT pg_walfile_name(pg_current_wal_lsn())")
 psqlq "SELECT pg_switch_wal()" >/dev/null
-mkdir -p "$work/pgbr/repo" "$work/pgbr/log" "$work/pgbr/lock" "$work/walg-aot" "$work/walg-jit"
-chown -R postgres: "$work/pgbr" "$work/walg-aot" "$work/walg-jit"
+mkdir -p "$work/pgbr/repo" "$work/pgbr/log" "$work/pgbr/lock" "$work/walg-aot" "$work/walg-jit" "$work/out"
+chown -R postgres: "$work/pgbr" "$work/walg-aot" "$work/walg-jit" "$work/out"
 cat >"$work/pgbr/pgbackrest.conf" <<CONF
 [global]
 repo1-path=$work/pgbr/repo
@@ -73,8 +73,8 @@ median_ms() {   # median wall time in ms of 30 runs of the command
   printf '%s\n' "${times[@]}" | sort -n | sed -n 15p | awk '{printf "%.1f", $1 / 1000}'
 }
 push_cpu() {    # "user+sys s | wall s" of one push
-  as_pg /usr/bin/time -f '%U %S %e' -o "$work/time" "$@" >/dev/null 2>"$work/push.err" || { cat "$work/push.err" >&2; return 1; }
-  awk '{printf "%.3f | %.3f", $1 + $2, $3}' "$work/time"
+  as_pg /usr/bin/time -f '%U %S %e' -o "$work/out/time" "$@" >/dev/null 2>"$work/push.err" || { cat "$work/push.err" >&2; return 1; }
+  awk '{printf "%.3f | %.3f", $1 + $2, $3}' "$work/out/time"
 }
 wal=$PGDATA/pg_wal/$segment
 rows=()
