@@ -73,7 +73,7 @@ tool_is_native() {
   dotnet tool install PgArchive.Tool --version "$version" --tool-path "$tools" --add-source "$art/nuget" >&2 || { rm -rf "$tools"; return 1; }
   local exe; exe=$(find "$tools/.store" -type f -name pgarchive | head -n 1)
   local ok=0
-  file -b "$exe" | grep -q '^ELF 64-bit' || { echo "installed tool $exe is not an ELF executable" >&2; ok=1; }
+  [[ $(head -c 4 "$exe" | od -An -tx1 | tr -d ' ') == 7f454c46 ]] || { echo "installed tool $exe is not an ELF executable" >&2; ok=1; }
   if [[ -n $(find "$(dirname "$exe")" -maxdepth 1 -name '*.dll') ]]; then echo "installed tool has .dll files beside it: not the Native AOT package" >&2; ok=1; fi
   [[ $("$tools/pgarchive" --version) == "$version+$commit" ]] || { echo "installed tool's --version: $("$tools/pgarchive" --version)" >&2; ok=1; }
   rm -rf "$tools"
