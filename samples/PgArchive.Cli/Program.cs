@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PgArchive.Cli.Commands;
+using PgArchive.Cli.Native;
 
 namespace PgArchive.Cli;
 
@@ -8,6 +9,7 @@ internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        EmbeddedLibsodium.Register(); // before anything can call into libsodium
         var global = new GlobalOptions();
         var root = new RootCommand("pgarchive: continuous archiving, base backups and point-in-time recovery for PostgreSQL, in WAL-G's storage layout.");
         root.Options.Add(global.Config);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PgArchive.Cli.Configuration;
+using PgArchive.Cli.Native;
 using PgArchive.Wal;
 
 namespace PgArchive.Cli.Commands;
@@ -69,6 +70,11 @@ internal static class CommandRunner
         {
             // Local file trouble (disk full, permissions): the OS's message says what and where.
             await Console.Error.WriteLineAsync("pgarchive: error: " + ex.Message.ReplaceLineEndings(" ")).ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        catch (Exception ex) when (EmbeddedLibsodium.DescribeLoadFailure(ex) is { } libsodium)
+        {
+            await Console.Error.WriteLineAsync("pgarchive: error: " + libsodium).ConfigureAwait(false);
             return ExitCodes.Failure;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

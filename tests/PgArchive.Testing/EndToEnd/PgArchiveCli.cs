@@ -12,6 +12,12 @@ public sealed class PgArchiveCli : IAsyncLifetime
     /// <summary>The pgarchive executable.</summary>
     public string Executable { get; private set; } = "";
 
+    /// <summary>Whether <see cref="Executable"/> is one self-sufficient file (Native AOT), not an apphost beside its pgarchive.dll.</summary>
+    public bool IsSingleBinary => !File.Exists(Path.Combine(Path.GetDirectoryName(Executable)!, "pgarchive.dll"));
+
+    /// <summary>The CLI at <paramref name="executable"/>, already in place (a copy, an installed package).</summary>
+    public static PgArchiveCli At(string executable) => new() { Executable = executable };
+
     /// <inheritdoc />
     public async ValueTask InitializeAsync()
     {
