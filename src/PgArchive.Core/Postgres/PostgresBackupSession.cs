@@ -102,8 +102,10 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
 
     /// <summary>
     /// Waits, as <c>pg_backup_stop(wait_for_archive => true)</c> does on a primary, until the server has archived every
-    /// WAL segment up to the one holding <paramref name="stopLsn"/> (and the backup history file): no
-    /// <c>.ready</c> file at or before it is left in <c>pg_wal/archive_status</c>. Returns at once when the
+    /// WAL segment up to the one holding <paramref name="stopLsn"/>: no segment's <c>.ready</c> file at or before it is
+    /// left in <c>pg_wal/archive_status</c>. Unlike PostgreSQL's wait, not for the backup history file
+    /// (<c>.backup</c>), which no restore needs: the archiver takes it after the stop segment, and waiting for it would
+    /// add one more archive_command run to every backup (pgBackRest's archive check does not wait for it either). Returns at once when the
     /// server archives nothing (archive_mode off), on a standby (its caller waits on the archive itself), when
     /// PostgreSQL already waited in <see cref="StopAsync"/>, or for a stop LSN at a segment's very start.
     /// </summary>
@@ -122,7 +124,7 @@ internal sealed class PostgresBackupSession : IAsyncDisposable
         var last = WalSegment.Containing(new Lsn(stopLsn.Value - 1), 1, Server.WalSegmentSize).FileName[8..];
         const string sql = """
             SELECT min(name) FROM pg_ls_archive_statusdir()
-            WHERE name LIKE '%.ready' AND name ~ '^[0-9A-F]{24}' AND substr(name, 9, 16) <= $1
+            WHERE name LIKE '%.ready' AND name NOT LIKE '%.backup.ready' AND name ~ '^[0-9A-F]{24}' AND substr(name, 9, 16) <= $1
             """;
         var started = Stopwatch.StartNew();
         var nextReport = TimeSpan.FromSeconds(60);
