@@ -210,4 +210,52 @@ public sealed class ChangedBlockMapTests : IDisposable
         Assert.Equal(2L * Page, increment.BytesRead);
         Assert.Equal(6UL * Page, BinaryPrimitives.ReadUInt64LittleEndian(copy.ToArray().AsSpan(4)));
     }
+
+    [Theory]
+    [InlineData(5000, false)]
+    [InlineData(3 << 20, false)]
+    [InlineData(7, true)]
+    public async Task An_increment_reads_runs_of_consecutive_blocks_and_yields_each_page_exactly_whatever_the_read_size(int readSize, bool truncated)
+    {
+        // Runs longer than one read (140 > 128 pages), short runs, single blocks; pages past a truncation come out zeroed.
+        var path = Path.Combine(_directory, "16387");
+        var content = new byte[300 * Page];
+        for (var block = 0; block < 300; block++)
+        {
+            content.AsSpan(block * Page, Page).Fill((byte)(block % 251));
+            BinaryPrimitives.WriteInt32LittleEndian(content.AsSpan((block * Page) + 100), block);
+        }
+
+        await File.WriteAllBytesAsync(path, content, TestContext.Current.CancellationToken);
+        uint[] blocks = [.. Enumerable.Range(0, 140).Select(b => (uint)b), 150, 151, .. Enumerable.Range(200, 6).Select(b => (uint)b), 299];
+        using var increment = IncrementReadStream.OpenBlocks(path, blocks);
+        Assert.NotNull(increment);
+        if (truncated)
+        {
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+            file.SetLength(203L * Page);
+        }
+
+        using var copy = new MemoryStream();
+        var buffer = new byte[readSize];
+        int read;
+        while ((read = await increment.ReadAsync(buffer, TestContext.Current.CancellationToken)) > 0)
+        {
+            copy.Write(buffer, 0, read);
+        }
+
+        Assert.Equal(increment.Length, copy.Length);
+        copy.Position = 0;
+        var header = await PageIncrement.ReadHeaderAsync(copy, "16387", TestContext.Current.CancellationToken);
+        Assert.Equal(blocks, header.Blocks);
+        var page = new byte[Page];
+        foreach (var block in blocks)
+        {
+            await copy.ReadExactlyAsync(page, TestContext.Current.CancellationToken);
+            var expected = truncated && block >= 203 ? new byte[Page] : content.AsSpan((int)block * Page, Page).ToArray();
+            Assert.True(expected.AsSpan().SequenceEqual(page), $"page {block}");
+        }
+
+        Assert.Equal((truncated ? 145L : blocks.Length) * Page, increment.BytesRead); // each page read once; none past the end
+    }
 }

@@ -6,17 +6,22 @@ namespace PgArchive.Backups.Delta;
 /// <summary>
 /// The page increment of one relation file, produced as a stream so the tar writer learns its size up front:
 /// a first pass over the file picks the pages changed since the base backup's start LSN (only their block
-/// numbers are kept in memory), then the stream yields the header and re-reads those pages one by one.
+/// numbers are kept in memory), then the stream yields the header and re-reads those pages, each run of
+/// consecutive blocks (up to <see cref="MaxRunPages"/>) in one read.
 /// </summary>
 internal sealed class IncrementReadStream : Stream
 {
+    /// <summary>The most pages one read takes: 1 MiB, as the full backup's reads.</summary>
+    internal const int MaxRunPages = 128;
+
     private readonly SafeFileHandle _file;
     private readonly byte[] _header;
     private readonly IReadOnlyList<uint> _blocks;
-    private readonly byte[] _page = new byte[PageIncrement.PageSize];
+    private readonly byte[] _run;
     private readonly ByteRateLimiter? _diskLimiter;
     private long _position;
-    private int _pageInBuffer = -1;
+    private int _runFirst = -1; // index in _blocks of the first page in _run
+    private int _runCount;
     private long _bytesRead;
 
     private IncrementReadStream(SafeFileHandle file, long fileSize, IReadOnlyList<uint> blocks, ByteRateLimiter? diskLimiter, long scanned)
@@ -25,6 +30,8 @@ internal sealed class IncrementReadStream : Stream
         _bytesRead = scanned;
         _diskLimiter = diskLimiter;
         _blocks = blocks;
+        var maxRun = Math.Min(MaxRunPages, diskLimiter is null ? int.MaxValue : Math.Max(1, diskLimiter.MaxChunk / PageIncrement.PageSize));
+        _run = new byte[Math.Max(1, Math.Min(maxRun, LongestRun(blocks, maxRun))) * PageIncrement.PageSize];
         _header = new byte[PageIncrement.FixedHeaderSize + (4 * blocks.Count)];
         PageIncrement.WriteHeader(_header, (ulong)fileSize, blocks);
         Length = PageIncrement.SizeOf(blocks.Count);
@@ -217,31 +224,40 @@ internal sealed class IncrementReadStream : Stream
 
         var intoPages = _position - _header.Length;
         var index = (int)(intoPages / PageIncrement.PageSize);
-        var within = (int)(intoPages % PageIncrement.PageSize);
-        if (_pageInBuffer != index)
+        if (index < _runFirst || index >= _runFirst + _runCount)
         {
-            await ReadPageAsync(_blocks[index], cancellationToken).ConfigureAwait(false);
-            _pageInBuffer = index;
+            await ReadRunAsync(index, cancellationToken).ConfigureAwait(false);
         }
 
-        var count = Math.Min(buffer.Length, PageIncrement.PageSize - within);
-        _page.AsMemory(within, count).CopyTo(buffer);
+        var within = (int)(intoPages - ((long)_runFirst * PageIncrement.PageSize));
+        var count = Math.Min(buffer.Length, (_runCount * PageIncrement.PageSize) - within);
+        _run.AsMemory(within, count).CopyTo(buffer);
         _position += count;
         return count;
     }
 
-    private async Task ReadPageAsync(uint block, CancellationToken cancellationToken)
+    /// <summary>Reads the page at <paramref name="index"/> and the consecutive blocks after it that fit, in one read.</summary>
+    private async Task ReadRunAsync(int index, CancellationToken cancellationToken)
     {
-        var filled = 0;
-        var offset = (long)block * PageIncrement.PageSize;
-        if (_diskLimiter is not null)
+        var run = 1;
+        var maxRun = _run.Length / PageIncrement.PageSize;
+        while (run < maxRun && index + run < _blocks.Count && _blocks[index + run] == _blocks[index + run - 1] + 1)
         {
-            await _diskLimiter.TakeAsync(_page.Length, cancellationToken).ConfigureAwait(false);
+            run++;
         }
 
-        while (filled < _page.Length)
+        var bytes = run * PageIncrement.PageSize;
+        var offset = (long)_blocks[index] * PageIncrement.PageSize;
+        if (_diskLimiter is not null)
         {
-            var read = await RandomAccess.ReadAsync(_file, _page.AsMemory(filled), offset + filled, cancellationToken).ConfigureAwait(false);
+            await _diskLimiter.TakeAsync(bytes, cancellationToken).ConfigureAwait(false);
+        }
+
+        _runFirst = -1; // a read that fails leaves no run behind
+        var filled = 0;
+        while (filled < bytes)
+        {
+            var read = await RandomAccess.ReadAsync(_file, _run.AsMemory(filled, bytes - filled), offset + filled, cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 break;
@@ -252,7 +268,23 @@ internal sealed class IncrementReadStream : Stream
         }
 
         // Truncated since the scan: the size recorded still says where the file ends; WAL replay truncates it again.
-        _page.AsSpan(filled).Clear();
+        _run.AsSpan(filled, bytes - filled).Clear();
+        _runFirst = index;
+        _runCount = run;
+    }
+
+    /// <summary>The longest run of consecutive blocks in <paramref name="blocks"/>, counted up to <paramref name="cap"/>.</summary>
+    private static int LongestRun(IReadOnlyList<uint> blocks, int cap)
+    {
+        var longest = blocks.Count == 0 ? 0 : 1;
+        var current = 1;
+        for (var i = 1; i < blocks.Count && longest < cap; i++)
+        {
+            current = blocks[i] == blocks[i - 1] + 1 ? current + 1 : 1;
+            longest = Math.Max(longest, current);
+        }
+
+        return longest;
     }
 
     public override void Flush()
