@@ -232,8 +232,19 @@ internal static class WalRecordDecoder
 
         if ((flags & 2) != 0)
         {
-            record.LimitList.Add((ReadNode(main[4..], RelationFork.VisibilityMapFork), block));
+            record.LimitList.Add((ReadNode(main[4..], RelationFork.VisibilityMapFork), VisibilityMapLength(block)));
         }
+    }
+
+    /// <summary>
+    /// The visibility map's length in blocks for a heap of <paramref name="heapBlocks"/> blocks (PostgreSQL's
+    /// visibilitymap_truncation_length, the limit its WAL summarizer records for the map): 2 bits a heap block on 8 KiB
+    /// pages of 8168 bytes of bits after the page header; a map block only partly used still counts.
+    /// </summary>
+    internal static uint VisibilityMapLength(uint heapBlocks)
+    {
+        const uint heapBlocksPerPage = (8192 - 24) * 4;
+        return (heapBlocks / heapBlocksPerPage) + (heapBlocks % heapBlocksPerPage == 0 ? 0u : 1u);
     }
 
     private static void ReadXact(ReadOnlySpan<byte> main, WalDecodedRecord record)

@@ -127,7 +127,7 @@ public sealed partial class WalParserOracleTests : IAsyncLifetime
         Assert.Equal(0u, all.Limits[new RelationFork(1663, dbOid, 0, 0)]); // CREATE and DROP DATABASE
     }
 
-    private static async Task<RelationFork> FileNodeAsync(PostgresCluster cluster, string table)
+    internal static async Task<RelationFork> FileNodeAsync(PostgresCluster cluster, string table)
     {
         var db = await cluster.ScalarAsync<uint>("SELECT oid FROM pg_database WHERE datname = current_database()");
         var node = await cluster.ScalarAsync<uint>($"SELECT pg_relation_filenode('{table}')::oid");
