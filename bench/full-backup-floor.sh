@@ -33,7 +33,7 @@ echo "pgbench -i -s $scale..." >&2
 "$bin/pgbench" -i -s "$scale" -q >&2
 "$bin/psql" -qAt -c "CHECKPOINT" >/dev/null
 data="$work/pg/data"
-bytes=$(find "$data" -type f ! -path "$data/pg_wal/*" -printf '%s\n' | awk '{s+=$1} END {print s}')
+bytes=$(find "$data" -type f ! -path "$data/pg_wal/*" -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
 
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 # One timed command: prints "wall cpu" (CPU = user + system of the command and its children).
