@@ -71,13 +71,9 @@ public sealed class PgArchiveOptions
     /// <summary>
     /// How many files backup-push reads from disk at once (<c>WALG_UPLOAD_DISK_CONCURRENCY</c>): reads are
     /// gated, compression and upload of the partitions in flight go on in parallel.
-    /// <value>
-    /// Default 2 (WAL-G's is 1): with one reader, every read of one partition waits behind the other's, the disk sees
-    /// one request at a time and a cold full backup took 1.3-1.5x as long (pgbench scale 100, 2 cores:
-    /// <c>bench/full-backup-floor.sh</c>). Set 1 to leave more of the disk to the database.
-    /// </value>
+    /// <value>Default 1, as WAL-G.</value>
     /// </summary>
-    public int UploadDiskConcurrency { get; set; } = 2;
+    public int UploadDiskConcurrency { get; set; } = 1;
 
     /// <summary>
     /// Whether backup-push reads data files of 1 MiB or more with O_DIRECT (<c>PGARCHIVE_DIRECT_READS</c>): the disk
