@@ -71,7 +71,11 @@ public sealed class PgArchiveOptions
     /// <summary>
     /// How many files backup-push reads from disk at once (<c>WALG_UPLOAD_DISK_CONCURRENCY</c>): reads are
     /// gated, compression and upload of the partitions in flight go on in parallel.
-    /// <value>Default 1, as WAL-G.</value>
+    /// <value>
+    /// Default 1, as WAL-G: with reads through the page cache, a second reader made a cold full backup slower, not faster
+    /// (pgbench scale 300 on 2 cores: twice the system CPU). With <see cref="DirectReads"/>, set 2: each direct read is
+    /// one request to the disk, and one reader left it idle while the other partition compressed.
+    /// </value>
     /// </summary>
     public int UploadDiskConcurrency { get; set; } = 1;
 
@@ -80,9 +84,14 @@ public sealed class PgArchiveOptions
     /// writes straight into backup-push's buffers, 1 MiB at a time with the next read in flight, instead of through
     /// the page cache, which saves the CPU of copying every byte out of the cache and leaves the database's cached
     /// pages in place. Where the filesystem refuses O_DIRECT (tmpfs) or off Linux, files are read through the cache.
-    /// <value>Default true.</value>
+    /// <value>
+    /// Default false. For a server whose CPU and page cache the database needs: a cold full backup read directly
+    /// takes a third of the system CPU and evicts nothing, and on a machine loaded by other work it was faster; on an
+    /// idle 2-core machine the kernel's readahead through the cache was 10-20% faster (bench/full-backup-floor.sh,
+    /// bench/compare.sh). Pair it with <see cref="UploadDiskConcurrency"/> 2.
+    /// </value>
     /// </summary>
-    public bool DirectReads { get; set; } = true;
+    public bool DirectReads { get; set; }
 
     /// <summary>
     /// Bytes per second backup-push reads from the data directory, all its readers together (<c>WALG_DISK_RATE_LIMIT</c>,

@@ -64,11 +64,14 @@ public sealed partial class LocalFileSystemPitrTests(PgArchiveCli cli) : IAsyncL
         // Out of the page cache, so that backup-push reads relation files with O_DIRECT while pgbench writes others.
         (await ProcessRunner.RunAsync("sh", ["-c", "sync && find \"$0\" -type f -size +1M ! -path '*/pg_wal/*' -exec dd if={} iflag=nocache count=0 status=none ';'", source.DataDirectory],
             asOsUser: false)).EnsureSuccess("drop the data files from the page cache");
-        var push = await cli.RunAsync(PitrScenario.Merge(settings, source.LibpqEnvironment), "backup-push", source.DataDirectory);
+        var direct = PitrScenario.Merge(settings, source.LibpqEnvironment);
+        direct["PGARCHIVE_DIRECT_READS"] = "true";
+        direct["WALG_UPLOAD_DISK_CONCURRENCY"] = "2";
+        var push = await cli.RunAsync(direct, "backup-push", source.DataDirectory);
         await load;
         push.EnsureSuccess("backup-push under load");
-        var direct = DirectReadLine().Match(push.Stderr);
-        Assert.True(direct.Success && long.Parse(direct.Groups[1].Value, CultureInfo.InvariantCulture) >= 1 << 20, push.Stderr);
+        var readDirectly = DirectReadLine().Match(push.Stderr);
+        Assert.True(readDirectly.Success && long.Parse(readDirectly.Groups[1].Value, CultureInfo.InvariantCulture) >= 1 << 20, push.Stderr);
         var expected = await source.ScalarAsync<string>(
             "SELECT (SELECT count(*) FROM pgbench_history) || '/' || (SELECT sum(abalance) FROM pgbench_accounts) || '/' || (SELECT sum(tbalance) FROM pgbench_tellers)");
         await source.SwitchWalAndWaitForArchiveAsync();
