@@ -16,12 +16,8 @@ export PGPORT=${PGPORT:-55473}
 cleanup() { PG_MAJOR=17 "$recipes/start-postgres.sh" --stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-cli=${PGARCHIVE_CLI:-}
-if [[ -z $cli ]]; then
-  echo "publishing the CLI (Release)..." >&2
-  dotnet publish "$repo/samples/PgArchive.Cli" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
-  cli="$work/cli/pgarchive"
-fi
+source "$repo/bench/lib.sh"
+cli=$(bench_cli "$work" "$repo")
 
 eval "$(ARCHIVE_COMMAND=true PG_MAJOR=17 PG_EXTRA_CONF='summarize_wal = on' "$recipes/start-postgres.sh" "$work/pg")"
 export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=postgres
@@ -31,19 +27,7 @@ psql=/usr/lib/postgresql/15/bin/psql
 "$psql" -qAt -c "CHECKPOINT" >/dev/null
 data="$work/pg/data"
 
-evict() {
-  python3 - "$data" <<'PY'
-import os, sys
-for root, _, files in os.walk(sys.argv[1]):
-    for name in files:
-        try:
-            fd = os.open(os.path.join(root, name), os.O_RDONLY)
-        except OSError:
-            continue
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
-PY
-}
+evict() { evict_page_cache "$data"; }
 
 measure() { # LABEL VAR=VALUE...
   local label=$1 t0 t1 pid io=""

@@ -33,12 +33,8 @@ cleanup() { [[ -z ${BENCH_LOGS:-} ]] || { mkdir -p "$BENCH_LOGS" && cp "$work"/*
   PG_MAJOR=$major "$recipes/start-postgres.sh" --stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-cli=${PGARCHIVE_CLI:-}
-if [[ -z $cli ]]; then
-  echo "publishing the CLI (Release)..." >&2
-  dotnet publish "$repo/samples/PgArchive.Cli" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
-  cli="$work/cli/pgarchive"
-fi
+source "$repo/bench/lib.sh"
+cli=$(bench_cli "$work" "$repo")
 chmod -R a+rX "$(dirname "$cli")"
 
 # The server's environment is archive_command's: wal-push stores block maps below 17.
@@ -57,19 +53,7 @@ psql -c "ALTER SYSTEM SET archive_command = '$cli wal-push %p'" -c "SELECT pg_re
 psql -c "CHECKPOINT" >/dev/null
 data="$work/pg/data"
 
-evict() {
-  python3 - "$data" <<'PY'
-import os, sys
-for root, _, files in os.walk(sys.argv[1]):
-    for name in files:
-        try:
-            fd = os.open(os.path.join(root, name), os.O_RDONLY)
-        except OSError:
-            continue
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
-PY
-}
+evict() { evict_page_cache "$data"; }
 
 # Waits until the archiver has stored every finished segment (the one just switched away from included) and, on 17+,
 # the WAL summarizer has read them (pending_lsn: it writes a summary only at the next checkpoint): the background work a delta relies on, done as the WAL is written.
