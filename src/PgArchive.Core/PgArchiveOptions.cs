@@ -41,7 +41,7 @@ public sealed class PgArchiveOptions
 
     /// <summary>
     /// Store a block map beside every WAL segment wal-push archives (<c>WALG_USE_WAL_DELTA</c>): the blocks its records
-    /// change, parsed from WAL of PostgreSQL 10 to 17, under <c>wal_blockmaps_005/</c>. A map that cannot be made or
+    /// change, parsed from WAL of PostgreSQL 10 to 18, under <c>wal_blockmaps_005/</c>. A map that cannot be made or
     /// stored is logged and skipped, never a failed wal-push: without it a later delta reads pages to find the changes.
     /// <value>Default false.</value>
     /// </summary>

@@ -4,14 +4,15 @@ namespace PgArchive.Wal.Records;
 
 /// <summary>
 /// The WAL layout of one PostgreSQL major version, known by the magic every page header carries (XLOG_PAGE_MAGIC).
-/// Versions 10 to 17 are understood; the differences that matter to block references are listed as properties.
+/// Versions 10 to 18 are understood; the differences that matter to block references are listed as properties (18 reads
+/// as 17: its record, block reference, smgr, commit/abort and database records are laid out as 17's).
 /// </summary>
 internal sealed record WalFormat(int Major, ushort Magic)
 {
     private static readonly WalFormat[] Known =
     [
         new(10, 0xD097), new(11, 0xD098), new(12, 0xD101), new(13, 0xD106),
-        new(14, 0xD10D), new(15, 0xD110), new(16, 0xD113), new(17, 0xD116),
+        new(14, 0xD10D), new(15, 0xD110), new(16, 0xD113), new(17, 0xD116), new(18, 0xD118),
     ];
 
     /// <summary>The magics this parser accepts, as text for messages and the README.</summary>

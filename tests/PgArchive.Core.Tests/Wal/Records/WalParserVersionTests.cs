@@ -7,11 +7,11 @@ using PgArchive.Storage;
 namespace PgArchive.Wal.Records;
 
 /// <summary>
-/// The block maps of every PostgreSQL version the parser claims (10 to 17; 15 is checked record by record against
+/// The block maps of every PostgreSQL version the parser claims (10 to 18; 15 is checked record by record against
 /// pg_waldump in <see cref="WalParserOracleTests"/>, and no other version's pg_waldump is at hand), read the way a delta
 /// reads them (<see cref="WalBlockMapReader"/> over the segments), against what each real server says it changed: every
 /// page of a table filled in the range, the limit blocks of TRUNCATE, DROP TABLE, a VACUUM truncation and CREATE and
-/// DROP DATABASE; and on 17, every block and limit block PostgreSQL's own WAL summaries record for the same range.
+/// DROP DATABASE; and on 17 and 18, every block and limit block PostgreSQL's own WAL summaries record for the same range.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class WalParserVersionTests : IAsyncLifetime
@@ -32,6 +32,7 @@ public sealed class WalParserVersionTests : IAsyncLifetime
     [InlineData(14, 0xD10D)]
     [InlineData(16, 0xD113)]
     [InlineData(17, 0xD116)]
+    [InlineData(18, 0xD118)]
     public async Task Block_maps_of_each_version_hold_every_block_and_limit_its_server_changed(int major, int magic)
     {
         // Arrange: a real server of that version; a summary boundary (a checkpoint) on each side of the changes.

@@ -137,14 +137,14 @@ public sealed class WalSegmentParserTests
     [Fact]
     public async Task Parse_gives_no_map_and_names_the_magic_of_an_unknown_version()
     {
-        var writer = new SegmentWriter(3, magic: 0xD118);
+        var writer = new SegmentWriter(3, magic: 0xD120);
         writer.Add(Update(1));
 
         var parse = await WalSegmentParser.ParseAsync(new MemoryStream(writer.Segment), null, Token);
 
         Assert.Null(parse.Map);
-        Assert.Contains("D118", parse.Reason, StringComparison.Ordinal);
-        Assert.Contains("D116 (17)", parse.Reason, StringComparison.Ordinal);
+        Assert.Contains("D120", parse.Reason, StringComparison.Ordinal);
+        Assert.Contains("D118 (18)", parse.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
