@@ -55,7 +55,7 @@ archive_command = 'pgarchive --envdir /etc/pgarchive/env wal-push %p'
 CONF
 as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/data.log" -w start >/dev/null
 sql "CREATE TABLE marker (id int PRIMARY KEY); INSERT INTO marker VALUES (1)"
-# libpq's PGHOST/PGPORT come from the process environment, not the envdir (pgarchive reads them as libpq does)
+# libpq's PGHOST/PGPORT from the process environment here (the envdir may hold them too: pgarchive exports its PG* files)
 as_pg PGHOST="$work" PGPORT="$port" WALG_LOG_LEVEL=ERROR pgarchive --envdir /etc/pgarchive/env backup-push "$work/data" >/dev/null
 sql "INSERT INTO marker VALUES (2)"
 sleep 1.1; target=$(sql "SELECT clock_timestamp()"); sleep 1.1

@@ -70,6 +70,78 @@ public sealed class ConfigurationTests(PgArchiveCli cli) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Envdir_libpq_settings_reach_the_PostgreSQL_connection_and_win_over_the_environment()
+    {
+        var archive = new Dictionary<string, string?> { ["WALG_FILE_PREFIX"] = _workspace.PathFor("pushed") };
+        await using var cluster = await PostgresCluster.StartAsync(_workspace.PathFor("source"), "true", archive);
+        var envdir = _workspace.PathFor("env");
+        foreach (var (name, value) in cluster.LibpqEnvironment)
+        {
+            await WriteAsync("env/" + name, value + "\n");
+        }
+
+        // The environment points elsewhere: a port nothing listens on, a role that does not exist.
+        var environment = PitrScenario.Merge(archive, new Dictionary<string, string?> { ["PGHOST"] = "127.0.0.1", ["PGPORT"] = "1", ["PGUSER"] = "no_such_role" });
+        var result = await cli.RunAsync(environment, "--envdir", envdir, "backup-push", cluster.DataDirectory);
+
+        Assert.True(result.ExitCode == 0, "backup-push with PGHOST/PGPORT/PGUSER/PGDATABASE in the envdir failed:\n" + result.Stderr);
+        Assert.Contains("base_", (await cli.RunAsync(archive, "backup-list")).Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Config_file_libpq_settings_reach_the_PostgreSQL_connection_when_the_environment_has_none()
+    {
+        var pushed = _workspace.PathFor("pushed");
+        await using var cluster = await PostgresCluster.StartAsync(_workspace.PathFor("source"), "true", new Dictionary<string, string?>());
+        var config = await WriteAsync("walg.json", $$"""
+            { "WALG_FILE_PREFIX": "{{pushed}}", "PGHOST": "127.0.0.1", "PGPORT": {{cluster.Port}}, "PGUSER": "postgres", "PGDATABASE": "postgres" }
+            """);
+
+        var result = await cli.RunAsync(new Dictionary<string, string?>(), "--config", config, "backup-push", cluster.DataDirectory);
+
+        Assert.True(result.ExitCode == 0, "backup-push with PGHOST/PGPORT/PGUSER/PGDATABASE in the config file failed:\n" + result.Stderr);
+        Assert.Contains("base_", (await cli.RunAsync(new Dictionary<string, string?>(), "--config", config, "backup-list")).Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Password_settings_from_envdir_and_config_file_reach_the_connection_but_never_the_output()
+    {
+        var password = "pgpw-" + Guid.NewGuid().ToString("N");
+        var wrongPassword = "pgpw-wrong-" + Guid.NewGuid().ToString("N");
+        var archive = new Dictionary<string, string?> { ["WALG_FILE_PREFIX"] = _workspace.PathFor("pushed") };
+        await using var cluster = await PostgresCluster.StartAsync(_workspace.PathFor("source"), "true", archive);
+        await cluster.CreatePasswordRoleAsync("secret_user", password);
+        var environment = PitrScenario.Merge(archive, cluster.LibpqEnvironment);
+        environment["PGUSER"] = "secret_user";
+        environment["PGPASSWORD"] = wrongPassword;
+        var envdir = _workspace.PathFor("env");
+        await WriteAsync("env/PGPASSWORD", password);
+        var passfile = await WriteAsync("pgpass", $"127.0.0.1:{cluster.Port}:postgres:secret_user:{password}\n");
+        File.SetUnixFileMode(passfile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var config = await WriteAsync("walg.json", $$"""{ "PGPASSFILE": "{{passfile}}" }""");
+        var environmentWithoutPassword = new Dictionary<string, string?>(environment) { ["PGPASSWORD"] = null };
+        var unsetting = _workspace.PathFor("unset");
+        await WriteAsync("unset/PGPASSWORD", "");
+
+        var refused = await cli.RunAsync(environment, "backup-push", cluster.DataDirectory);
+        var fromEnvdir = await cli.RunAsync(environment, "--envdir", envdir, "backup-push", cluster.DataDirectory);
+        var fromPassfile = await cli.RunAsync(environmentWithoutPassword, "--config", config, "backup-push", cluster.DataDirectory);
+        // An empty envdir file unsets the environment's wrong PGPASSWORD, so that the password file is used.
+        var unset = await cli.RunAsync(environment, "--config", config, "--envdir", unsetting, "backup-push", cluster.DataDirectory);
+
+        Assert.True(refused.ExitCode == 1 && refused.Stderr.Contains("Cannot connect to PostgreSQL", StringComparison.Ordinal),
+            "the environment's wrong password should be refused:\n" + refused.Stderr);
+        Assert.True(fromEnvdir.ExitCode == 0, "backup-push with PGPASSWORD in the envdir failed:\n" + fromEnvdir.Stderr);
+        Assert.True(fromPassfile.ExitCode == 0, "backup-push with PGPASSFILE in the config file failed:\n" + fromPassfile.Stderr);
+        Assert.True(unset.ExitCode == 0, "backup-push with PGPASSWORD unset by an empty envdir file failed:\n" + unset.Stderr);
+        foreach (var output in new[] { refused, fromEnvdir, fromPassfile, unset })
+        {
+            Assert.DoesNotContain(password, output.Stdout + output.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(wrongPassword, output.Stdout + output.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Unknown_compression_method_is_a_configuration_error_naming_the_variable()
     {
         var settings = PitrScenario.Merge(_workspace.FileArchiveSettings, new Dictionary<string, string?> { ["WALG_COMPRESSION_METHOD"] = "zip" });

@@ -66,7 +66,7 @@ public sealed class SecretsTests(PgArchiveCli cli, S3rverForPitr s3rver, Azurite
         await using (var scanner = CommandLineScanner.Start(Secrets))
         {
             await using var source = await PostgresCluster.StartAsync(_workspace.PathFor("source"), $"\"{cli.Executable}\" wal-push \"%p\"", settings);
-            await RequirePasswordAsync(source);
+            await source.CreatePasswordRoleAsync("secret_user", _pgPassword);
             await source.PgbenchAsync("-i", "-s", "1", "-q");
             var libpq = new Dictionary<string, string?>(source.LibpqEnvironment) { ["PGUSER"] = "secret_user", ["PGPASSWORD"] = _pgPassword };
 
@@ -214,17 +214,6 @@ public sealed class SecretsTests(PgArchiveCli cli, S3rverForPitr s3rver, Azurite
         Assert.Equal(bytes, await File.ReadAllBytesAsync(fetched, Token));
         Keep((await cli.RunAsync(settings, "backup-list")).EnsureSuccess("backup-list"));
         await Task.Delay(500, Token); // let the detached wal-prefetch run while the scanner watches
-    }
-
-    /// <summary>Makes <c>secret_user</c> (superuser) log in over TCP with a SCRAM password only.</summary>
-    private async Task RequirePasswordAsync(PostgresCluster cluster)
-    {
-        await cluster.ExecuteAsync($"CREATE ROLE secret_user LOGIN SUPERUSER REPLICATION PASSWORD '{_pgPassword}'");
-        var hba = Path.Combine(cluster.DataDirectory, "pg_hba.conf");
-        var rules = "host all secret_user 127.0.0.1/32 scram-sha-256\nhost replication secret_user 127.0.0.1/32 scram-sha-256\n";
-        await File.WriteAllTextAsync(hba, rules + await File.ReadAllTextAsync(hba, Token), Token);
-        await cluster.ExecuteAsync("SELECT pg_reload_conf()");
-        await Task.Delay(300, Token);
     }
 
     private void Keep(ProcessResult result) => _outputs.Add(result.Stdout + "\n" + result.Stderr);

@@ -18,6 +18,9 @@ internal static class CommandRunner
         await GuardAsync(async () =>
         {
             var settings = Load(parseResult, global, parseResult.GetValue(global.Config));
+            // The connections to PostgreSQL (and Npgsql's own look-ups of PGPASSWORD, PGPASSFILE, PGSSLCERT, ...) read libpq's
+            // variables from the process environment: the config file's and envdir's are put there first.
+            settings.ExportLibpqEnvironment();
             var services = CliHost.Build(settings, LogLevelFrom(settings, defaultLevel));
             await using (services.ConfigureAwait(false))
             {

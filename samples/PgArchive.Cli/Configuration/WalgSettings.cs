@@ -98,6 +98,43 @@ internal sealed class WalgSettings
         return result;
     }
 
+    /// <summary>
+    /// Exports <paramref name="names"/> to the process environment where the config file or envdir set them, for the
+    /// libraries that read only the environment (SDK credential chains, Npgsql), as WAL-G exports its configuration.
+    /// </summary>
+    public void ExportToEnvironment(IEnumerable<string> names)
+    {
+        foreach (var name in names)
+        {
+            if (Get(name) is { } value && Environment.GetEnvironmentVariable(name) != value)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Exports libpq's variables (every <c>PG*</c> name but PgArchive's own <c>PGARCHIVE_*</c>: <c>PGHOST</c>, <c>PGPORT</c>,
+    /// <c>PGUSER</c>, <c>PGDATABASE</c>, <c>PGPASSWORD</c>, <c>PGPASSFILE</c>, <c>PGSSLMODE</c>, <c>PGSSLCERT</c>, ...) from
+    /// the config file and envdir to the process environment, where every PostgreSQL connection reads them (ours and
+    /// Npgsql's own look-ups), as WAL-G exports its configuration before pgx reads the environment. A variable these
+    /// settings leave unset (an envdir's empty file, as daemontools' envdir) is removed from the environment. Nothing is
+    /// logged: PGPASSWORD is among them.
+    /// </summary>
+    public void ExportLibpqEnvironment()
+    {
+        var names = _values.Keys.Concat(Environment.GetEnvironmentVariables().Keys.Cast<string>())
+            .Where(name => name.StartsWith("PG", StringComparison.Ordinal) && !name.StartsWith("PGARCHIVE_", StringComparison.Ordinal))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        foreach (var name in names.Where(name => Get(name) is null))
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+
+        ExportToEnvironment(names);
+    }
+
     private static string? DefaultConfigFile()
     {
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);

@@ -25,7 +25,7 @@ internal sealed class AzureBlobBackend : IStorageBackend
     public void Configure(IPgArchiveBuilder builder, string prefix, WalgSettings settings)
     {
         var (container, folder) = ParsePrefix(prefix, ["azure", "wabs"], "WALG_AZ_PREFIX", "azure://container/folder");
-        ExportToEnvironment(settings, IdentityVariables);
+        settings.ExportToEnvironment(IdentityVariables);
         var endpoint = settings.Get("AZURE_STORAGE_BLOB_ENDPOINT") is { } text
             ? Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
                 ? uri
@@ -93,20 +93,5 @@ internal sealed class AzureBlobBackend : IStorageBackend
         }
 
         return (container, folder);
-    }
-
-    /// <summary>
-    /// Some SDK credential chains read only the process environment: a value that came from the config file or envdir
-    /// is exported to it, as WAL-G exports its configuration.
-    /// </summary>
-    internal static void ExportToEnvironment(WalgSettings settings, IEnumerable<string> names)
-    {
-        foreach (var name in names)
-        {
-            if (settings.Get(name) is { } value && Environment.GetEnvironmentVariable(name) != value)
-            {
-                Environment.SetEnvironmentVariable(name, value);
-            }
-        }
     }
 }

@@ -31,7 +31,7 @@ internal sealed class GcsBackend : IStorageBackend
             throw new PgArchiveConfigurationException("GCS_NORMALIZE_PREFIX=false (WAL-E's unnormalized prefixes) is not supported by pgarchive.");
         }
 
-        AzureBlobBackend.ExportToEnvironment(settings, ["GOOGLE_APPLICATION_CREDENTIALS"]);
+        settings.ExportToEnvironment(["GOOGLE_APPLICATION_CREDENTIALS"]);
         var endpoint = settings.Get("GCS_ENDPOINT") is { } text
             ? Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
                 ? uri

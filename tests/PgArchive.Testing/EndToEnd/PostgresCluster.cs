@@ -221,6 +221,20 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Creates <paramref name="role"/> (superuser, replication) with <paramref name="password"/> and makes it log in over
+    /// TCP with that SCRAM password only; postgres keeps its trust rules.
+    /// </summary>
+    public async Task CreatePasswordRoleAsync(string role, string password)
+    {
+        await ExecuteAsync($"CREATE ROLE {role} LOGIN SUPERUSER REPLICATION PASSWORD '{password}'");
+        var hba = Path.Combine(DataDirectory, "pg_hba.conf");
+        var rules = $"host all {role} 127.0.0.1/32 scram-sha-256\nhost replication {role} 127.0.0.1/32 scram-sha-256\n";
+        await File.WriteAllTextAsync(hba, rules + await File.ReadAllTextAsync(hba));
+        await ExecuteAsync("SELECT pg_reload_conf()");
+        await Task.Delay(300);
+    }
+
     /// <summary>Runs pgbench against this cluster.</summary>
     public async Task PgbenchAsync(params string[] args)
     {
