@@ -5,7 +5,9 @@
 #   sudo bench/full-backup-floor.sh [SCALE]     (default scale 100; RUNS=N alternations, default 3; run as root)
 # Uses ../shared/recipes/start-postgres.sh for a throwaway cluster on 127.0.0.1 (PGPORT, default 55491), a local
 # repository under a new /tmp/pgarchive-floor-bench.* directory (removed at the end), lz4 (WALG_COMPRESSION_METHOD
-# to change it). PGARCHIVE_CLI=/path/to/pgarchive benchmarks a given build (e.g. the Native AOT one).
+# to change it). PGARCHIVE_CLI=/path/to/pgarchive benchmarks a given build (e.g. the Native AOT one);
+# BASELINE_CLI=/path/to/other/pgarchive also times that build in each alternation (floor, baseline, this build):
+# before/after ratios to the same floors, from one run.
 set -euo pipefail
 scale=${1:-100}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,30 +47,35 @@ floor() { find "$data" -type f ! -path "$data/pg_wal/*" -print0 | xargs -0 -P2 -
 export -f floor; export data
 
 runs=${RUNS:-3}
-declare -a floors backups
+declare -a floors backups baselines
+backup() { drop; timed "$1" backup-push --full "$data"; rm -rf "$WALG_FILE_PREFIX/basebackups_005"; }
 for run in $(seq 1 "$runs"); do
   drop; f=$(timed bash -c floor)
-  drop; b=$(timed "$cli" backup-push --full "$data")
-  rm -rf "$WALG_FILE_PREFIX/basebackups_005"
-  floors+=("$f"); backups+=("$b")
-  echo "run $run: floor $f, backup-push $b (wall s, CPU s)" >&2
+  floors+=("$f")
+  if [[ -n ${BASELINE_CLI:-} ]]; then
+    a=$(backup "$BASELINE_CLI"); baselines+=("$a")
+  fi
+  b=$(backup "$cli"); backups+=("$b")
+  echo "run $run: floor $f, ${BASELINE_CLI:+baseline $a, }backup-push $b (wall s, CPU s)" >&2
 done
 
-python3 - "$scale" "$bytes" "${floors[*]}" "${backups[*]}" <<'PY'
+python3 - "$scale" "$bytes" "${floors[*]}" "${backups[*]}" "${baselines[*]:-}" <<'PY'
 import statistics, sys
 scale, size = sys.argv[1], int(sys.argv[2])
 def pairs(text):
     v = [float(x) for x in text.split()]
     return list(zip(v[0::2], v[1::2]))
-floors, backups = pairs(sys.argv[3]), pairs(sys.argv[4])
+floors, builds = pairs(sys.argv[3]), [("backup-push --full", pairs(sys.argv[4]))]
+if sys.argv[5].strip():
+    builds.insert(0, ("baseline backup-push --full", pairs(sys.argv[5])))
 gib = size / 2**30
-fw, bw = statistics.median(w for w, _ in floors), statistics.median(w for w, _ in backups)
-bc = statistics.median(c for _, c in backups)
+fw = statistics.median(w for w, _ in floors)
 print(f"pgbench scale {scale}: {size / 2**20:.0f} MiB of files (pg_wal left out), medians of {len(floors)} alternating runs, caches dropped before each")
-print(f"| measure | cold read, 2 readers (floor) | backup-push --full | ratio |")
-print(f"| --- | ---: | ---: | ---: |")
-print(f"| wall (s) | {fw:.2f} | {bw:.2f} | {bw / fw:.2f} |")
-print(f"| CPU user+sys (s) | {statistics.median(c for _, c in floors):.2f} | {bc:.2f} | |")
-print(f"| CPU s per GiB | | {bc / gib:.2f} | |")
-print("runs (wall, CPU): floor " + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in floors) + "; backup " + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in backups))
+print("| measure | cold read, 2 readers (floor) | " + " | ".join(f"{name} | ratio" for name, _ in builds) + " |")
+print("| --- | ---: | " + " | ".join("---: | ---:" for _ in builds) + " |")
+print(f"| wall (s) | {fw:.2f} | " + " | ".join(f"{statistics.median(w for w, _ in runs):.2f} | {statistics.median(w for w, _ in runs) / fw:.2f}" for _, runs in builds) + " |")
+print(f"| CPU user+sys (s) | {statistics.median(c for _, c in floors):.2f} | " + " | ".join(f"{statistics.median(c for _, c in runs):.2f} | " for _, runs in builds) + " |")
+print("| CPU s per GiB | | " + " | ".join(f"{statistics.median(c for _, c in runs) / gib:.2f} | " for _, runs in builds) + " |")
+print("runs (wall/CPU): floor " + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in floors)
+      + "".join(f"; {name} " + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in runs) for name, runs in builds))
 PY

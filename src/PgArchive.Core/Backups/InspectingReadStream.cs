@@ -44,6 +44,33 @@ internal sealed class InspectingReadStream(Stream inner, FilePageCheck? pageChec
         return read;
     }
 
+    /// <summary>
+    /// Copies the rest of the file to <paramref name="destination"/>; when the destination lends its buffer (the LZ4
+    /// encoder's block), the file is read straight into it, in reads as large as the block has room for.
+    /// </summary>
+    public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination is not IO.IWriteBufferLender { CanLend: true } lender)
+        {
+            await base.CopyToAsync(destination, bufferSize, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        while (true)
+        {
+            var buffer = lender.GetWriteBuffer();
+            var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return;
+            }
+
+            Observe(buffer.Span[..read]);
+            await lender.CommitAsync(read, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private void Observe(ReadOnlySpan<byte> data)
     {
         _hash.Append(data);

@@ -17,7 +17,7 @@ namespace PgArchive.Compression;
 /// the LZ4 specification's; the block codec is still K4os'. Memory: at most <c>parallelism</c> + 1 blocks of input
 /// and as many of output, whatever the length of the stream.
 /// </remarks>
-internal sealed class Lz4ParallelEncoderStream : Stream
+internal sealed class Lz4ParallelEncoderStream : Stream, IO.IWriteBufferLender
 {
     /// <summary>Blocks of 1 MiB (frame block-size code 6): large enough that dispatching one costs nothing, small enough to bound memory.</summary>
     public const int BlockSize = 1 << 20;
@@ -84,6 +84,33 @@ internal sealed class Lz4ParallelEncoderStream : Stream
             buffer = buffer[Fill(buffer.Span)..];
             await AfterFillAsync(useAsync: true, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <inheritdoc />
+    public bool CanLend => !_disposed;
+
+    /// <summary>The unfilled rest of the block being filled: a reader fills it in place of a write that would copy into it.</summary>
+    public Memory<byte> GetWriteBuffer()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _block ??= ArrayPool<byte>.Shared.Rent(BlockSize);
+        return _block.AsMemory(_filled, BlockSize - _filled);
+    }
+
+    /// <summary>Takes <paramref name="count"/> bytes filled in place as written: hashed, and the block dispatched once full.</summary>
+    public ValueTask CommitAsync(int count, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, BlockSize - _filled);
+        if (count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        _contentHash.Update(_block.AsSpan(_filled, count));
+        _filled += count;
+        return AfterFillAsync(useAsync: true, cancellationToken);
     }
 
     /// <summary>Ends the current block early and writes every block so far (a frame's blocks may be shorter than the maximum).</summary>

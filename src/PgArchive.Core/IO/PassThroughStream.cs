@@ -7,7 +7,7 @@ namespace PgArchive.IO;
 /// and disposes the inner stream only when asked to: the identity stage of a pipeline, its byte counter and
 /// its checksum.
 /// </summary>
-internal sealed class PassThroughStream : Stream
+internal sealed class PassThroughStream : Stream, IWriteBufferLender
 {
     private readonly Stream _inner;
     private readonly bool _leaveOpen;
@@ -91,6 +91,26 @@ internal sealed class PassThroughStream : Stream
         await _inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
         _hash?.Append(buffer.Span);
         BytesTransferred += buffer.Length;
+    }
+
+    /// <summary>Lends what the inner stream lends; what is committed is counted and hashed as a write would be.</summary>
+    public bool CanLend => _inner is IWriteBufferLender { CanLend: true };
+
+    /// <inheritdoc />
+    public Memory<byte> GetWriteBuffer() =>
+        _inner is IWriteBufferLender lender ? lender.GetWriteBuffer() : throw new NotSupportedException("The inner stream lends no buffer.");
+
+    /// <inheritdoc />
+    public async ValueTask CommitAsync(int count, CancellationToken cancellationToken)
+    {
+        var lender = _inner as IWriteBufferLender ?? throw new NotSupportedException("The inner stream lends no buffer.");
+        if (_hash is not null)
+        {
+            _hash.Append(lender.GetWriteBuffer().Span[..count]);
+        }
+
+        await lender.CommitAsync(count, cancellationToken).ConfigureAwait(false);
+        BytesTransferred += count;
     }
 
     /// <inheritdoc />

@@ -137,6 +137,65 @@ public sealed class Lz4ParallelEncoderStreamTests
         Assert.Equal(written, destination.Written);
     }
 
+    [Fact]
+    public async Task A_file_tarred_into_the_frame_is_read_straight_into_its_blocks_and_the_frame_holds_exactly_the_tar()
+    {
+        // The file read lands in the encoder's 1 MiB block (reads larger than any copy buffer), the tar around it is
+        // unchanged, and the counting and hashing stage between the tar writer and the encoder sees every byte.
+        var first = Distinct(3 * Block + 12_345);
+        var second = Codecs.Data(70_000);
+        var firstSource = new ReadSizeRecordingStream(first);
+        using var stored = new MemoryStream();
+        var tarHash = new XxHash64();
+        long tarBytes;
+        string firstHash;
+        await using (var encoder = new Lz4ParallelEncoderStream(stored, leaveOpen: true, parallelism: 2))
+        {
+            await using var counter = PgArchive.IO.PassThroughStream.Wrap(encoder, leaveOpen: true, tarHash);
+            await using (var writer = new System.Formats.Tar.TarWriter(counter, System.Formats.Tar.TarEntryFormat.Gnu, leaveOpen: true))
+            {
+                var inspected = new PgArchive.Backups.InspectingReadStream(new PgArchive.IO.FixedLengthReadStream(firstSource, first.Length), null);
+                await writer.WriteEntryAsync(new System.Formats.Tar.GnuTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "base/1/16384") { DataStream = inspected }, Token);
+                firstHash = inspected.HashHex;
+                await writer.WriteEntryAsync(new System.Formats.Tar.GnuTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "base/1/16385")
+                {
+                    DataStream = new PgArchive.Backups.InspectingReadStream(new PgArchive.IO.FixedLengthReadStream(new MemoryStream(second), second.Length), null),
+                }, Token);
+            }
+
+            tarBytes = counter.BytesTransferred;
+        }
+
+        var tar = await DecodeWithK4osAsync(stored.ToArray());
+        Assert.Equal(tar.Length, tarBytes);
+        Assert.Equal(XxHash64.HashToUInt64(tar), tarHash.GetCurrentHashAsUInt64());
+        Assert.Equal(Convert.ToHexStringLower(XxHash128.Hash(first)), firstHash);
+        using var reader = new System.Formats.Tar.TarReader(new MemoryStream(tar));
+        foreach (var (name, content) in new[] { ("base/1/16384", first), ("base/1/16385", second) })
+        {
+            var entry = await reader.GetNextEntryAsync(copyData: true, Token);
+            Assert.NotNull(entry);
+            Assert.Equal(name, entry.Name);
+            using var read = new MemoryStream();
+            await entry.DataStream!.CopyToAsync(read, Token);
+            Assert.True(Codecs.Same(content, read.ToArray()), $"{name} came out of the tar different");
+        }
+
+        Assert.Null(await reader.GetNextEntryAsync(copyData: false, Token));
+        Assert.True(firstSource.LargestRead > 256 * 1024, $"the file was read in pieces of at most {firstSource.LargestRead} bytes, through a copy buffer");
+    }
+
+    private sealed class ReadSizeRecordingStream(byte[] content) : MemoryStream(content, writable: false)
+    {
+        public int LargestRead { get; private set; }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            LargestRead = Math.Max(LargestRead, buffer.Length);
+            return base.ReadAsync(buffer, cancellationToken);
+        }
+    }
+
     private static byte[] Distinct(int length)
     {
         // Each 64 KiB differs from the others (so a reordered block shows) yet compresses (so blocks are real LZ4 blocks).
