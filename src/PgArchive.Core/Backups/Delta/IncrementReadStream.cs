@@ -31,7 +31,7 @@ internal sealed class IncrementReadStream : Stream
         _diskLimiter = diskLimiter;
         _blocks = blocks;
         var maxRun = Math.Min(MaxRunPages, diskLimiter is null ? int.MaxValue : Math.Max(1, diskLimiter.MaxChunk / PageIncrement.PageSize));
-        _run = new byte[Math.Max(1, Math.Min(maxRun, LongestRun(blocks, maxRun))) * PageIncrement.PageSize];
+        _run = new byte[Math.Max(1, LongestRun(blocks, maxRun)) * PageIncrement.PageSize];
         _header = new byte[PageIncrement.FixedHeaderSize + (4 * blocks.Count)];
         PageIncrement.WriteHeader(_header, (ulong)fileSize, blocks);
         Length = PageIncrement.SizeOf(blocks.Count);
