@@ -28,12 +28,9 @@ export PGPORT=${PGPORT:-55473}
 cleanup() { "$recipes/start-postgres.sh" --stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-cli=${PGARCHIVE_CLI:-}
-if [[ -z $cli ]]; then
-  echo "publishing the CLI (Release)..." >&2
-  dotnet publish "$repo/samples/PgArchive.Cli" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
-  cli="$work/cli/pgarchive"
-fi
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
+cli=$(bench_cli "$work" "$repo")
 
 eval "$(ARCHIVE_COMMAND=true PG_EXTRA_CONF="autovacuum = off" "$recipes/start-postgres.sh" "$work/pg")"
 export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=postgres

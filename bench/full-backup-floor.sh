@@ -18,12 +18,9 @@ export PGPORT=${PGPORT:-55491}
 cleanup() { "$recipes/start-postgres.sh" --stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-cli=${PGARCHIVE_CLI:-}
-if [[ -z $cli ]]; then
-  echo "publishing the CLI (Release)..." >&2
-  dotnet publish "$repo/samples/PgArchive.Cli" -c Release -r linux-x64 --self-contained false -o "$work/cli" --nologo -v quiet >&2
-  cli="$work/cli/pgarchive"
-fi
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
+cli=$(bench_cli "$work" "$repo")
 
 # A start that fails (a port in use) must stop the script: pgbench -i below would otherwise reach another cluster.
 pgenv=$(ARCHIVE_COMMAND=true "$recipes/start-postgres.sh" "$work/pg")
