@@ -4,6 +4,7 @@ using PgArchive.IO;
 using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Wal;
+using PgArchive.Wal.Records;
 
 namespace PgArchive.Streaming;
 
@@ -21,19 +22,23 @@ internal sealed class ReceivedWalStore
     private readonly ObjectCodec _codec;
     private readonly ILogger _logger;
     private readonly Polly.ResiliencePipeline _retry;
+    private readonly bool _mapBlocks;
 
-    public ReceivedWalStore(IObjectStore store, ObjectCodec codec, ILogger logger, Polly.ResiliencePipeline retry)
+    /// <summary>Stores into <paramref name="store"/> through <paramref name="codec"/>, retrying with <paramref name="retry"/>; with <paramref name="mapBlocks"/>
+    /// (<see cref="PgArchiveOptions.UseWalDelta"/>) each complete segment's block map too, as wal-push does. Logs to <paramref name="logger"/>.</summary>
+    public ReceivedWalStore(IObjectStore store, ObjectCodec codec, ILogger logger, Polly.ResiliencePipeline retry, bool mapBlocks = false)
     {
         _store = store;
         _codec = codec;
         _logger = logger;
         _retry = retry;
+        _mapBlocks = mapBlocks;
     }
 
     /// <summary>The key the segment's partial object gets with the configured compression.</summary>
     public string PartialKey(WalSegment segment) => ArchiveLayout.WalKey(segment.FileName + ".partial", _codec.Compressors.Default.FileExtension);
 
-    /// <summary>Stores a complete segment create-only and removes its partial objects.</summary>
+    /// <summary>Stores a complete segment create-only, then its block map when asked to, and removes its partial objects.</summary>
     public async Task StoreSegmentAsync(WalSegment segment, byte[] data, CancellationToken cancellationToken)
     {
         var name = segment.FileName;
@@ -52,6 +57,13 @@ internal sealed class ReceivedWalStore
             }
 
             Log.WalAlreadyArchived(_logger, name);
+        }
+
+        if (_mapBlocks)
+        {
+            await new WalBlockMapStore(_store, _codec).StoreAfterArchiveAsync(name,
+                ct => WalSegmentParser.ParseAsync(new MemoryStream(data, 0, (int)segment.SegmentSize, writable: false), null, ct), _retry, _logger,
+                cancellationToken).ConfigureAwait(false);
         }
 
         await _store.DeleteAsync(_codec.Compressors.ProbeOrder.Select(c => ArchiveLayout.WalKey(name + ".partial", c.FileExtension)), cancellationToken)

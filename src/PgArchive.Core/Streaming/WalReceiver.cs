@@ -43,8 +43,9 @@ public sealed class WalReceiver : BackgroundService
         _options = (options ?? throw new ArgumentNullException(nameof(options))).Value;
         _logger = logger ?? NullLogger<WalReceiver>.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        var retry = StoreRetry.Build(archiveOptions?.Value ?? new PgArchiveOptions(), _time, _logger, store);
-        _store = new ReceivedWalStore(store, codec, _logger, retry);
+        var archive = archiveOptions?.Value ?? new PgArchiveOptions();
+        var retry = StoreRetry.Build(archive, _time, _logger, store);
+        _store = new ReceivedWalStore(store, codec, _logger, retry, archive.UseWalDelta);
         _lag = new ReceiveLagTracker(_time);
         WalReceiveTelemetry.Track(this);
     }

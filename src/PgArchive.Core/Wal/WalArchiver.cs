@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgArchive.Diagnostics;
@@ -93,38 +92,11 @@ public sealed class WalArchiver
         }
     }
 
-    /// <summary>
-    /// With <see cref="PgArchiveOptions.UseWalDelta"/>, parses the segment just archived and stores its block map. The
-    /// segment is safely archived by then: a map that cannot be made or stored is logged, never a failed wal-push
-    /// (PostgreSQL would keep the segment and retry, for a map whose absence only costs a later delta a page scan).
-    /// </summary>
-    private async Task StoreBlockMapAsync(string walFilePath, string name, CancellationToken cancellationToken)
-    {
-        if (!_mapBlocks || WalFileName.Classify(name) != WalFileKind.Segment)
-        {
-            return;
-        }
-
-        try
-        {
-            var started = Stopwatch.GetTimestamp();
-            var parsed = await WalBlockMapStore.ParseFileAsync(walFilePath, cancellationToken).ConfigureAwait(false);
-            var parseMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (parsed.Map is not { } map)
-            {
-                Log.WalBlockMapSkipped(_logger, name, parsed.Reason!);
-                return;
-            }
-
-            var key = await _retry.ExecuteAsync(async ct => await new WalBlockMapStore(_store, _codec).PutAsync(name, map, ct).ConfigureAwait(false),
-                cancellationToken).ConfigureAwait(false);
-            Log.WalBlockMapStored(_logger, name, map.Changes.BlockCount, map.Changes.Blocks.Count, map.Changes.Limits.Count, parseMs, key);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException && ex is IOException or ObjectStoreException or PgArchiveException or UnauthorizedAccessException)
-        {
-            Log.WalBlockMapSkipped(_logger, name, ex.Message);
-        }
-    }
+    /// <summary>With <see cref="PgArchiveOptions.UseWalDelta"/>, parses the segment just archived and stores its block map (see <see cref="WalBlockMapStore.StoreAfterArchiveAsync"/>).</summary>
+    private Task StoreBlockMapAsync(string walFilePath, string name, CancellationToken cancellationToken) =>
+        _mapBlocks
+            ? new WalBlockMapStore(_store, _codec).StoreAfterArchiveAsync(name, ct => WalBlockMapStore.ParseFileAsync(walFilePath, ct), _retry, _logger, cancellationToken)
+            : Task.CompletedTask;
 
     /// <summary>
     /// Writes the archived WAL file <paramref name="walFileName"/> to <paramref name="destinationPath"/>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Wal;
+using PgArchive.Wal.Records;
 
 namespace PgArchive.Streaming;
 
@@ -37,6 +38,34 @@ public sealed class ReceivedWalStoreTests : IDisposable
             await stream.CopyToAsync(copy, Token);
             return copy.ToArray();
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task With_wal_delta_a_received_segment_gets_the_block_map_wal_push_would_store_and_without_it_none(bool mapBlocks)
+    {
+        // A hand-built 1 MiB segment of PostgreSQL 15 with one heap update touching block 7 (and its visibility map).
+        var segment = WalSegment.Parse("000000010000000000000003", SyntheticWal.SegmentSize);
+        var heap = new RelationFork(1663, 5, 16384, 0);
+        var writer = new SyntheticWal.SegmentWriter(3);
+        writer.Add(SyntheticWal.Record(10, 0x20, [new SyntheticWal.Block(heap, 7, DataLength: 30), new SyntheticWal.Block(heap with { Fork = 2 }, 0, SameRel: true)], new byte[14]));
+        var received = new ReceivedWalStore(_store, _codec, NullLogger.Instance, Polly.ResiliencePipeline.Empty, mapBlocks);
+
+        await received.StoreSegmentAsync(segment, writer.Segment, Token);
+
+        var maps = new WalBlockMapStore(_store, _codec);
+        var listed = await maps.ListAsync(1, Token);
+        Assert.Contains("wal_005/000000010000000000000003.lz4", _store.Keys);
+        if (!mapBlocks)
+        {
+            Assert.Empty(listed);
+            return;
+        }
+
+        var map = await maps.ReadAsync(Assert.Single(listed).Value, Token);
+        Assert.Equal([7u], map.Changes.Blocks[heap].Order());
+        Assert.Equal([0u], map.Changes.Blocks[heap with { Fork = 2 }].Order());
     }
 
     [Fact]

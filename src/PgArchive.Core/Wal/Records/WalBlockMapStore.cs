@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using PgArchive.Diagnostics;
 using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 
@@ -20,6 +23,40 @@ internal sealed class WalBlockMapStore(IObjectStore store, ObjectCodec codec)
         await using (file.ConfigureAwait(false))
         {
             return await WalSegmentParser.ParseAsync(file, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Parses the segment <paramref name="segmentName"/> just archived (by wal-push or wal-receive) and stores its map.
+    /// The segment is safely archived by then: a map that cannot be made or stored is one warning line, never a
+    /// failure of the archiving (for wal-push PostgreSQL would keep the segment and retry, for a map whose absence
+    /// only costs a later delta a page scan).
+    /// </summary>
+    public async Task StoreAfterArchiveAsync(string segmentName, Func<CancellationToken, Task<WalSegmentParse>> parse, Polly.ResiliencePipeline retry,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        if (WalFileName.Classify(segmentName) != WalFileKind.Segment)
+        {
+            return;
+        }
+
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            var parsed = await parse(cancellationToken).ConfigureAwait(false);
+            var parseMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (parsed.Map is not { } map)
+            {
+                Log.WalBlockMapSkipped(logger, segmentName, parsed.Reason!);
+                return;
+            }
+
+            var key = await retry.ExecuteAsync(async ct => await PutAsync(segmentName, map, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            Log.WalBlockMapStored(logger, segmentName, map.Changes.BlockCount, map.Changes.Blocks.Count, map.Changes.Limits.Count, parseMs, key);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && ex is IOException or ObjectStoreException or PgArchiveException or UnauthorizedAccessException)
+        {
+            Log.WalBlockMapSkipped(logger, segmentName, ex.Message);
         }
     }
 
