@@ -251,6 +251,8 @@ internal sealed class WalReceiveSession
         private bool _ending;
         private DateTimeOffset _lastFlush = DateTimeOffset.MinValue;
         private DateTimeOffset _lastStatus;
+        private long _lastReceivedTicks;
+        private long _lastPingTicks;
 
         public SegmentPump(WalReceiveSession session, PgWireConnection connection, WalSegment first)
         {
@@ -258,7 +260,19 @@ internal sealed class WalReceiveSession
             _connection = connection;
             _current = new SegmentBuffer(first, new byte[first.SegmentSize]);
             _lastStatus = session._time.GetUtcNow();
+            _lastReceivedTicks = _lastStatus.UtcTicks;
         }
+
+        /// <summary>When the server last sent anything (WAL or a keepalive); the read loop sets it, the status loop reads it.</summary>
+        private DateTimeOffset LastReceived => new(Interlocked.Read(ref _lastReceivedTicks), TimeSpan.Zero);
+
+        /// <summary>
+        /// The server has been silent for half of <see cref="WalReceiverOptions.ReceiveTimeout"/> and was not asked for a reply
+        /// since: a walsender whose standby reports regularly sends no keepalive of its own, so an idle primary says
+        /// nothing until asked (PostgreSQL's walreceiver asks the same way, at half of wal_receiver_timeout).
+        /// </summary>
+        private bool PingDue(DateTimeOffset now) =>
+            now - LastReceived >= Options.ReceiveTimeout / 2 && Interlocked.Read(ref _lastPingTicks) < Interlocked.Read(ref _lastReceivedTicks);
 
         private WalReceiverOptions Options => _session._options;
 
@@ -338,6 +352,7 @@ internal sealed class WalReceiveSession
                 try
                 {
                     message = await _connection.ReadAsync(receive.Token).ConfigureAwait(false);
+                    Interlocked.Exchange(ref _lastReceivedTicks, _session._time.GetUtcNow().UtcTicks);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -474,12 +489,14 @@ internal sealed class WalReceiveSession
                     return;
                 }
 
-                if (time.GetUtcNow() - _lastStatus >= Options.StatusInterval)
+                if (time.GetUtcNow() - _lastStatus >= Options.StatusInterval || PingDue(time.GetUtcNow()))
                 {
                     await Report(cancellationToken).ConfigureAwait(false);
                 }
 
                 var wait = Options.StatusInterval - (time.GetUtcNow() - _lastStatus);
+                var pingIn = Options.ReceiveTimeout / 2 - (time.GetUtcNow() - LastReceived);
+                wait = pingIn > TimeSpan.Zero && pingIn < wait ? pingIn : wait;
                 if (length > current.StoredLength && !Options.Synchronous)
                 {
                     var flushIn = Options.FlushInterval - (time.GetUtcNow() - _lastFlush);
@@ -552,10 +569,17 @@ internal sealed class WalReceiveSession
             await Report(cancellationToken).ConfigureAwait(false);
         }
 
+        /// <summary>Sends a status update; one that asks the server for a reply when it has been silent too long (<see cref="PingDue"/>).</summary>
         private async Task Report(CancellationToken cancellationToken)
         {
             _lastStatus = _session._time.GetUtcNow();
-            await _session.SendStatusAsync(_connection, false, cancellationToken).ConfigureAwait(false);
+            var ping = PingDue(_lastStatus);
+            if (ping)
+            {
+                Interlocked.Exchange(ref _lastPingTicks, _lastStatus.UtcTicks);
+            }
+
+            await _session.SendStatusAsync(_connection, ping, cancellationToken).ConfigureAwait(false);
         }
     }
 }
