@@ -7,18 +7,19 @@ using PgArchive.Encryption;
 using PgArchive.PostgresTypes;
 using PgArchive.Storage;
 using PgArchive.Wal;
+using PgArchive.Wal.Records;
 
 namespace PgArchive.Backups;
 
 /// <summary>
 /// Copies restorable backups from one store to another, as WAL-G's <c>copy</c>: every object of a backup (its folder,
 /// metadata and tar partitions), the backups its delta chain is built on, the WAL an exact restore replays (its start
-/// segment through its finish segment, and the timeline history files up to its timeline), and with
-/// <c>withHistory</c> every later segment of its timeline archived when the copy starts. Payloads are copied as
-/// stored (never decompressed; re-encrypted only as the remarks say), streaming, several at once; a tar partition whose
-/// size and XXH128 are recorded in files_metadata.json is checked on the way and never stored when it differs. A
-/// backup's sentinel is stored last, once everything it needs is there: the destination lists the backup only when it
-/// is whole.
+/// segment through its finish segment, and the timeline history files up to its timeline) with the WAL block maps of
+/// those segments (<c>wal_blockmaps_005/</c>), and with <c>withHistory</c> every later segment of its timeline archived
+/// when the copy starts. Payloads are copied as stored (never decompressed; re-encrypted only as the remarks say),
+/// streaming, several at once; a tar partition whose size and XXH128 are recorded in files_metadata.json is checked on
+/// the way and never stored when it differs. A backup's sentinel is stored last, once everything it needs is there: the
+/// destination lists the backup only when it is whole.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -90,8 +91,10 @@ public sealed partial class ArchiveCopier
             : [await catalog.ResolveAsync(backupName, cancellationToken).ConfigureAwait(false)];
         var backupObjects = await ListAsync(_source, ArchiveLayout.BaseBackupsPrefix, cancellationToken).ConfigureAwait(false);
         var walObjects = await ListAsync(_source, ArchiveLayout.WalPrefix, cancellationToken).ConfigureAwait(false);
+        var blockMaps = (await ListAsync(_source, ArchiveLayout.WalBlockMapsPrefix, cancellationToken).ConfigureAwait(false))
+            .Where(m => WalBlockMapStore.SegmentOf(m.Key) is not null).ToLookup(m => WalBlockMapStore.SegmentOf(m.Key)!, StringComparer.Ordinal);
         var present = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var prefix in (string[])[ArchiveLayout.BaseBackupsPrefix, ArchiveLayout.WalPrefix])
+        foreach (var prefix in (string[])[ArchiveLayout.BaseBackupsPrefix, ArchiveLayout.WalPrefix, ArchiveLayout.WalBlockMapsPrefix])
         {
             await foreach (var info in _destination.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
             {
@@ -143,9 +146,15 @@ public sealed partial class ArchiveCopier
                 sentinels.Add(new CopyItem(backupObjects.First(o => o.Key == sentinelKey), null, Encrypted: false));
             }
 
-            foreach (var info in WalNeeded(await catalog.GetDetailAsync(target, cancellationToken).ConfigureAwait(false), walObjects, withHistory))
+            foreach (var (info, segment) in WalNeeded(await catalog.GetDetailAsync(target, cancellationToken).ConfigureAwait(false), walObjects, withHistory))
             {
                 payload.TryAdd(info.Key, new CopyItem(info, null, Encrypted: true));
+                // A segment's WAL block map goes with it (stored through the codec as the segment is), so that a delta
+                // taken against the copy in the destination reads only the blocks the maps name there too.
+                foreach (var map in segment is null ? [] : blockMaps[segment])
+                {
+                    payload.TryAdd(map.Key, new CopyItem(map, null, Encrypted: true));
+                }
             }
         }
 
@@ -188,17 +197,18 @@ public sealed partial class ArchiveCopier
 
     /// <summary>
     /// The WAL objects an exact restore of <paramref name="backup"/> replays: its timeline's segments from its start through its
-    /// finish (through the newest with <paramref name="withHistory"/>), and the history files of its timeline and those before it.
+    /// finish (through the newest with <paramref name="withHistory"/>), and the history files of its timeline and those before it;
+    /// each with its segment's file name when it is a complete segment (whose block map, if any, is copied too).
     /// </summary>
     /// <exception cref="PgArchiveException">A segment of that range is not in the source (as WAL-G's copy, which refuses a gap):
     /// the destination would list a backup it cannot restore.</exception>
-    private static List<ObjectInfo> WalNeeded(BackupDetail backup, IReadOnlyList<ObjectInfo> walObjects, bool withHistory)
+    private static List<(ObjectInfo Info, string? Segment)> WalNeeded(BackupDetail backup, IReadOnlyList<ObjectInfo> walObjects, bool withHistory)
     {
         var segmentSize = BackupDetail.InferSegmentSize([backup]);
         var timeline = backup.Timeline;
         var start = WalSegment.Parse(backup.Info.WalFileName, segmentSize);
         var finish = WalSegment.Containing(new Lsn(Math.Max(backup.FinishLsn.Value, 1) - 1), timeline, segmentSize);
-        var needed = new List<ObjectInfo>();
+        var needed = new List<(ObjectInfo Info, string? Segment)>();
         var segments = new HashSet<WalSegment>();
         foreach (var info in walObjects)
         {
@@ -207,7 +217,7 @@ public sealed partial class ArchiveCopier
                 ? uint.Parse(wal.FileName.AsSpan(0, 8), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture) <= timeline
                 : wal.Segment is { } segment && segment.Timeline == timeline && segment >= start && (withHistory || segment <= finish))
             {
-                needed.Add(info);
+                needed.Add((info, wal.Kind == WalFileKind.Segment ? wal.FileName : null));
                 if (wal.Kind is WalFileKind.Segment or WalFileKind.PartialSegment)
                 {
                     // a .partial counts: wal-fetch falls back to it when the complete segment is missing

@@ -20,6 +20,7 @@ public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<
     private const string Backup = "base_000000010000000000000004";
     private const string Wal = "wal_005/000000010000000000000004.lz4";
     private const string Manifest = "basebackups_005/" + Backup + "/backup_manifest.lz4";
+    private const string BlockMap = "wal_blockmaps_005/000000010000000000000004.blockmap.lz4";
     private readonly string _root = Directory.CreateTempSubdirectory("pgarchive-copy-").FullName;
     private readonly List<ServiceProvider> _providers = [];
     private readonly InMemoryObjectStore _source = new();
@@ -30,6 +31,7 @@ public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<
     private readonly byte[] _relation = Codecs.Data(300_000, seed: 43);
     private readonly byte[] _segment = Codecs.Data(100_000, seed: 44);
     private readonly byte[] _manifest = Codecs.Data(20_000, seed: 46);
+    private readonly byte[] _blockMap = Codecs.Data(3_000, seed: 47);
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -68,7 +70,7 @@ public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<
 
     /// <summary>
     /// A backup as backup-push stores it (partitions encrypted with the source key, their stored sizes and XXH128 recorded;
-    /// the server's backup_manifest encrypted too, as a remote backup-push stores it) and its WAL segment.
+    /// the server's backup_manifest encrypted too, as a remote backup-push stores it) and its WAL segment with its block map.
     /// </summary>
     private async Task StoreSourceAsync()
     {
@@ -82,6 +84,7 @@ public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<
             PutMode.Overwrite, Token);
         await PutEncodedAsync(codec, Wal, _segment);
         await PutEncodedAsync(codec, Manifest, _manifest);
+        await PutEncodedAsync(codec, BlockMap, _blockMap);
     }
 
     private async Task PutEncodedAsync(ObjectCodec codec, string key, byte[] plaintext)
@@ -141,6 +144,7 @@ public sealed class ArchiveCopierReEncryptionTests(GpgHome gpg) : IClassFixture<
         Assert.Equal(_pgControl, await File.ReadAllBytesAsync(Path.Combine(restored, "global", "pg_control"), Token));
         Assert.Equal(_segment, await DecodeAsync(_destination, _destinationKey, Wal));
         Assert.Equal(_manifest, await DecodeAsync(_destination, _destinationKey, Manifest));
+        Assert.Equal(_blockMap, await DecodeAsync(_destination, _destinationKey, BlockMap));
         var withSourceKey = await Assert.ThrowsAnyAsync<PgArchiveException>(() => FetchAsync(_destination, _sourceKey));
         Assert.Contains("tar_partitions/", withSourceKey.Message, StringComparison.Ordinal);
         await Assert.ThrowsAnyAsync<InvalidDataException>(() => DecodeAsync(_destination, _sourceKey, Wal));

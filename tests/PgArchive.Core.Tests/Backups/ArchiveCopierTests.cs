@@ -60,6 +60,24 @@ public sealed class ArchiveCopierTests : IDisposable
     }
 
     [Fact]
+    public async Task The_wal_block_maps_of_the_segments_copied_go_with_them_and_no_others()
+    {
+        foreach (var segment in SyntheticArchive.Segments(1, 3, 7))
+        {
+            _source.Put(ArchiveLayout.WalBlockMapKey(segment, "lz4"), $"map of {segment}");
+        }
+
+        var result = await Copier().CopyAsync(_delta, withHistory: false, concurrency: 4, Token);
+
+        var expected = SyntheticArchive.Segments(1, 4, 5).Select(s => ArchiveLayout.WalBlockMapKey(s, "lz4")).ToList();
+        Assert.Equal(expected, _destination.Inner.Keys.Where(k => k.StartsWith(ArchiveLayout.WalBlockMapsPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.All(expected, key => Assert.Equal(_source.Store.GetBytes(key), _destination.Inner.GetBytes(key)));
+
+        var rerun = await Copier().CopyAsync(_delta, withHistory: false, concurrency: 4, Token);
+        Assert.Equal((0, result.Copied), (rerun.Copied, rerun.Skipped));
+    }
+
+    [Fact]
     public async Task Stores_each_sentinel_after_everything_else_bases_first()
     {
         await Copier().CopyAsync(_delta, withHistory: false, concurrency: 4, Token);
