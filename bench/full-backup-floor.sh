@@ -3,6 +3,8 @@
 # side by side in one run, caches dropped before each step. Prints wall, the command's CPU (user + system), CPU
 # seconds per GiB read, and the ratio to the floor (issue 22's target: backup <= 1.5x the floor).
 #   sudo bench/full-backup-floor.sh [SCALE]     (default scale 100; RUNS=N alternations, default 3; run as root)
+# SMALL_TABLES=N also creates N small tables (40 rows and a primary key each: three files of 8-16 KiB apiece) in a
+# database of their own, the shape of a cluster with many relations, where reading is bound by the disk's latency.
 # Uses ../shared/recipes/start-postgres.sh for a throwaway cluster on 127.0.0.1 (PGPORT, default 55491), a local
 # repository under a new /tmp/pgarchive-floor-bench.* directory (removed at the end), lz4 (WALG_COMPRESSION_METHOD
 # to change it). PGARCHIVE_CLI=/path/to/pgarchive benchmarks a given build (e.g. the Native AOT one);
@@ -30,6 +32,18 @@ export WALG_FILE_PREFIX="$work/archive" WALG_COMPRESSION_METHOD=${WALG_COMPRESSI
 bin=/usr/lib/postgresql/15/bin
 echo "pgbench -i -s $scale..." >&2
 "$bin/pgbench" -i -s "$scale" -q >&2
+small=${SMALL_TABLES:-0}
+if (( small > 0 )); then
+  echo "$small small tables..." >&2
+  "$bin/psql" -qAt -c "CREATE DATABASE small_tables" >/dev/null
+  # In batches: one transaction holds a lock per table it creates (max_locks_per_transaction).
+  for ((from = 1; from <= small; from += 1000)); do
+    to=$(( from + 999 < small ? from + 999 : small ))
+    "$bin/psql" -qAt -d small_tables -c "DO \$\$ BEGIN FOR i IN $from..$to LOOP
+      EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v text); INSERT INTO t%s SELECT g, repeat(''x'', 50) FROM generate_series(1, 40) g', i, i);
+    END LOOP; END \$\$" >/dev/null
+  done
+fi
 "$bin/psql" -qAt -c "CHECKPOINT" >/dev/null
 data="$work/pg/data"
 bytes=$(find "$data" -type f ! -path "$data/pg_wal/*" -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
@@ -56,9 +70,11 @@ for run in $(seq 1 "$runs"); do
   echo "run $run: floor $f, ${BASELINE_CLI:+baseline $a, }backup-push $b (wall s, CPU s)" >&2
 done
 
-python3 - "$scale" "$bytes" "${floors[*]}" "${backups[*]}" "${baselines[*]:-}" <<'PY'
+files=$(find "$data" -type f ! -path "$data/pg_wal/*" | wc -l)
+python3 - "$scale" "$bytes" "${floors[*]}" "${backups[*]}" "${baselines[*]:-}" "$small" "$files" <<'PY'
 import statistics, sys
 scale, size = sys.argv[1], int(sys.argv[2])
+extra = (f" and {sys.argv[6]} small tables" if int(sys.argv[6]) else "") + f", {sys.argv[7]} files"
 def pairs(text):
     v = [float(x) for x in text.split()]
     return list(zip(v[0::2], v[1::2]))
@@ -67,7 +83,7 @@ if sys.argv[5].strip():
     builds.insert(0, ("baseline backup-push --full", pairs(sys.argv[5])))
 gib = size / 2**30
 fw = statistics.median(w for w, _ in floors)
-print(f"pgbench scale {scale}: {size / 2**20:.0f} MiB of files (pg_wal left out), medians of {len(floors)} alternating runs, caches dropped before each")
+print(f"pgbench scale {scale}{extra}: {size / 2**20:.0f} MiB of files (pg_wal left out), medians of {len(floors)} alternating runs, caches dropped before each")
 print("| measure | cold read, 2 readers (floor) | " + " | ".join(f"{name} | ratio" for name, _ in builds) + " |")
 print("| --- | ---: | " + " | ".join("---: | ---:" for _ in builds) + " |")
 print(f"| wall (s) | {fw:.2f} | " + " | ".join(f"{statistics.median(w for w, _ in runs):.2f} | {statistics.median(w for w, _ in runs) / fw:.2f}" for _, runs in builds) + " |")

@@ -379,10 +379,16 @@ public sealed partial class BackupPusher
     {
         var paths = new List<string>(entries.Count);
         totals.BeginRead(_time.GetUtcNow());
+        // Files a delta stores as increments are read only in part, and O_DIRECT reads bypass the page cache: neither is hinted.
+        var readAhead = totals.DiskLimiter is null
+            ? new PartitionReadAhead(entries, e => !(totals.Delta is { } delta && DeltaFiles.WasInBase(delta, e)) && !(_options.DirectReads && e.Size >= DirectReadStream.ChunkSize))
+            : null;
         var (key, tarBytes, stored) = await PutTarAsync(backupName, tarName, compressor, files, paths, async (writer, ct) =>
         {
-            foreach (var entry in entries)
+            for (var index = 0; index < entries.Count; index++)
             {
+                var entry = entries[index];
+                readAhead?.Before(index);
                 // Taken before the read: a change made while the file is read must not look like "unchanged since" to the next delta.
                 var modified = entry.IsDirectory ? default : ModifiedBeforeRead(entry.FullPath);
                 // A relation file the base had is stored as an increment: of the blocks the map names, or of those a page scan finds;

@@ -20,13 +20,7 @@ public sealed partial class DirectReadStreamTests : IDisposable
         return path;
     }
 
-    /// <summary>Writes the file back and drops its pages from the page cache (clean pages go at once).</summary>
-    private static void Evict(string path)
-    {
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
-        RandomAccess.FlushToDisk(file);
-        Assert.Equal(0, Advise((int)file.DangerousGetHandle(), 0, 0, 4 /* POSIX_FADV_DONTNEED */));
-    }
+    private static void Evict(string path) => PageCache.Evict(path);
 
     private static async Task<byte[]> ReadAllAsync(Stream stream, int readSize)
     {
