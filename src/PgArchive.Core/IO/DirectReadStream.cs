@@ -94,8 +94,8 @@ internal sealed partial class DirectReadStream : ReadOnlyStream
         }
     }
 
-    /// <summary>True when the page cache holds at least half of the file's pages (asked as <see cref="Residency"/> asks).</summary>
-    private static unsafe bool MostlyCached(SafeFileHandle file)
+    /// <summary>True when the page cache holds at least half of the file's pages (see <see cref="PageCacheResidency"/>).</summary>
+    private static bool MostlyCached(SafeFileHandle file)
     {
         var length = RandomAccess.GetLength(file);
         if (length == 0)
@@ -103,22 +103,13 @@ internal sealed partial class DirectReadStream : ReadOnlyStream
             return true;
         }
 
-        var pages = (length + PageSize - 1) / PageSize;
-        var mapping = Map(null, (nuint)length, ProtRead, MapShared, (int)file.DangerousGetHandle(), 0);
-        if (mapping == MapFailed)
-        {
-            return false;
-        }
-
-        var resident = ArrayPool<byte>.Shared.Rent((int)pages);
+        var pages = (int)((length + PageSize - 1) / PageSize);
+        var resident = ArrayPool<byte>.Shared.Rent(pages);
         try
         {
-            fixed (byte* vector = resident)
+            if (!PageCacheResidency.TryGet(file, 0, length, resident))
             {
-                if (Residents(mapping, (nuint)length, vector) != 0)
-                {
-                    return false;
-                }
+                return false;
             }
 
             var count = 0L;
@@ -132,7 +123,6 @@ internal sealed partial class DirectReadStream : ReadOnlyStream
         finally
         {
             ArrayPool<byte>.Shared.Return(resident);
-            _ = Unmap(mapping, (nuint)length);
         }
     }
 
@@ -282,29 +272,9 @@ internal sealed partial class DirectReadStream : ReadOnlyStream
         return filled;
     }
 
-    /// <summary>
-    /// Which pages of the chunk at <paramref name="offset"/> the page cache holds (bit 0 of each byte), asked without
-    /// touching them: mincore(2) over a mapping that is never read, so neither a read of the disk nor readahead is
-    /// started, and a file cut meanwhile cannot fault. False when the kernel cannot tell: read it all directly.
-    /// </summary>
-    private unsafe bool Residency(long offset, byte* resident, int pages)
-    {
-        var length = (nuint)ChunkSize;
-        var mapping = Map(null, length, ProtRead, MapShared, (int)_cached.DangerousGetHandle(), offset);
-        if (mapping == MapFailed)
-        {
-            return false;
-        }
-
-        try
-        {
-            return Residents(mapping, length, resident) == 0;
-        }
-        finally
-        {
-            _ = Unmap(mapping, length);
-        }
-    }
+    /// <summary>Which pages of the chunk at <paramref name="offset"/> the page cache holds (bit 0 of each byte); false when the kernel cannot tell: read it all directly.</summary>
+    private unsafe bool Residency(long offset, byte* resident, int pages) =>
+        PageCacheResidency.TryGet(_cached, offset, ChunkSize, new Span<byte>(resident, pages));
 
     private const int ReadOnly = 0;
     private const int CloseOnExec = 0x80000;
@@ -317,21 +287,8 @@ internal sealed partial class DirectReadStream : ReadOnlyStream
         _ => null,
     };
 
-    private const int ProtRead = 1;
-    private const int MapShared = 1;
-    private static readonly unsafe void* MapFailed = (void*)-1;
-
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    private static unsafe partial void* Map(void* address, nuint length, int protection, int flags, int fd, long offset);
-
-    [LibraryImport("libc", EntryPoint = "mincore", SetLastError = true)]
-    private static unsafe partial int Residents(void* address, nuint length, byte* vector);
-
-    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    private static unsafe partial int Unmap(void* address, nuint length);
 
     /// <summary>Memory aligned for O_DIRECT, outside the GC heap.</summary>
     private sealed unsafe class NativeChunk(int size, int alignment) : MemoryManager<byte>

@@ -16,27 +16,12 @@ internal static partial class PageCache
     }
 
     /// <summary>How many of the pages of <paramref name="path"/> from <paramref name="offset"/> for <paramref name="length"/> bytes the page cache holds (mincore(2), nothing read).</summary>
-    public static unsafe int ResidentPages(string path, long offset, long length)
+    public static int ResidentPages(string path, long offset, long length)
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        var pageSize = Environment.SystemPageSize;
-        var pages = (int)((length + pageSize - 1) / pageSize);
-        var mapping = Map(null, (nuint)length, 1 /* PROT_READ */, 1 /* MAP_SHARED */, (int)file.DangerousGetHandle(), offset);
-        Assert.True(mapping != (void*)-1, $"mmap failed: {Marshal.GetLastPInvokeError()}");
-        try
-        {
-            var vector = new byte[pages];
-            fixed (byte* resident = vector)
-            {
-                Assert.Equal(0, Residents(mapping, (nuint)length, resident));
-            }
-
-            return vector.Count(b => (b & 1) != 0);
-        }
-        finally
-        {
-            _ = Unmap(mapping, (nuint)length);
-        }
+        var vector = new byte[(length + Environment.SystemPageSize - 1) / Environment.SystemPageSize];
+        Assert.True(PgArchive.IO.PageCacheResidency.TryGet(file, offset, length, vector), "mincore could not tell");
+        return vector.Count(b => (b & 1) != 0);
     }
 
     /// <summary>Waits (up to 10 s) until the page cache holds every page of the range; false if it never did.</summary>
@@ -58,13 +43,4 @@ internal static partial class PageCache
 
     [LibraryImport("libc", EntryPoint = "posix_fadvise")]
     private static partial int Advise(int fd, long offset, long length, int advice);
-
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    private static unsafe partial void* Map(void* address, nuint length, int protection, int flags, int fd, long offset);
-
-    [LibraryImport("libc", EntryPoint = "mincore", SetLastError = true)]
-    private static unsafe partial int Residents(void* address, nuint length, byte* vector);
-
-    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    private static unsafe partial int Unmap(void* address, nuint length);
 }
